@@ -1,0 +1,305 @@
+//! Cleaning free text (action C for descriptors, PS3.15 E.3.5): the text is kept, but every
+//! identifying value found elsewhere in the same data set (names, IDs, accession and order numbers,
+//! birth date in common spellings, institutions, addresses, phone numbers) is removed, and so is
+//! anything shaped like a date, a phone number or a long identifier.
+
+use std::collections::BTreeSet;
+
+use crate::charset::CharacterSet;
+use crate::dataset::{Item, Tag, Value, Vr};
+use crate::reader::split_values;
+
+/// Attributes whose values identify a patient, a person or an institution, looked for inside
+/// descriptors. Person names (VR PN) are always included.
+const IDENTIFYING: &[(u32, Kind)] = &[
+    (0x0010_0020, Kind::Id),          // Patient ID
+    (0x0010_1000, Kind::Id),          // Other Patient IDs
+    (0x0010_1002, Kind::Id),          // Other Patient IDs Sequence (items hold Patient ID)
+    (0x0010_0030, Kind::Date),        // Patient's Birth Date
+    (0x0008_0050, Kind::Id),          // Accession Number
+    (0x0020_0010, Kind::Id),          // Study ID
+    (0x0010_1090, Kind::Id),          // Medical Record Locator
+    (0x0038_0010, Kind::Id),          // Admission ID
+    (0x0040_2016, Kind::Id),          // Placer Order Number / Imaging Service Request
+    (0x0040_2017, Kind::Id),          // Filler Order Number / Imaging Service Request
+    (0x0040_1001, Kind::Id),          // Requested Procedure ID
+    (0x0040_0009, Kind::Id),          // Scheduled Procedure Step ID
+    (0x0040_0253, Kind::Id),          // Performed Procedure Step ID
+    (0x0010_1040, Kind::Phrase),      // Patient's Address
+    (0x0010_2154, Kind::Phrase),      // Patient's Telephone Numbers
+    (0x0010_2152, Kind::Phrase),      // Region of Residence
+    (0x0008_0080, Kind::Institution), // Institution Name
+    (0x0008_0081, Kind::Institution), // Institution Address
+    (0x0008_1040, Kind::Institution), // Institutional Department Name
+    (0x0008_0092, Kind::Phrase),      // Referring Physician's Address
+    (0x0008_0094, Kind::Phrase),      // Referring Physician's Telephone Numbers
+    (0x0008_1010, Kind::Device),      // Station Name
+    (0x0018_1000, Kind::Device),      // Device Serial Number
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Id,
+    Date,
+    Phrase,
+    Institution,
+    Device,
+}
+
+/// Honorifics and suffixes that are name components but not identifying.
+const NOT_NAMES: &[&str] = &[
+    "DR", "MR", "MRS", "MS", "MISS", "JR", "SR", "MD", "PHD", "PROF",
+];
+
+/// The identifying values of one data set.
+#[derive(Debug, Clone, Default)]
+pub struct Identifiers {
+    /// Name components, matched as whole words (upper case).
+    words: BTreeSet<String>,
+    /// Whole values (IDs, dates, institutions), matched anywhere (upper case).
+    phrases: BTreeSet<String>,
+}
+
+fn upper(s: &str) -> String {
+    s.chars().flat_map(char::to_uppercase).collect()
+}
+
+impl Identifiers {
+    /// Collects the identifying values of a data set, at every depth. Institution and device
+    /// values are skipped when the options retain them.
+    pub fn collect(
+        dataset: &Item<'_>,
+        charset: &CharacterSet,
+        keep_institution: bool,
+        keep_device: bool,
+    ) -> Identifiers {
+        let mut ids = Identifiers::default();
+        ids.walk(dataset, charset, keep_institution, keep_device, 0);
+        ids
+    }
+
+    fn walk(
+        &mut self,
+        item: &Item<'_>,
+        parent_cs: &CharacterSet,
+        ki: bool,
+        kd: bool,
+        depth: usize,
+    ) {
+        let cs = CharacterSet::from_item(item, parent_cs);
+        for e in &item.elements {
+            match &e.value {
+                Value::Items(items) => {
+                    for it in items {
+                        self.walk(it, &cs, ki, kd, depth + 1);
+                    }
+                }
+                Value::Bytes(raw) if e.vr.is_text() => {
+                    let kind = if e.vr == Vr::PN {
+                        None
+                    } else {
+                        match IDENTIFYING.iter().find(|(t, _)| Tag(*t) == e.tag) {
+                            Some((_, k)) => Some(*k),
+                            None => continue,
+                        }
+                    };
+                    if (kind == Some(Kind::Institution) && ki) || (kind == Some(Kind::Device) && kd)
+                    {
+                        continue;
+                    }
+                    for v in split_values(e.vr, raw) {
+                        let text = cs
+                            .decode(v)
+                            .unwrap_or_else(|| String::from_utf8_lossy(v).into_owned());
+                        self.add(kind, text.trim());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn add(&mut self, kind: Option<Kind>, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        match kind {
+            None => {
+                for part in text.split(['^', '=', ' ', ',', '.']) {
+                    let p = upper(part.trim());
+                    if p.chars().count() >= 2 && !NOT_NAMES.contains(&p.as_str()) {
+                        self.words.insert(p);
+                    }
+                }
+            }
+            Some(Kind::Date) => {
+                let t: String = text.chars().filter(char::is_ascii_digit).collect();
+                if t.len() == 8 {
+                    let (y, m, d) = (&t[..4], &t[4..6], &t[6..8]);
+                    for f in [
+                        format!("{y}{m}{d}"),
+                        format!("{y}-{m}-{d}"),
+                        format!("{y}/{m}/{d}"),
+                        format!("{y}.{m}.{d}"),
+                        format!("{d}/{m}/{y}"),
+                        format!("{m}/{d}/{y}"),
+                        format!("{d}.{m}.{y}"),
+                        format!("{d}-{m}-{y}"),
+                        format!("{m}-{d}-{y}"),
+                    ] {
+                        self.phrases.insert(f);
+                    }
+                }
+            }
+            Some(_) => {
+                let p = upper(text);
+                if p.chars().count() >= 3 {
+                    self.phrases.insert(p);
+                }
+            }
+        }
+    }
+
+    /// Whether nothing was collected.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty() && self.phrases.is_empty()
+    }
+
+    /// Cleans one text: identifying values and date-, phone- and ID-like runs are removed, then
+    /// runs of spaces are collapsed. Returns the text unchanged (same string) when nothing matched.
+    pub fn clean(&self, text: &str) -> String {
+        let chars: Vec<char> = text.chars().collect();
+        let up: Vec<char> = chars
+            .iter()
+            .map(|c| c.to_uppercase().next().unwrap_or(*c))
+            .collect();
+        let mut cut = vec![false; chars.len()];
+        let is_word = |c: char| c.is_alphanumeric();
+        for (set, whole_word) in [(&self.words, true), (&self.phrases, false)] {
+            for needle in set.iter() {
+                let n: Vec<char> = needle.chars().collect();
+                if n.is_empty() || n.len() > up.len() {
+                    continue;
+                }
+                for start in 0..=up.len() - n.len() {
+                    if up[start..start + n.len()] != n[..] {
+                        continue;
+                    }
+                    let end = start + n.len();
+                    if whole_word
+                        && ((start > 0 && is_word(up[start - 1]))
+                            || (end < up.len() && is_word(up[end])))
+                    {
+                        continue;
+                    }
+                    cut[start..end].iter_mut().for_each(|c| *c = true);
+                }
+            }
+        }
+        mark_patterns(&chars, &mut cut);
+        if !cut.iter().any(|c| *c) {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        for (c, drop) in chars.iter().zip(&cut) {
+            if *drop {
+                if !out.ends_with(' ') && !out.is_empty() {
+                    out.push(' ');
+                }
+            } else if !(*c == ' ' && out.ends_with(' ')) {
+                out.push(*c);
+            }
+        }
+        out.trim().to_string()
+    }
+}
+
+/// Marks date-like, phone-like and ID-like runs.
+fn mark_patterns(chars: &[char], cut: &mut [bool]) {
+    let n = chars.len();
+    let mut i = 0;
+    while i < n {
+        if !(chars[i].is_ascii_digit() || chars[i] == '+' || chars[i] == '(') {
+            i += 1;
+            continue;
+        }
+        // A run of digits and the separators dates, phones and IDs use.
+        let mut j = i;
+        while j < n && (chars[j].is_ascii_digit() || "+()-./ ".contains(chars[j])) {
+            j += 1;
+        }
+        // Trailing separators are not part of the run.
+        while j > i && !chars[j - 1].is_ascii_digit() {
+            j -= 1;
+        }
+        let run: String = chars[i..j].iter().collect();
+        let digits = run.chars().filter(char::is_ascii_digit).count();
+        let groups: Vec<&str> = run
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let date_like = groups.len() == 3
+            && !run.contains(' ')
+            && groups.iter().any(|g| g.len() == 4 || g.len() == 2)
+            && groups.iter().all(|g| g.len() <= 4);
+        let compact_date = groups.len() == 1 && digits == 8 && {
+            let g = groups[0];
+            (g.starts_with("19") || g.starts_with("20"))
+                && (1..=12).contains(&g[4..6].parse::<u32>().unwrap_or(0))
+        };
+        let phone_like = digits >= 7 && run.chars().any(|c| "-() +".contains(c));
+        let id_like = groups.iter().any(|g| g.len() >= 5);
+        if j > i && (date_like || compact_date || phone_like || id_like) {
+            // Extend over letters glued to the digits (e.g. "MRN123456").
+            let mut s = i;
+            while s > 0 && chars[s - 1].is_alphanumeric() {
+                s -= 1;
+            }
+            let mut e = j;
+            while e < n && chars[e].is_alphanumeric() {
+                e += 1;
+            }
+            cut[s..e].iter_mut().for_each(|c| *c = true);
+            i = e;
+        } else {
+            i = j.max(i + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Element;
+
+    fn ids() -> Identifiers {
+        let mut d = Item::default();
+        d.put(Element::text(Tag::new(0x0008, 0x0050), Vr::SH, "ACC778899"));
+        d.put(Element::text(
+            Tag::new(0x0008, 0x0080),
+            Vr::LO,
+            "St Elsewhere Hospital",
+        ));
+        d.put(Element::text(
+            Tag::new(0x0010, 0x0010),
+            Vr::PN,
+            "Doe^Jane^Q^Dr",
+        ));
+        d.put(Element::text(Tag::new(0x0010, 0x0020), Vr::LO, "PID42"));
+        d.put(Element::text(Tag::new(0x0010, 0x0030), Vr::DA, "19600704"));
+        Identifiers::collect(&d, &CharacterSet::default(), false, false)
+    }
+
+    #[test]
+    fn removes_identifying_values_and_keeps_the_rest() {
+        let i = ids();
+        assert_eq!(i.clean("CT CHEST W CONTRAST"), "CT CHEST W CONTRAST");
+        assert_eq!(i.clean("Follow-up JANE DOE pid42"), "Follow-up");
+        assert_eq!(i.clean("Dr Doe at St Elsewhere Hospital"), "Dr at");
+        assert_eq!(i.clean("born 07/04/1960, seen 2021-03-04"), "born , seen");
+        assert_eq!(i.clean("call +1 (555) 123-4567 now"), "call now");
+        assert_eq!(i.clean("MRN123456 head"), "head");
+        assert_eq!(i.clean("Doen't Doe-Smith"), "Doen't -Smith");
+        assert_eq!(i.clean("T1 3D 1mm 256x256 ACC778899"), "T1 3D 1mm 256x256");
+    }
+}

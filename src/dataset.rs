@@ -1,0 +1,456 @@
+//! The in-memory model of a DICOM data set, kept close to the bytes.
+//!
+//! Values are kept as the raw bytes of the file (borrowed where possible), in the byte order of
+//! the transfer syntax, so that everything the profile does not touch is written back exactly as
+//! it was read. Only the elements an action changes get new bytes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// A data element tag, `(group << 16) | element`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag(pub u32);
+
+impl Tag {
+    /// Builds a tag from its group and element numbers.
+    pub const fn new(group: u16, element: u16) -> Tag {
+        Tag(((group as u32) << 16) | element as u32)
+    }
+    /// The group number.
+    pub const fn group(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+    /// The element number.
+    pub const fn element(self) -> u16 {
+        self.0 as u16
+    }
+    /// Odd groups (other than 0001, 0003, 0005, 0007, FFFF) hold private attributes.
+    pub fn is_private(self) -> bool {
+        let g = self.group();
+        g % 2 == 1 && g > 0x0007 && g != 0xFFFF
+    }
+    /// A private creator element `(gggg,0010-00FF)` reserves a block of 256 elements.
+    pub fn is_private_creator(self) -> bool {
+        self.is_private() && (0x0010..=0x00FF).contains(&self.element())
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "({:04X},{:04X})", self.group(), self.element())
+    }
+}
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Tags used by the engine itself.
+pub mod tags {
+    use super::Tag;
+    pub const FILE_META_GROUP_LENGTH: Tag = Tag::new(0x0002, 0x0000);
+    pub const FILE_META_VERSION: Tag = Tag::new(0x0002, 0x0001);
+    pub const MEDIA_STORAGE_SOP_CLASS_UID: Tag = Tag::new(0x0002, 0x0002);
+    pub const MEDIA_STORAGE_SOP_INSTANCE_UID: Tag = Tag::new(0x0002, 0x0003);
+    pub const TRANSFER_SYNTAX_UID: Tag = Tag::new(0x0002, 0x0010);
+    pub const IMPLEMENTATION_CLASS_UID: Tag = Tag::new(0x0002, 0x0012);
+    pub const IMPLEMENTATION_VERSION_NAME: Tag = Tag::new(0x0002, 0x0013);
+    pub const SPECIFIC_CHARACTER_SET: Tag = Tag::new(0x0008, 0x0005);
+    pub const SOP_CLASS_UID: Tag = Tag::new(0x0008, 0x0016);
+    pub const SOP_INSTANCE_UID: Tag = Tag::new(0x0008, 0x0018);
+    pub const MODALITY: Tag = Tag::new(0x0008, 0x0060);
+    pub const CODE_VALUE: Tag = Tag::new(0x0008, 0x0100);
+    pub const CODING_SCHEME_DESIGNATOR: Tag = Tag::new(0x0008, 0x0102);
+    pub const CODING_SCHEME_VERSION: Tag = Tag::new(0x0008, 0x0103);
+    pub const CODE_MEANING: Tag = Tag::new(0x0008, 0x0104);
+    pub const PATIENT_NAME: Tag = Tag::new(0x0010, 0x0010);
+    pub const PATIENT_ID: Tag = Tag::new(0x0010, 0x0020);
+    pub const PATIENT_AGE: Tag = Tag::new(0x0010, 0x1010);
+    pub const PATIENT_IDENTITY_REMOVED: Tag = Tag::new(0x0012, 0x0062);
+    pub const DEIDENTIFICATION_METHOD: Tag = Tag::new(0x0012, 0x0063);
+    pub const DEIDENTIFICATION_METHOD_CODE_SEQUENCE: Tag = Tag::new(0x0012, 0x0064);
+    pub const STUDY_INSTANCE_UID: Tag = Tag::new(0x0020, 0x000D);
+    pub const SERIES_INSTANCE_UID: Tag = Tag::new(0x0020, 0x000E);
+    pub const LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED: Tag = Tag::new(0x0028, 0x0303);
+    pub const VALUE_TYPE: Tag = Tag::new(0x0040, 0xA040);
+    pub const CONCEPT_NAME_CODE_SEQUENCE: Tag = Tag::new(0x0040, 0xA043);
+    pub const CONTENT_SEQUENCE: Tag = Tag::new(0x0040, 0xA730);
+    pub const TEXT_OBJECT_SEQUENCE: Tag = Tag::new(0x0070, 0x0008);
+    pub const PIXEL_DATA: Tag = Tag::new(0x7FE0, 0x0010);
+    pub const ITEM: Tag = Tag::new(0xFFFE, 0xE000);
+    pub const ITEM_DELIMITATION: Tag = Tag::new(0xFFFE, 0xE00D);
+    pub const SEQUENCE_DELIMITATION: Tag = Tag::new(0xFFFE, 0xE0DD);
+}
+
+/// A value representation, as its two ASCII letters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Vr(pub [u8; 2]);
+
+macro_rules! vrs {
+    ($($name:ident),*) => { $(pub const $name: Vr = Vr(*stringify!($name).as_bytes().first_chunk::<2>().unwrap());)* };
+}
+
+impl Vr {
+    vrs!(
+        AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, OB, OD, OF, OL, OV, OW, PN, SH, SL, SQ, SS,
+        ST, SV, TM, UC, UI, UL, UN, UR, US, UT, UV
+    );
+
+    /// Every VR defined by PS3.5 Table 6.2-1.
+    pub const ALL: [Vr; 34] = [
+        Vr::AE,
+        Vr::AS,
+        Vr::AT,
+        Vr::CS,
+        Vr::DA,
+        Vr::DS,
+        Vr::DT,
+        Vr::FD,
+        Vr::FL,
+        Vr::IS,
+        Vr::LO,
+        Vr::LT,
+        Vr::OB,
+        Vr::OD,
+        Vr::OF,
+        Vr::OL,
+        Vr::OV,
+        Vr::OW,
+        Vr::PN,
+        Vr::SH,
+        Vr::SL,
+        Vr::SQ,
+        Vr::SS,
+        Vr::ST,
+        Vr::SV,
+        Vr::TM,
+        Vr::UC,
+        Vr::UI,
+        Vr::UL,
+        Vr::UN,
+        Vr::UR,
+        Vr::US,
+        Vr::UT,
+        Vr::UV,
+    ];
+
+    /// Parses the two VR bytes of an explicit-VR element header.
+    pub fn from_bytes(b: [u8; 2]) -> Option<Vr> {
+        Vr::ALL.iter().copied().find(|v| v.0 == b)
+    }
+
+    /// VRs whose explicit-VR header has a reserved field and a 32-bit length (PS3.5 7.1.2).
+    pub fn has_long_header(self) -> bool {
+        matches!(
+            self,
+            Vr::OB
+                | Vr::OD
+                | Vr::OF
+                | Vr::OL
+                | Vr::OV
+                | Vr::OW
+                | Vr::SQ
+                | Vr::UC
+                | Vr::UN
+                | Vr::UR
+                | Vr::UT
+                | Vr::SV
+                | Vr::UV
+        )
+    }
+
+    /// Character-string VRs, whose values are text (possibly multi-valued).
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            Vr::AE
+                | Vr::AS
+                | Vr::CS
+                | Vr::DA
+                | Vr::DS
+                | Vr::DT
+                | Vr::IS
+                | Vr::LO
+                | Vr::LT
+                | Vr::PN
+                | Vr::SH
+                | Vr::ST
+                | Vr::TM
+                | Vr::UC
+                | Vr::UI
+                | Vr::UR
+                | Vr::UT
+        )
+    }
+
+    /// Text VRs whose bytes are decoded with the Specific Character Set (PS3.5 6.1.2.3).
+    pub fn uses_character_set(self) -> bool {
+        matches!(
+            self,
+            Vr::LO | Vr::LT | Vr::PN | Vr::SH | Vr::ST | Vr::UC | Vr::UT
+        )
+    }
+
+    /// Text VRs whose value may not be split on backslashes (single-valued by definition).
+    pub fn is_single_valued_text(self) -> bool {
+        matches!(self, Vr::LT | Vr::ST | Vr::UT | Vr::UR)
+    }
+
+    /// Size in bytes of one binary number of this VR, used to swap byte order.
+    pub fn binary_width(self) -> usize {
+        match self {
+            Vr::US | Vr::SS | Vr::OW | Vr::AT => 2,
+            Vr::UL | Vr::SL | Vr::FL | Vr::OF | Vr::OL => 4,
+            Vr::FD | Vr::OD | Vr::SV | Vr::UV | Vr::OV => 8,
+            _ => 1,
+        }
+    }
+
+    /// The VR as its two letters.
+    pub fn as_str(self) -> &'static str {
+        Vr::ALL
+            .iter()
+            .position(|v| *v == self)
+            .map(|i| VR_NAMES[i])
+            .unwrap_or("??")
+    }
+}
+
+const VR_NAMES: [&str; 34] = [
+    "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL",
+    "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US",
+    "UT", "UV",
+];
+
+impl fmt::Debug for Vr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The value of one data element.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// A primitive value, raw bytes in the data set's byte order, padding included.
+    Bytes(Cow<'a, [u8]>),
+    /// A sequence of items.
+    Items(Vec<Item<'a>>),
+    /// Encapsulated pixel data: the basic offset table followed by the fragments.
+    Fragments(Vec<Cow<'a, [u8]>>),
+}
+
+/// One data element.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Element<'a> {
+    pub tag: Tag,
+    pub vr: Vr,
+    pub value: Value<'a>,
+    /// Whether the element was read with an undefined length; kept so sequences are written the
+    /// way they came.
+    pub undefined_length: bool,
+}
+
+impl<'a> Element<'a> {
+    /// A primitive element with the given bytes.
+    pub fn bytes(tag: Tag, vr: Vr, bytes: Vec<u8>) -> Element<'a> {
+        Element {
+            tag,
+            vr,
+            value: Value::Bytes(Cow::Owned(bytes)),
+            undefined_length: false,
+        }
+    }
+
+    /// A text element; the value is padded to even length as its VR requires.
+    pub fn text(tag: Tag, vr: Vr, text: &str) -> Element<'a> {
+        Element::bytes(tag, vr, pad_text(vr, text.as_bytes().to_vec()))
+    }
+
+    /// A sequence element.
+    pub fn sequence(tag: Tag, items: Vec<Item<'a>>) -> Element<'a> {
+        Element {
+            tag,
+            vr: Vr::SQ,
+            value: Value::Items(items),
+            undefined_length: true,
+        }
+    }
+
+    /// The raw bytes of a primitive value.
+    pub fn raw(&self) -> Option<&[u8]> {
+        match &self.value {
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is empty (zero bytes, or no items).
+    pub fn is_empty(&self) -> bool {
+        match &self.value {
+            Value::Bytes(b) => b.is_empty(),
+            Value::Items(i) => i.is_empty(),
+            Value::Fragments(f) => f.is_empty(),
+        }
+    }
+}
+
+/// Pads a text value to even length: UIDs with NUL, other text with a space (PS3.5 6.2).
+pub fn pad_text(vr: Vr, mut bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.len() % 2 == 1 {
+        bytes.push(if vr == Vr::UI { 0 } else { b' ' });
+    }
+    bytes
+}
+
+/// Removes the trailing padding of a text value (spaces and NULs), and leading spaces where
+/// PS3.5 says they are insignificant.
+pub fn trim_text(vr: Vr, bytes: &[u8]) -> &[u8] {
+    let mut end = bytes.len();
+    while end > 0 && matches!(bytes[end - 1], b' ' | 0) {
+        end -= 1;
+    }
+    let mut start = 0;
+    if !matches!(vr, Vr::LT | Vr::ST | Vr::UT) {
+        while start < end && bytes[start] == b' ' {
+            start += 1;
+        }
+    }
+    &bytes[start..end]
+}
+
+/// An item of a sequence, or a whole data set: elements in ascending tag order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Item<'a> {
+    pub elements: Vec<Element<'a>>,
+    /// Whether the item was read with an undefined length.
+    pub undefined_length: bool,
+}
+
+impl<'a> Item<'a> {
+    /// The element with this tag, if present.
+    pub fn get(&self, tag: Tag) -> Option<&Element<'a>> {
+        self.elements
+            .binary_search_by_key(&tag, |e| e.tag)
+            .ok()
+            .map(|i| &self.elements[i])
+    }
+
+    /// The element with this tag, mutably.
+    pub fn get_mut(&mut self, tag: Tag) -> Option<&mut Element<'a>> {
+        match self.elements.binary_search_by_key(&tag, |e| e.tag) {
+            Ok(i) => Some(&mut self.elements[i]),
+            Err(_) => None,
+        }
+    }
+
+    /// Inserts or replaces an element, keeping tag order.
+    pub fn put(&mut self, element: Element<'a>) {
+        match self.elements.binary_search_by_key(&element.tag, |e| e.tag) {
+            Ok(i) => self.elements[i] = element,
+            Err(i) => self.elements.insert(i, element),
+        }
+    }
+
+    /// Removes an element.
+    pub fn remove(&mut self, tag: Tag) -> Option<Element<'a>> {
+        match self.elements.binary_search_by_key(&tag, |e| e.tag) {
+            Ok(i) => Some(self.elements.remove(i)),
+            Err(_) => None,
+        }
+    }
+
+    /// The value of a text element as an ASCII-only string without padding (for UIDs, codes,
+    /// and other values the engine itself interprets). Non-ASCII bytes are replaced.
+    pub fn ascii(&self, tag: Tag) -> Option<String> {
+        let e = self.get(tag)?;
+        let raw = e.raw()?;
+        Some(String::from_utf8_lossy(trim_text(e.vr, raw)).into_owned())
+    }
+}
+
+/// The transfer syntaxes the engine distinguishes: how bytes are laid out, not how pixels are
+/// compressed (encapsulated pixel data is carried through untouched).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encoding {
+    pub explicit_vr: bool,
+    pub big_endian: bool,
+    pub deflated: bool,
+}
+
+impl Encoding {
+    pub const IMPLICIT_LE: Encoding = Encoding {
+        explicit_vr: false,
+        big_endian: false,
+        deflated: false,
+    };
+    pub const EXPLICIT_LE: Encoding = Encoding {
+        explicit_vr: true,
+        big_endian: false,
+        deflated: false,
+    };
+
+    /// The encoding a transfer syntax UID implies; every encapsulated syntax is explicit little
+    /// endian.
+    pub fn from_transfer_syntax(uid: &str) -> Encoding {
+        match uid {
+            "1.2.840.10008.1.2" => Encoding::IMPLICIT_LE,
+            "1.2.840.10008.1.2.2" => Encoding {
+                big_endian: true,
+                ..Encoding::EXPLICIT_LE
+            },
+            "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.8.1" => Encoding {
+                deflated: true,
+                ..Encoding::EXPLICIT_LE
+            },
+            _ => Encoding::EXPLICIT_LE,
+        }
+    }
+
+    /// Reads a 16-bit number in this byte order.
+    pub fn u16(self, b: [u8; 2]) -> u16 {
+        if self.big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    }
+
+    /// Reads a 32-bit number in this byte order.
+    pub fn u32(self, b: [u8; 4]) -> u32 {
+        if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    }
+
+    /// Writes a 16-bit number in this byte order.
+    pub fn put_u16(self, out: &mut Vec<u8>, v: u16) {
+        if self.big_endian {
+            out.extend_from_slice(&v.to_be_bytes())
+        } else {
+            out.extend_from_slice(&v.to_le_bytes())
+        }
+    }
+
+    /// Writes a 32-bit number in this byte order.
+    pub fn put_u32(self, out: &mut Vec<u8>, v: u32) {
+        if self.big_endian {
+            out.extend_from_slice(&v.to_be_bytes())
+        } else {
+            out.extend_from_slice(&v.to_le_bytes())
+        }
+    }
+}
+
+/// A parsed DICOM file: its file meta information, its data set, and how the data set is encoded.
+#[derive(Debug, Clone)]
+pub struct FileObject<'a> {
+    /// Group 0002, always explicit VR little endian. Empty when the input had no meta header.
+    pub meta: Item<'a>,
+    pub dataset: Item<'a>,
+    pub transfer_syntax: String,
+    pub encoding: Encoding,
+}

@@ -1,0 +1,156 @@
+//! Date shifting for Retain Longitudinal Temporal Information with Modified Dates (PS3.15 E.3.6).
+//!
+//! Each patient gets one shift, a whole number of days derived from the project key and the
+//! original patient identity, so intervals between a patient's studies survive while the calendar
+//! dates do not. Times of day are kept; only the date part of a DT moves.
+
+use crate::key::ProjectKey;
+
+/// Longest shift, in days (about ten years back).
+pub const MAX_SHIFT_DAYS: i64 = 3652;
+
+/// The shift for a patient: between 1 and [`MAX_SHIFT_DAYS`] days into the past.
+pub fn shift_for(key: &ProjectKey, patient_identity: &str) -> i64 {
+    let h = key.mac("date-shift", patient_identity.as_bytes());
+    let v = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+    -(1 + (v % MAX_SHIFT_DAYS as u64) as i64)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    days_from_civil(
+        if m == 12 { y + 1 } else { y },
+        if m == 12 { 1 } else { m + 1 },
+        1,
+    ) - days_from_civil(y, m, 1)
+}
+
+fn digits(s: &str) -> Option<i64> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Shifts the date at the start of `s` (YYYY, YYYYMM or YYYYMMDD; the old `YYYY.MM.DD` form is
+/// accepted and written as YYYYMMDD). Returns the shifted text, keeping what follows the date and
+/// the original precision. `None` when the text is not a valid date.
+fn shift_date_prefix(s: &str, days: i64) -> Option<String> {
+    let (date, rest) = if s.len() >= 10 && s.as_bytes()[4] == b'.' && s.as_bytes()[7] == b'.' {
+        (s[..10].replace('.', ""), &s[10..])
+    } else {
+        let n = s.bytes().take_while(|b| b.is_ascii_digit()).count().min(8);
+        (s[..n].to_string(), &s[n..])
+    };
+    let (y, m, d, precision) = match date.len() {
+        8 => (
+            digits(&date[..4])?,
+            digits(&date[4..6])?,
+            digits(&date[6..8])?,
+            8,
+        ),
+        6 => (digits(&date[..4])?, digits(&date[4..6])?, 1, 6),
+        4 => (digits(&date[..4])?, 1, 1, 4),
+        _ => return None,
+    };
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+        return None;
+    }
+    let (ny, nm, nd) = civil_from_days(days_from_civil(y, m, d) + days);
+    if !(0..=9999).contains(&ny) {
+        return None;
+    }
+    let shifted = format!("{ny:04}{nm:02}{nd:02}");
+    Some(format!("{}{}", &shifted[..precision], rest))
+}
+
+/// Shifts one DA value (a range `A-B` shifts both ends).
+pub fn shift_da(value: &str, days: i64) -> Option<String> {
+    if value.is_empty() {
+        return Some(String::new());
+    }
+    if let Some((a, b)) = value.split_once('-') {
+        let a = if a.is_empty() {
+            String::new()
+        } else {
+            shift_date_prefix(a, days)?
+        };
+        let b = if b.is_empty() {
+            String::new()
+        } else {
+            shift_date_prefix(b, days)?
+        };
+        return Some(format!("{a}-{b}"));
+    }
+    let out = shift_date_prefix(value, days)?;
+    // A DA is only a date: anything after it makes it invalid.
+    (out.len() == 8 || out.len() == 6 || out.len() == 4).then_some(out)
+}
+
+/// Shifts one DT value: the date part moves, time and UTC offset stay.
+pub fn shift_dt(value: &str, days: i64) -> Option<String> {
+    if value.is_empty() {
+        return Some(String::new());
+    }
+    let rest_ok = |r: &str| r.bytes().all(|b| b.is_ascii_digit() || b"+-.".contains(&b));
+    let out = shift_date_prefix(value, days)?;
+    rest_ok(&out).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifts_keep_intervals_and_precision() {
+        assert_eq!(shift_da("20000301", -1).unwrap(), "20000229");
+        assert_eq!(shift_da("20240101", -366).unwrap(), "20221231");
+        assert_eq!(shift_da("1999.12.31", 1).unwrap(), "20000101");
+        assert_eq!(
+            shift_da("20010315-20010320", -10).unwrap(),
+            "20010305-20010310"
+        );
+        assert_eq!(
+            shift_dt("20010315123000.5+0100", -14).unwrap(),
+            "20010301123000.5+0100"
+        );
+        assert_eq!(shift_dt("2001", -400).unwrap(), "1999");
+        assert!(shift_da("20011345", 1).is_none());
+        assert!(shift_da("hello", 1).is_none());
+        assert!(shift_da("20010230", 1).is_none());
+    }
+
+    #[test]
+    fn per_patient_shift_is_stable_and_bounded() {
+        let k = ProjectKey::from_bytes([9; 32]);
+        let a = shift_for(&k, "PAT-1");
+        assert_eq!(a, shift_for(&k, "PAT-1"));
+        assert!((-MAX_SHIFT_DAYS..=-1).contains(&a));
+        let b = days_from_civil(2020, 2, 29);
+        assert_eq!(civil_from_days(b), (2020, 2, 29));
+    }
+}

@@ -1,0 +1,70 @@
+//! Errors. Every message names a place (a tag, an offset, a line) and a reason, never a value
+//! read from a patient's file, so errors can be logged and shown without leaking PHI.
+
+use crate::dataset::Tag;
+
+/// Why an input could not be de-identified, or a profile or lookup table could not be loaded.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input is not a DICOM file (no `DICM` marker and no recognisable data set).
+    #[error("not a DICOM file: {0}")]
+    NotDicom(&'static str),
+    /// The input looks like DICOM but its encoding is broken at the given byte offset.
+    #[error("malformed DICOM at byte {offset}: {reason}")]
+    Malformed { offset: usize, reason: String },
+    /// The input is valid DICOM that this engine cannot process safely.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The input is a DICOMDIR (media directory), which holds original identifiers and paths.
+    #[error(
+        "DICOMDIR media directory files are not de-identified (they list original identifiers and paths)"
+    )]
+    DicomDir,
+    /// A profile table (built-in or the user's) could not be parsed.
+    #[error("profile {source_name}, line {line}: {reason}")]
+    Profile {
+        source_name: String,
+        line: usize,
+        reason: String,
+    },
+    /// The options given cannot be combined.
+    #[error("invalid options: {0}")]
+    Options(String),
+    /// The pseudonym lookup table could not be parsed or lacks a patient.
+    #[error("lookup table: {0}")]
+    Lookup(String),
+    /// A text value could not be handled in the declared character set.
+    #[error("element {0}: text cannot be cleaned in its character set")]
+    CharacterSet(Tag),
+    /// A project key file has the wrong size or format.
+    #[error("key: {0}")]
+    Key(String),
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn malformed(offset: usize, reason: impl Into<String>) -> Error {
+        Error::Malformed {
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    /// A short, stable category for summaries ("not-dicom", "malformed", ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotDicom(_) => "not-dicom",
+            Error::Malformed { .. } => "malformed",
+            Error::Unsupported(_) => "unsupported",
+            Error::DicomDir => "dicomdir",
+            Error::Profile { .. } => "profile",
+            Error::Options(_) => "options",
+            Error::Lookup(_) => "lookup",
+            Error::CharacterSet(_) => "character-set",
+            Error::Key(_) => "key",
+        }
+    }
+}

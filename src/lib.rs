@@ -1,0 +1,320 @@
+//! # dicom_deid
+//!
+//! De-identification of DICOM files as DICOM PS3.15 Annex E specifies: the Basic Application Level
+//! Confidentiality Profile and all of its options, driven by Table E.1-1 held as data.
+//!
+//! One file at a time, in memory, with no I/O and no clock: the same [`Deidentifier`] (options,
+//! project key, profile) gives byte-identical output for the same input on any machine, in any
+//! order, in any thread, natively or in WebAssembly. The `dcm-deid` CLI and the browser app are
+//! thin layers over [`Deidentifier::deidentify`].
+//!
+//! ```
+//! use dicom_deid::{Deidentifier, Options, ProjectKey};
+//! let session = Deidentifier::new(Options::tcia(), ProjectKey::from_bytes([0; 32])).unwrap();
+//! let err = session.deidentify(b"not a DICOM file").unwrap_err();
+//! assert_eq!(err.kind(), "not-dicom");
+//! ```
+//!
+//! Modules, by what they do: [`reader`] and [`writer`] (the file format), [`profile`] (Table E.1-1
+//! and options), [`iod`] (Types for compound actions), [`actions`] (applying the profile),
+//! [`private_tags`], [`uids`], [`dates`], [`clean`] (descriptors), [`sr`] (structured content),
+//! [`pseudonym`], [`charset`], [`method`] (what the output says was done).
+
+pub mod actions;
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod batch;
+pub mod charset;
+pub mod clean;
+pub mod dataset;
+pub mod dates;
+pub mod error;
+pub mod iod;
+pub mod key;
+pub mod method;
+pub mod private_tags;
+pub mod profile;
+pub mod pseudonym;
+pub mod reader;
+pub mod sr;
+pub mod uids;
+pub mod writer;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use actions::Report;
+pub use error::{Error, Result};
+pub use key::ProjectKey;
+pub use profile::{Options, Profile, ProfileOption};
+pub use pseudonym::{Lookup, Pseudonym};
+
+use charset::CharacterSet;
+use dataset::{Element, FileObject, Item, Vr, tags};
+use private_tags::SafePrivate;
+
+/// SOP Class UID of a DICOMDIR (Media Storage Directory Storage).
+const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
+
+/// A configured de-identification session: options, key, profile, safe-private table and an
+/// optional pseudonym lookup. Cheap to share between threads.
+#[derive(Debug, Clone)]
+pub struct Deidentifier {
+    options: Options,
+    key: ProjectKey,
+    profile: Arc<Profile>,
+    safe_private: Arc<SafePrivate>,
+    lookup: Option<Arc<Lookup>>,
+}
+
+/// One de-identified file.
+#[derive(Debug, Clone)]
+pub struct Deidentified {
+    /// The output file's bytes.
+    pub bytes: Vec<u8>,
+    /// A PHI-free relative path: `<patient pseudonym>/<study uid>/<series uid>/<sop uid>.dcm`.
+    pub name: String,
+    /// What was done, for the audit log.
+    pub record: FileRecord,
+    /// The original patient ID and the pseudonym used: linkage data, which is PHI. Callers must
+    /// only write it where the user asked for a linkage file.
+    pub linkage: Linkage,
+}
+
+/// The link between an original patient and the pseudonym (PHI: keep out of audits and logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linkage {
+    pub original_patient_id: String,
+    pub new_patient_id: String,
+}
+
+/// The audit record of one output file. Holds no patient value and no original UID.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FileRecord {
+    pub output_name: String,
+    pub sop_class_uid: String,
+    pub modality: String,
+    pub transfer_syntax: String,
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+impl Deidentifier {
+    /// A session with the built-in profile (PS3.15 Table E.1-1) and safe-private table.
+    pub fn new(options: Options, key: ProjectKey) -> Result<Deidentifier> {
+        options.validate()?;
+        Ok(Deidentifier {
+            options,
+            key,
+            profile: Arc::new(Profile::builtin().clone()),
+            safe_private: Arc::new(SafePrivate::builtin().clone()),
+            lookup: None,
+        })
+    }
+
+    /// Uses a user-supplied profile table instead of the built-in one.
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = Arc::new(profile);
+        self
+    }
+
+    /// Uses a user-supplied safe-private table instead of Table E.3.10-1.
+    pub fn with_safe_private(mut self, table: SafePrivate) -> Self {
+        self.safe_private = Arc::new(table);
+        self
+    }
+
+    /// Takes patient pseudonyms from a lookup table; a patient missing from it is an error.
+    pub fn with_lookup(mut self, lookup: Lookup) -> Self {
+        self.lookup = Some(Arc::new(lookup));
+        self
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The profile in force.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// De-identifies one file held in memory.
+    pub fn deidentify(&self, input: &[u8]) -> Result<Deidentified> {
+        let mut scratch = Vec::new();
+        let mut obj = reader::read_file(input, &mut scratch)?;
+        let sop_class = obj
+            .dataset
+            .ascii(tags::SOP_CLASS_UID)
+            .or_else(|| obj.meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID))
+            .unwrap_or_default();
+        if sop_class == MEDIA_STORAGE_DIRECTORY
+            || obj.dataset.get(dataset::Tag::new(0x0004, 0x1220)).is_some()
+        {
+            return Err(Error::DicomDir);
+        }
+        let charset = CharacterSet::from_item(&obj.dataset, &CharacterSet::default());
+        let original_id = text_value(&obj.dataset, tags::PATIENT_ID, &charset);
+        let identity = if original_id.is_empty() {
+            text_value(&obj.dataset, tags::PATIENT_NAME, &charset)
+        } else {
+            original_id.clone()
+        };
+        let pseudonym = match &self.lookup {
+            Some(l) => l.get(&original_id)?.clone(),
+            None => pseudonym::derive(&self.key, &identity),
+        };
+        let o = &self.options;
+        let ids = if o.clean_descriptors
+            || o.clean_structured_content
+            || o.retain_patient_characteristics
+            || o.clean_graphics
+        {
+            clean::Identifiers::collect(
+                &obj.dataset,
+                &charset,
+                o.retain_institution_identity,
+                o.retain_device_identity,
+            )
+        } else {
+            clean::Identifiers::default()
+        };
+        let mut report = Report::default();
+        method::warnings(&obj.dataset, &mut report);
+        let mut walker = actions::Walker {
+            key: &self.key,
+            opts: &self.options,
+            profile: &self.profile,
+            safe: &self.safe_private,
+            iods: iod::IodTypes::builtin(),
+            sr: sr::SrRules::builtin(),
+            sop_class: sop_class.clone(),
+            shift: dates::shift_for(&self.key, &identity),
+            ids,
+            report,
+        };
+        walker.run(&mut obj.dataset, &charset);
+        let mut report = walker.report;
+
+        self.finish_dataset(&mut obj.dataset, &pseudonym, &mut report);
+        finish_meta(&mut obj, &sop_class);
+
+        let bytes = writer::write_file(&obj)?;
+        // Never hand out something we cannot read back ourselves.
+        let mut check = Vec::new();
+        reader::read_file(&bytes, &mut check).map_err(|_| {
+            Error::Unsupported("the de-identified file could not be re-read".into())
+        })?;
+
+        let d = &obj.dataset;
+        let name = format!(
+            "{}/{}/{}/{}.dcm",
+            path_part(&pseudonym.patient_id),
+            path_part(&d.ascii(tags::STUDY_INSTANCE_UID).unwrap_or_default()),
+            path_part(&d.ascii(tags::SERIES_INSTANCE_UID).unwrap_or_default()),
+            path_part(&d.ascii(tags::SOP_INSTANCE_UID).unwrap_or_default()),
+        );
+        Ok(Deidentified {
+            record: FileRecord {
+                output_name: name.clone(),
+                sop_class_uid: if uids::is_registered(&sop_class) {
+                    sop_class
+                } else {
+                    "private".into()
+                },
+                modality: d.ascii(tags::MODALITY).unwrap_or_default(),
+                transfer_syntax: obj.transfer_syntax.clone(),
+                report,
+            },
+            name,
+            bytes,
+            linkage: Linkage {
+                original_patient_id: original_id,
+                new_patient_id: pseudonym.patient_id,
+            },
+        })
+    }
+
+    /// Top-level attributes the profile itself requires: pseudonyms, age cap, and the record of
+    /// what was done (PS3.15 E.1.1 items 6-7, PS3.3 C.12.1.1.2 / C.7.1.1).
+    fn finish_dataset(&self, d: &mut Item<'_>, p: &Pseudonym, report: &mut Report) {
+        d.put(Element::text(tags::PATIENT_ID, Vr::LO, &p.patient_id));
+        d.put(Element::text(tags::PATIENT_NAME, Vr::PN, &p.patient_name));
+        if let Some(age) = d.ascii(tags::PATIENT_AGE) {
+            if method::age_over_89(&age) {
+                d.put(Element::text(tags::PATIENT_AGE, Vr::AS, "090Y"));
+                report.warn("Patient's Age over 89 was set to 090Y");
+            }
+        }
+        method::record(d, &self.options, &self.profile.edition);
+    }
+}
+
+/// Sets the file meta information for the de-identified object: new SOP Instance UID, this
+/// implementation, and nothing that names the sending system.
+fn finish_meta(obj: &mut FileObject<'_>, sop_class: &str) {
+    let sop_instance = obj
+        .dataset
+        .ascii(tags::SOP_INSTANCE_UID)
+        .unwrap_or_default();
+    let mut meta = Item::default();
+    meta.put(Element::bytes(tags::FILE_META_VERSION, Vr::OB, vec![0, 1]));
+    meta.put(Element::text(
+        tags::MEDIA_STORAGE_SOP_CLASS_UID,
+        Vr::UI,
+        sop_class,
+    ));
+    meta.put(Element::text(
+        tags::MEDIA_STORAGE_SOP_INSTANCE_UID,
+        Vr::UI,
+        &sop_instance,
+    ));
+    meta.put(Element::text(
+        tags::TRANSFER_SYNTAX_UID,
+        Vr::UI,
+        &obj.transfer_syntax,
+    ));
+    meta.put(Element::text(
+        tags::IMPLEMENTATION_CLASS_UID,
+        Vr::UI,
+        method::IMPLEMENTATION_CLASS_UID,
+    ));
+    meta.put(Element::text(
+        tags::IMPLEMENTATION_VERSION_NAME,
+        Vr::SH,
+        method::IMPLEMENTATION_VERSION_NAME,
+    ));
+    obj.meta = meta;
+}
+
+fn text_value(item: &Item<'_>, tag: dataset::Tag, cs: &CharacterSet) -> String {
+    item.get(tag)
+        .and_then(|e| e.raw())
+        .map(|raw| {
+            let t = dataset::trim_text(Vr::LO, raw);
+            cs.decode(t)
+                .unwrap_or_else(|| String::from_utf8_lossy(t).into_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// Makes a value safe as one path component.
+fn path_part(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
+        "unknown".into()
+    } else {
+        cleaned
+    }
+}

@@ -1,0 +1,153 @@
+//! What the output says about its de-identification (PS3.3 C.7.1.1 De-identification attributes),
+//! and the warnings a reviewer should see.
+
+use crate::actions::Report;
+use crate::dataset::{Element, Item, Tag, Vr, tags};
+use crate::profile::Options;
+
+/// Implementation Class UID written in the file meta of every output.
+pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.125416578291465281027369452348815267341";
+/// Implementation Version Name written in the file meta of every output.
+pub const IMPLEMENTATION_VERSION_NAME: &str = "DCMDEID_0_1";
+
+const CID7050: &str = include_str!("../profiles/cid7050.csv");
+
+/// CID 7050 code value and meaning for a Table E.1-1 column (`basic_profile` or an option).
+fn code_for(column: &str) -> Option<(String, String)> {
+    CID7050.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        (f.len() >= 4 && f[3] == column).then(|| (f[1].to_string(), f[2].to_string()))
+    })
+}
+
+/// Writes Patient Identity Removed, De-identification Method (profile edition and options),
+/// its code sequence (CID 7050) and Longitudinal Temporal Information Modified.
+pub fn record(d: &mut Item<'_>, opts: &Options, edition: &str) {
+    let enabled = opts.enabled();
+    let mut method: Vec<String> = vec![edition.chars().take(64).collect()];
+    method.extend(enabled.iter().map(|o| o.standard_name().to_string()));
+    d.put(Element::text(tags::PATIENT_IDENTITY_REMOVED, Vr::CS, "YES"));
+    d.put(Element::text(
+        tags::DEIDENTIFICATION_METHOD,
+        Vr::LO,
+        &method.join("\\"),
+    ));
+    let mut items = Vec::new();
+    let columns = std::iter::once("basic_profile").chain(enabled.iter().map(|o| o.column()));
+    for column in columns {
+        if let Some((value, meaning)) = code_for(column) {
+            let mut it = Item {
+                elements: Vec::new(),
+                undefined_length: true,
+            };
+            it.put(Element::text(tags::CODE_VALUE, Vr::SH, &value));
+            it.put(Element::text(tags::CODING_SCHEME_DESIGNATOR, Vr::SH, "DCM"));
+            it.put(Element::text(tags::CODE_MEANING, Vr::LO, &meaning));
+            items.push(it);
+        }
+    }
+    d.put(Element::sequence(
+        tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+        items,
+    ));
+    let temporal = if opts.retain_long_modified_dates {
+        "MODIFIED"
+    } else if opts.retain_long_full_dates {
+        "UNMODIFIED"
+    } else {
+        "REMOVED"
+    };
+    d.put(Element::text(
+        tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
+        Vr::CS,
+        temporal,
+    ));
+}
+
+/// Whether an Age String (nnnD/W/M/Y) is over 89 years.
+pub fn age_over_89(age: &str) -> bool {
+    let a = age.trim();
+    if a.len() != 4 {
+        return false;
+    }
+    let Ok(n) = a[..3].parse::<u32>() else {
+        return false;
+    };
+    match &a[3..] {
+        "Y" => n > 89,
+        "M" => n > 89 * 12 + 11,
+        "W" => n > 4680,
+        "D" => n > 32850,
+        _ => false,
+    }
+}
+
+/// Flags files a reviewer should look at: declared burned-in text, modalities that often carry
+/// it, overlays and curves.
+pub fn warnings(d: &Item<'_>, report: &mut Report) {
+    if d.ascii(Tag::new(0x0028, 0x0301))
+        .is_some_and(|v| v.eq_ignore_ascii_case("YES"))
+    {
+        report.warn("BurnedInAnnotation is YES: pixel data may show identifying text");
+    }
+    if let Some(m) = d.ascii(tags::MODALITY) {
+        if matches!(
+            m.as_str(),
+            "US" | "SC" | "OT" | "XC" | "ES" | "GM" | "SM" | "DOC" | "IVUS" | "OP"
+        ) {
+            report.warn(format!(
+                "modality {m} often has identifying text burned into the pixels"
+            ));
+        }
+    }
+    if d.elements
+        .iter()
+        .any(|e| (0x6000..=0x601E).contains(&e.tag.group()) && e.tag.element() == 0x3000)
+    {
+        report.warn("overlay present");
+    }
+    if d.elements
+        .iter()
+        .any(|e| (0x5000..=0x501E).contains(&e.tag.group()))
+    {
+        report.warn("curve data present");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        assert!(age_over_89("090Y"));
+        assert!(!age_over_89("089Y"));
+        assert!(age_over_89("1100M"[..4].trim()) == false);
+        assert!(!age_over_89("012W"));
+    }
+
+    #[test]
+    fn method_lists_codes() {
+        let mut d = Item::default();
+        record(&mut d, &Options::tcia(), "DICOM PS3.15 2026c Table E.1-1");
+        let m = d.ascii(tags::DEIDENTIFICATION_METHOD).unwrap();
+        assert!(m.contains("Retain Safe Private Option") && m.contains("Clean Descriptors Option"));
+        match &d
+            .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+            .unwrap()
+            .value
+        {
+            crate::dataset::Value::Items(items) => {
+                let codes: Vec<String> = items
+                    .iter()
+                    .map(|i| i.ascii(tags::CODE_VALUE).unwrap())
+                    .collect();
+                assert_eq!(
+                    codes,
+                    ["113100", "113111", "113109", "113108", "113107", "113105"]
+                );
+            }
+            _ => panic!("not a sequence"),
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Clean Structured Content (PS3.15 E.3.4): the actions for SR content items, keyed by concept
+//! name (Table E.3.4-1), and the defaults by value type for concepts the table does not list.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::profile::{Action, Options, ProfileOption};
+
+const TABLE: &str = include_str!("../profiles/clean_structured_content_e3_4_1.csv");
+
+/// Option columns of Table E.3.4-1, in file order.
+const COLUMNS: [ProfileOption; 7] = [
+    ProfileOption::RetainUids,
+    ProfileOption::RetainDeviceIdentity,
+    ProfileOption::RetainInstitutionIdentity,
+    ProfileOption::RetainPatientCharacteristics,
+    ProfileOption::RetainLongFullDates,
+    ProfileOption::RetainLongModifiedDates,
+    ProfileOption::CleanDescriptors,
+];
+
+#[derive(Debug, Clone)]
+struct Row {
+    basic: Action,
+    options: [Option<Action>; 7],
+}
+
+/// Table E.3.4-1, keyed by (coding scheme designator, code value).
+#[derive(Debug)]
+pub struct SrRules {
+    rows: HashMap<(String, String), Row>,
+}
+
+impl SrRules {
+    /// The built-in table, parsed once.
+    pub fn builtin() -> &'static SrRules {
+        static R: OnceLock<SrRules> = OnceLock::new();
+        R.get_or_init(|| {
+            let mut rdr = csv::Reader::from_reader(TABLE.as_bytes());
+            let mut rows = HashMap::new();
+            for rec in rdr.records().flatten() {
+                let Some(basic) = rec.get(6).and_then(Action::parse) else {
+                    continue;
+                };
+                let mut options = [None; 7];
+                for (k, o) in options.iter_mut().enumerate() {
+                    *o = rec.get(7 + k).and_then(Action::parse);
+                }
+                let key = (
+                    rec.get(2).unwrap_or("").trim().to_string(),
+                    rec.get(1).unwrap_or("").trim().to_string(),
+                );
+                rows.insert(key, Row { basic, options });
+            }
+            SrRules { rows }
+        })
+    }
+
+    /// Number of concept names in the table.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The action for a content item, and the option that decided it. Temporal options decide
+    /// first, then K over C, as for Table E.1-1.
+    pub fn action(
+        &self,
+        scheme: &str,
+        code: &str,
+        value_type: &str,
+        opts: &Options,
+    ) -> (Action, Option<ProfileOption>) {
+        if let Some(row) = self.rows.get(&(scheme.to_string(), code.to_string())) {
+            let entries: Vec<(ProfileOption, Action)> = COLUMNS
+                .iter()
+                .zip(row.options.iter())
+                .filter(|(o, a)| opts.has(**o) && a.is_some())
+                .map(|(o, a)| (*o, a.unwrap_or(Action::X)))
+                .collect();
+            let pick = entries
+                .iter()
+                .find(|(o, _)| {
+                    matches!(
+                        o,
+                        ProfileOption::RetainLongFullDates | ProfileOption::RetainLongModifiedDates
+                    )
+                })
+                .or_else(|| entries.iter().find(|(_, a)| *a == Action::K))
+                .or_else(|| entries.first());
+            return match pick {
+                Some((o, a)) => (*a, Some(*o)),
+                None => (row.basic, None),
+            };
+        }
+        default_for(value_type, opts)
+    }
+}
+
+/// What to do with a content item whose concept the table does not list.
+fn default_for(value_type: &str, opts: &Options) -> (Action, Option<ProfileOption>) {
+    match value_type {
+        "TEXT" => (Action::C, Some(ProfileOption::CleanDescriptors)),
+        "PNAME" => (Action::D, None),
+        "DATE" | "DATETIME" | "TIME" if opts.retain_long_full_dates => {
+            (Action::K, Some(ProfileOption::RetainLongFullDates))
+        }
+        "DATE" | "DATETIME" | "TIME" if opts.retain_long_modified_dates => {
+            (Action::C, Some(ProfileOption::RetainLongModifiedDates))
+        }
+        "DATE" | "DATETIME" | "TIME" => (Action::D, None),
+        "UIDREF" if opts.retain_uids => (Action::K, Some(ProfileOption::RetainUids)),
+        "UIDREF" => (Action::U, None),
+        _ => (Action::K, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_rows_and_defaults() {
+        let r = SrRules::builtin();
+        assert!(r.len() > 200);
+        let basic = Options::basic();
+        assert_eq!(r.action("DCM", "121022", "TEXT", &basic).0, Action::X);
+        let mut o = Options::basic();
+        o.retain_long_modified_dates = true;
+        assert_eq!(r.action("DCM", "126201", "DATE", &o).0, Action::C);
+        assert_eq!(r.action("99X", "1", "PNAME", &basic).0, Action::D);
+        assert_eq!(r.action("99X", "1", "UIDREF", &basic).0, Action::U);
+    }
+}

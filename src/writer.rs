@@ -1,0 +1,148 @@
+//! Writes a [`FileObject`] back in its own transfer syntax (PS3.10 file format).
+//!
+//! Elements are written in the order and encoding they were read; sequences and items keep their
+//! defined or undefined length style. Output is a pure function of the object: no clocks, no
+//! randomness, so the same input and key always give the same bytes.
+
+use std::io::Write;
+
+use crate::dataset::{Element, Encoding, FileObject, Item, Tag, Value, Vr, tags};
+use crate::error::{Error, Result};
+
+/// Serialises a file: zeroed preamble, `DICM`, the meta group with its group length, the data set.
+pub fn write_file(obj: &FileObject<'_>) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(estimate(&obj.dataset) + 1024);
+    out.extend_from_slice(&[0u8; 128]);
+    out.extend_from_slice(b"DICM");
+    let mut meta = Vec::new();
+    for e in &obj.meta.elements {
+        write_element(e, Encoding::EXPLICIT_LE, &mut meta)?;
+    }
+    let gl = Element::bytes(
+        tags::FILE_META_GROUP_LENGTH,
+        Vr::UL,
+        (meta.len() as u32).to_le_bytes().to_vec(),
+    );
+    write_element(&gl, Encoding::EXPLICIT_LE, &mut out)?;
+    out.extend_from_slice(&meta);
+    if obj.encoding.deflated {
+        let mut body = Vec::new();
+        write_item_body(&obj.dataset, obj.encoding, &mut body)?;
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&body)
+            .map_err(|_| Error::Unsupported("deflate failed".into()))?;
+        let deflated = enc
+            .finish()
+            .map_err(|_| Error::Unsupported("deflate failed".into()))?;
+        out.extend_from_slice(&deflated);
+    } else {
+        write_item_body(&obj.dataset, obj.encoding, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn estimate(item: &Item<'_>) -> usize {
+    item.elements
+        .iter()
+        .map(|e| match &e.value {
+            Value::Bytes(b) => b.len() + 12,
+            Value::Items(items) => items.iter().map(estimate).sum::<usize>() + 16,
+            Value::Fragments(f) => f.iter().map(|x| x.len() + 8).sum::<usize>() + 16,
+        })
+        .sum()
+}
+
+/// Writes the elements of an item or data set.
+pub fn write_item_body(item: &Item<'_>, enc: Encoding, out: &mut Vec<u8>) -> Result<()> {
+    for e in &item.elements {
+        write_element(e, enc, out)?;
+    }
+    Ok(())
+}
+
+fn put_tag(enc: Encoding, out: &mut Vec<u8>, tag: Tag) {
+    enc.put_u16(out, tag.group());
+    enc.put_u16(out, tag.element());
+}
+
+fn put_header(enc: Encoding, out: &mut Vec<u8>, tag: Tag, vr: Vr, len: u32) -> Result<()> {
+    put_tag(enc, out, tag);
+    if enc.explicit_vr {
+        out.extend_from_slice(&vr.0);
+        if vr.has_long_header() {
+            out.extend_from_slice(&[0, 0]);
+            enc.put_u32(out, len);
+        } else {
+            let short = u16::try_from(len).map_err(|_| {
+                Error::Unsupported(format!("element {tag} is too long for VR {vr:?}"))
+            })?;
+            enc.put_u16(out, short);
+        }
+    } else {
+        enc.put_u32(out, len);
+    }
+    Ok(())
+}
+
+fn write_element(e: &Element<'_>, enc: Encoding, out: &mut Vec<u8>) -> Result<()> {
+    match &e.value {
+        Value::Bytes(b) => {
+            let len = u32::try_from(b.len())
+                .map_err(|_| Error::Unsupported(format!("element {} exceeds 4 GiB", e.tag)))?;
+            put_header(enc, out, e.tag, e.vr, len)?;
+            out.extend_from_slice(b);
+        }
+        Value::Fragments(frags) => {
+            put_header(enc, out, e.tag, e.vr, u32::MAX)?;
+            for f in frags {
+                put_tag(enc, out, tags::ITEM);
+                enc.put_u32(out, f.len() as u32);
+                out.extend_from_slice(f);
+            }
+            put_tag(enc, out, tags::SEQUENCE_DELIMITATION);
+            enc.put_u32(out, 0);
+        }
+        Value::Items(items) => {
+            // A UN sequence in an explicit-VR data set is encoded implicit VR little endian.
+            let inner = if e.vr == Vr::UN && enc.explicit_vr {
+                Encoding::IMPLICIT_LE
+            } else {
+                enc
+            };
+            let vr = if e.vr == Vr::UN { Vr::UN } else { Vr::SQ };
+            if e.undefined_length {
+                put_header(enc, out, e.tag, vr, u32::MAX)?;
+                write_items(items, inner, out)?;
+                put_tag(enc, out, tags::SEQUENCE_DELIMITATION);
+                enc.put_u32(out, 0);
+            } else {
+                let mut body = Vec::new();
+                write_items(items, inner, &mut body)?;
+                let len = u32::try_from(body.len())
+                    .map_err(|_| Error::Unsupported(format!("sequence {} exceeds 4 GiB", e.tag)))?;
+                put_header(enc, out, e.tag, vr, len)?;
+                out.extend_from_slice(&body);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_items(items: &[Item<'_>], enc: Encoding, out: &mut Vec<u8>) -> Result<()> {
+    for item in items {
+        put_tag(enc, out, tags::ITEM);
+        if item.undefined_length {
+            enc.put_u32(out, u32::MAX);
+            write_item_body(item, enc, out)?;
+            put_tag(enc, out, tags::ITEM_DELIMITATION);
+            enc.put_u32(out, 0);
+        } else {
+            let mut body = Vec::new();
+            write_item_body(item, enc, &mut body)?;
+            enc.put_u32(out, body.len() as u32);
+            out.extend_from_slice(&body);
+        }
+    }
+    Ok(())
+}
