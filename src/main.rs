@@ -244,7 +244,7 @@ fn deidentify(args: DeidArgs) -> Result<bool, String> {
         }
     }
     println!(
-        "{} files found: {} de-identified, {} skipped (not DICOM), {} failed",
+        "{} files found: {} de-identified, {} skipped, {} failed",
         summary.found, summary.deidentified, summary.skipped, summary.failed
     );
     for (reason, n) in summary
