@@ -242,7 +242,7 @@ impl<'c> Walker<'c> {
         let g = tag.group();
         // The overlay planes follow the Overlay Data rule as a whole: a plane without its data
         // is meaningless, and its label and description are free text.
-        let rule_tag = if (0x6000..=0x601E).contains(&g) && g % 2 == 0 && tag.element() != 0x4000 {
+        let rule_tag = if (0x6000..=0x601E).contains(&g) && g.is_multiple_of(2) && tag.element() != 0x4000 {
             Tag::new(g, 0x3000)
         } else {
             tag
@@ -487,7 +487,7 @@ impl<'c> Walker<'c> {
     }
 
     fn remap_uids<'a>(&self, e: Element<'a>) -> Element<'a> {
-        self.map_text_values(e, |key, v| uids::remap(key, v))
+        self.map_text_values(e, uids::remap)
     }
 
     fn shift_dates<'a>(&mut self, e: Element<'a>, _path: &str) -> Option<Element<'a>> {

@@ -74,7 +74,7 @@ impl Identifiers {
         keep_device: bool,
     ) -> Identifiers {
         let mut ids = Identifiers::default();
-        ids.walk(dataset, charset, keep_institution, keep_device, 0);
+        ids.walk(dataset, charset, keep_institution, keep_device);
         ids
     }
 
@@ -84,14 +84,13 @@ impl Identifiers {
         parent_cs: &CharacterSet,
         ki: bool,
         kd: bool,
-        depth: usize,
     ) {
         let cs = CharacterSet::from_item(item, parent_cs);
         for e in &item.elements {
             match &e.value {
                 Value::Items(items) => {
                     for it in items {
-                        self.walk(it, &cs, ki, kd, depth + 1);
+                        self.walk(it, &cs, ki, kd);
                     }
                 }
                 Value::Bytes(raw) if e.vr.is_text() => {

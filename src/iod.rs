@@ -111,11 +111,10 @@ impl IodTypes {
         if let Some(t) = self.exact.get(&(iod, p, tag.0)) {
             return Lookup::Type(*t);
         }
-        if parent.is_some() {
-            if let Some(t) = self.any_parent.get(&(iod, tag.0)) {
+        if parent.is_some()
+            && let Some(t) = self.any_parent.get(&(iod, tag.0)) {
                 return Lookup::Type(*t);
             }
-        }
         Lookup::NotInIod
     }
 }

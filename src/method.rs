@@ -90,8 +90,8 @@ pub fn warnings(d: &Item<'_>, report: &mut Report) {
     {
         report.warn("BurnedInAnnotation is YES: pixel data may show identifying text");
     }
-    if let Some(m) = d.ascii(tags::MODALITY) {
-        if matches!(
+    if let Some(m) = d.ascii(tags::MODALITY)
+        && matches!(
             m.as_str(),
             "US" | "SC" | "OT" | "XC" | "ES" | "GM" | "SM" | "DOC" | "IVUS" | "OP"
         ) {
@@ -99,7 +99,6 @@ pub fn warnings(d: &Item<'_>, report: &mut Report) {
                 "modality {m} often has identifying text burned into the pixels"
             ));
         }
-    }
     if d.elements
         .iter()
         .any(|e| (0x6000..=0x601E).contains(&e.tag.group()) && e.tag.element() == 0x3000)
@@ -122,7 +121,7 @@ mod tests {
     fn ages() {
         assert!(age_over_89("090Y"));
         assert!(!age_over_89("089Y"));
-        assert!(age_over_89("1100M"[..4].trim()) == false);
+        assert!(!age_over_89("1100M"[..4].trim()));
         assert!(!age_over_89("012W"));
     }
 

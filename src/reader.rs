@@ -293,11 +293,10 @@ impl<'a> Parser<'a> {
                 item.elements.push(el);
             }
         }
-        if let Some(e) = end {
-            if self.pos != e {
+        if let Some(e) = end
+            && self.pos != e {
                 return Err(self.err(self.pos, "item content overruns its declared length"));
             }
-        }
         Ok(item)
     }
 

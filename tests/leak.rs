@@ -58,7 +58,7 @@ enum Expect {
     Cleaned,
 }
 
-fn code<'a>(row: &'a Row, opt: Option<ProfileOption>) -> &'a str {
+fn code(row: &Row, opt: Option<ProfileOption>) -> &str {
     opt.map(|o| row.cols[o.column()].as_str())
         .filter(|c| !c.is_empty())
         .unwrap_or(row.cols["basic_profile"].as_str())

@@ -120,7 +120,7 @@ pub fn encode(elements: &[El], s: Syntax, depth: usize, out: &mut Vec<u8>) {
                     encode(it, s, depth + 1, &mut ib);
                     b.extend_from_slice(&u16b(s, 0xFFFE));
                     b.extend_from_slice(&u16b(s, 0xE000));
-                    if depth % 2 == 0 {
+                    if depth.is_multiple_of(2) {
                         b.extend_from_slice(&u32b(s, 0xFFFF_FFFF));
                         b.extend_from_slice(&ib);
                         b.extend_from_slice(&u16b(s, 0xFFFE));
@@ -134,7 +134,7 @@ pub fn encode(elements: &[El], s: Syntax, depth: usize, out: &mut Vec<u8>) {
                 b
             }
         };
-        let undefined = matches!(e.v, V::Seq(_)) && depth % 2 == 0;
+        let undefined = matches!(e.v, V::Seq(_)) && depth.is_multiple_of(2);
         let len = if undefined {
             0xFFFF_FFFF
         } else {
