@@ -242,11 +242,12 @@ impl<'c> Walker<'c> {
         let g = tag.group();
         // The overlay planes follow the Overlay Data rule as a whole: a plane without its data
         // is meaningless, and its label and description are free text.
-        let rule_tag = if (0x6000..=0x601E).contains(&g) && g.is_multiple_of(2) && tag.element() != 0x4000 {
-            Tag::new(g, 0x3000)
-        } else {
-            tag
-        };
+        let rule_tag =
+            if (0x6000..=0x601E).contains(&g) && g.is_multiple_of(2) && tag.element() != 0x4000 {
+                Tag::new(g, 0x3000)
+            } else {
+                tag
+            };
         let Some(rule) = self.profile.rule(rule_tag) else {
             return self.keep(e, parent, false, path, cs, mode);
         };

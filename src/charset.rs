@@ -137,9 +137,10 @@ impl CharacterSet {
                 term_to_g(t)
             };
             if let Some(g) = g
-                && !iso2022.contains(&g) {
-                    iso2022.push(g);
-                }
+                && !iso2022.contains(&g)
+            {
+                iso2022.push(g);
+            }
         }
         if !iso2022.contains(&G::Ascii) {
             iso2022.insert(0, G::Ascii);
@@ -168,10 +169,11 @@ impl CharacterSet {
     /// Decodes text bytes. Returns `None` when the bytes are not valid in the declared set.
     pub fn decode(&self, bytes: &[u8]) -> Option<String> {
         if !bytes.contains(&0x1b)
-            && let Some(enc) = self.plain {
-                let (s, had_errors) = enc.decode_without_bom_handling(bytes);
-                return (!had_errors).then(|| s.into_owned());
-            }
+            && let Some(enc) = self.plain
+        {
+            let (s, had_errors) = enc.decode_without_bom_handling(bytes);
+            return (!had_errors).then(|| s.into_owned());
+        }
         self.decode_iso2022(bytes)
     }
 

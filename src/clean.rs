@@ -78,13 +78,7 @@ impl Identifiers {
         ids
     }
 
-    fn walk(
-        &mut self,
-        item: &Item<'_>,
-        parent_cs: &CharacterSet,
-        ki: bool,
-        kd: bool,
-    ) {
+    fn walk(&mut self, item: &Item<'_>, parent_cs: &CharacterSet, ki: bool, kd: bool) {
         let cs = CharacterSet::from_item(item, parent_cs);
         for e in &item.elements {
             match &e.value {

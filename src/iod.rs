@@ -112,9 +112,10 @@ impl IodTypes {
             return Lookup::Type(*t);
         }
         if parent.is_some()
-            && let Some(t) = self.any_parent.get(&(iod, tag.0)) {
-                return Lookup::Type(*t);
-            }
+            && let Some(t) = self.any_parent.get(&(iod, tag.0))
+        {
+            return Lookup::Type(*t);
+        }
         Lookup::NotInIod
     }
 }

@@ -242,10 +242,11 @@ impl Deidentifier {
         d.put(Element::text(tags::PATIENT_ID, Vr::LO, &p.patient_id));
         d.put(Element::text(tags::PATIENT_NAME, Vr::PN, &p.patient_name));
         if let Some(age) = d.ascii(tags::PATIENT_AGE)
-            && method::age_over_89(&age) {
-                d.put(Element::text(tags::PATIENT_AGE, Vr::AS, "090Y"));
-                report.warn("Patient's Age over 89 was set to 090Y");
-            }
+            && method::age_over_89(&age)
+        {
+            d.put(Element::text(tags::PATIENT_AGE, Vr::AS, "090Y"));
+            report.warn("Patient's Age over 89 was set to 090Y");
+        }
         method::record(d, &self.options, &self.profile.edition);
     }
 }

@@ -94,11 +94,12 @@ pub fn warnings(d: &Item<'_>, report: &mut Report) {
         && matches!(
             m.as_str(),
             "US" | "SC" | "OT" | "XC" | "ES" | "GM" | "SM" | "DOC" | "IVUS" | "OP"
-        ) {
-            report.warn(format!(
-                "modality {m} often has identifying text burned into the pixels"
-            ));
-        }
+        )
+    {
+        report.warn(format!(
+            "modality {m} often has identifying text burned into the pixels"
+        ));
+    }
     if d.elements
         .iter()
         .any(|e| (0x6000..=0x601E).contains(&e.tag.group()) && e.tag.element() == 0x3000)

@@ -294,9 +294,10 @@ impl<'a> Parser<'a> {
             }
         }
         if let Some(e) = end
-            && self.pos != e {
-                return Err(self.err(self.pos, "item content overruns its declared length"));
-            }
+            && self.pos != e
+        {
+            return Err(self.err(self.pos, "item content overruns its declared length"));
+        }
         Ok(item)
     }
 
