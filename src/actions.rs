@@ -70,6 +70,8 @@ pub(crate) struct Walker<'c> {
     pub shift: i64,
     pub ids: Identifiers,
     pub report: Report,
+    /// Original → new UIDs (linkage data: PHI, never part of the report).
+    pub uid_pairs: BTreeMap<String, String>,
 }
 
 enum ItemOutcome {
@@ -487,7 +489,16 @@ impl<'c> Walker<'c> {
         Element::bytes(e.tag, e.vr, pad_text(e.vr, joined.into_bytes()))
     }
 
-    fn remap_uids<'a>(&self, e: Element<'a>) -> Element<'a> {
+    fn remap_uids<'a>(&mut self, e: Element<'a>) -> Element<'a> {
+        if let Some(raw) = e.raw() {
+            for v in split_values(Vr::UI, raw) {
+                let old = String::from_utf8_lossy(v).into_owned();
+                let new = uids::remap(self.key, &old);
+                if new != old {
+                    self.uid_pairs.insert(old, new);
+                }
+            }
+        }
         self.map_text_values(e, uids::remap)
     }
 

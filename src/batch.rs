@@ -1,47 +1,136 @@
 //! Batches of files for the native CLI: walk the inputs, de-identify in parallel, write each output
-//! atomically under its PHI-free name, and account for every input.
+//! to a folder or a streamed zip, keep the audit log, and account for every input.
 //!
 //! Each worker holds one input file at a time, so memory is bounded by the largest file times the
-//! number of jobs, whatever the size of the batch.
+//! number of jobs, whatever the size of the batch. Audit lines go to temporary files and are copied
+//! into the output at the end.
 
 use std::collections::{BTreeMap, HashMap};
-
-use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::Write;
+use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde::Serialize;
+use sha2::{Digest, Sha256};
 
-use crate::{Deidentifier, Error};
+use crate::archive::ZipWriter;
+use crate::report::{self, Summary};
+use crate::{Deidentified, Deidentifier, Error};
 
 /// What happened to one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Written under this relative name.
     Done(String),
-    /// Not DICOM (or a DICOMDIR): nothing written.
+    /// Not DICOM, a DICOMDIR, or a duplicate: nothing written.
     Skipped(String),
     /// DICOM that could not be de-identified: nothing written.
     Failed(String),
 }
 
-/// Totals for a batch; `found == deidentified + skipped + failed` always.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Summary {
-    pub found: usize,
-    pub deidentified: usize,
-    pub skipped: usize,
-    pub failed: usize,
-    /// Reason → count, for skipped and failed inputs.
-    pub skipped_reasons: BTreeMap<String, usize>,
-    pub failed_reasons: BTreeMap<String, usize>,
+/// Where outputs go.
+pub enum Output {
+    /// A folder; each file is written through a temporary name and renamed.
+    Folder(PathBuf),
+    /// A zip archive streamed entry by entry; renamed into place when complete.
+    Zip {
+        path: PathBuf,
+        writer: Mutex<Option<ZipWriter<BufWriter<fs::File>>>>,
+    },
 }
 
-/// Every regular file under the given paths, in a stable order. `exclude` (the output folder) is
-/// never entered.
+impl Output {
+    /// A folder output, or a zip when the path ends in `.zip`.
+    pub fn open(path: &Path) -> io::Result<Output> {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+        {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                fs::create_dir_all(dir)?;
+            }
+            let f = fs::File::create(partial(path))?;
+            Ok(Output::Zip {
+                path: path.to_path_buf(),
+                writer: Mutex::new(Some(ZipWriter::new(BufWriter::new(f)))),
+            })
+        } else {
+            fs::create_dir_all(path)?;
+            Ok(Output::Folder(path.to_path_buf()))
+        }
+    }
+
+    fn put(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Output::Folder(dir) => write_atomically(&dir.join(name), bytes),
+            Output::Zip { writer, .. } => {
+                let mut w = writer
+                    .lock()
+                    .map_err(|_| io::Error::other("zip writer poisoned"))?;
+                let w = w
+                    .as_mut()
+                    .ok_or_else(|| io::Error::other("zip already finished"))?;
+                // Native and deflated pixel data compress well; encapsulated data does not.
+                w.add(name, bytes, true)
+            }
+        }
+    }
+
+    fn put_file(&self, name: &str, file: &mut fs::File, crc: u32) -> io::Result<()> {
+        let size = file.stream_position()?;
+        file.rewind()?;
+        match self {
+            Output::Folder(dir) => {
+                let tmp = dir.join(format!(".{name}.partial"));
+                io::copy(file, &mut fs::File::create(&tmp)?)?;
+                fs::rename(tmp, dir.join(name))
+            }
+            Output::Zip { writer, .. } => {
+                let mut w = writer
+                    .lock()
+                    .map_err(|_| io::Error::other("zip writer poisoned"))?;
+                let w = w
+                    .as_mut()
+                    .ok_or_else(|| io::Error::other("zip already finished"))?;
+                w.add_stored_from(name, size, crc, file)
+            }
+        }
+    }
+
+    fn finish(&self) -> io::Result<()> {
+        if let Output::Zip { path, writer } = self {
+            let w = writer
+                .lock()
+                .map_err(|_| io::Error::other("zip writer poisoned"))?
+                .take();
+            if let Some(w) = w {
+                let mut f = w.finish()?.into_inner().map_err(|e| e.into_error())?;
+                f.flush()?;
+                f.sync_all()?;
+                fs::rename(partial(path), path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The folder to exclude from input walking.
+    pub fn path(&self) -> &Path {
+        match self {
+            Output::Folder(p) => p,
+            Output::Zip { path, .. } => path,
+        }
+    }
+}
+
+fn partial(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".partial");
+    PathBuf::from(s)
+}
+
+/// Every regular file under the given paths, in a stable order. `exclude` (the output) is never
+/// entered.
 pub fn collect_inputs(paths: &[PathBuf], exclude: Option<&Path>) -> Vec<PathBuf> {
     let exclude = exclude.and_then(|p| fs::canonicalize(p).ok());
     let mut files = Vec::new();
@@ -67,7 +156,7 @@ pub fn collect_inputs(paths: &[PathBuf], exclude: Option<&Path>) -> Vec<PathBuf>
 
 /// Writes bytes to `path` through a temporary file in the same folder and a rename, so a crash
 /// or a full disk never leaves a half-written output under the final name.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -83,15 +172,187 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     })
 }
 
-/// De-identifies one input file into `out_dir`. `claimed` maps the output names already taken
+/// An audit file being written to a temporary file, with its running CRC.
+struct AuditFile {
+    file: fs::File,
+    crc: crc32fast::Hasher,
+}
+
+impl AuditFile {
+    fn new(header: &str) -> io::Result<AuditFile> {
+        let mut a = AuditFile {
+            file: tempfile::tempfile()?,
+            crc: crc32fast::Hasher::new(),
+        };
+        a.write(header)?;
+        Ok(a)
+    }
+    fn write(&mut self, s: &str) -> io::Result<()> {
+        self.crc.update(s.as_bytes());
+        self.file.write_all(s.as_bytes())
+    }
+}
+
+/// Linkage data for `--linkage`: PHI, written only where the user asked.
+#[derive(Default)]
+struct LinkageData {
+    rows: Vec<(usize, String, String, String, String)>,
+    uids: BTreeMap<String, String>,
+    patients: BTreeMap<String, String>,
+}
+
+/// The result of a batch.
+pub struct BatchResult {
+    pub summary: Summary,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Runs a batch on `jobs` threads. `progress` is called once per finished input, from the workers.
+/// With `linkage_dir`, the PHI linkage files are written there (never into the output).
+pub fn run(
+    session: &Deidentifier,
+    inputs: &[PathBuf],
+    output: &Output,
+    jobs: usize,
+    linkage_dir: Option<&Path>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> io::Result<BatchResult> {
+    let next = AtomicUsize::new(0);
+    let claimed: Mutex<HashMap<String, [u8; 32]>> = Mutex::new(HashMap::new());
+    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; inputs.len()]);
+    let jsonl = Mutex::new(AuditFile::new("")?);
+    let csv = Mutex::new(AuditFile::new(report::CSV_HEADER)?);
+    let linkage = Mutex::new(LinkageData::default());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= inputs.len() {
+                        break;
+                    }
+                    let (outcome, d) = process_file(session, &inputs[i], output, &claimed);
+                    if let Some(d) = &d {
+                        let ok = jsonl
+                            .lock()
+                            .map(|mut a| a.write(&report::file_jsonl(&d.record)))
+                            .and_then(|_| {
+                                csv.lock()
+                                    .map(|mut a| a.write(&report::file_csv(&d.record)))
+                            });
+                        if ok.is_err() {
+                            eprintln!("warning: could not write an audit line");
+                        }
+                    }
+                    if linkage_dir.is_some() {
+                        if let Ok(mut l) = linkage.lock() {
+                            let (status, detail) = match &outcome {
+                                Outcome::Done(n) => ("deidentified", n.clone()),
+                                Outcome::Skipped(r) => ("skipped", r.clone()),
+                                Outcome::Failed(r) => ("failed", r.clone()),
+                            };
+                            let (old, new) = d
+                                .as_ref()
+                                .map(|d| {
+                                    (
+                                        d.linkage.original_patient_id.clone(),
+                                        d.linkage.new_patient_id.clone(),
+                                    )
+                                })
+                                .unwrap_or_default();
+                            if let Some(d) = &d {
+                                l.uids.extend(d.linkage.uids.iter().cloned());
+                                l.patients.insert(old.clone(), new.clone());
+                            }
+                            l.rows.push((i, status.into(), detail, old, new));
+                        }
+                    }
+                    if let Ok(mut o) = outcomes.lock() {
+                        o[i] = Some(outcome);
+                    }
+                    progress(i);
+                }
+            });
+        }
+    });
+    let outcomes: Vec<Outcome> = outcomes
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Failed("worker stopped".into())))
+        .collect();
+    let mut summary = Summary::default();
+    for o in &outcomes {
+        match o {
+            Outcome::Done(_) => summary.done(),
+            Outcome::Skipped(r) => summary.skip(r),
+            Outcome::Failed(r) => summary.fail(r),
+        }
+    }
+    let mut jsonl = jsonl
+        .into_inner()
+        .map_err(|_| io::Error::other("audit poisoned"))?;
+    jsonl.write(&report::summary_jsonl(
+        &session.profile().edition,
+        session.options(),
+        &summary,
+    ))?;
+    let csv = csv
+        .into_inner()
+        .map_err(|_| io::Error::other("audit poisoned"))?;
+    for (name, mut a) in [("audit.jsonl", jsonl), ("audit.csv", csv)] {
+        let crc = a.crc.clone().finalize();
+        output.put_file(name, &mut a.file, crc)?;
+    }
+    output.finish()?;
+    if let Some(dir) = linkage_dir {
+        let l = linkage
+            .into_inner()
+            .map_err(|_| io::Error::other("linkage poisoned"))?;
+        write_linkage(dir, inputs, l)?;
+    }
+    Ok(BatchResult { summary, outcomes })
+}
+
+fn write_linkage(dir: &Path, inputs: &[PathBuf], mut l: LinkageData) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    write_atomically(
+        &dir.join("README_CONTAINS_PHI.txt"),
+        b"These files link de-identified outputs back to the original patients and files.\n\
+          They contain protected health information (PHI). Keep them apart from the \
+          de-identified data, share them with no one who should not re-identify patients.\n",
+    )?;
+    l.rows.sort_by_key(|r| r.0);
+    let mut s = String::from(
+        "input_path,status,output_name_or_reason,original_patient_id,new_patient_id\n",
+    );
+    for (i, status, detail, old, new) in &l.rows {
+        let p = inputs[*i].to_string_lossy();
+        s.push_str(&report::csv_row(&[&p, status, detail, old, new]));
+    }
+    write_atomically(&dir.join("linkage.csv"), s.as_bytes())?;
+    for (name, map) in [
+        ("uid_mapping.csv", &l.uids),
+        ("patid_mapping.csv", &l.patients),
+    ] {
+        let mut s = String::from("id_old,id_new\n");
+        for (old, new) in map {
+            s.push_str(&report::csv_row(&[old, new]));
+        }
+        write_atomically(&dir.join(name), s.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// De-identifies one input file into the output. `claimed` maps the output names already taken
 /// in this batch to their content hash, so two inputs that map to the same SOP Instance never
 /// overwrite each other: identical outputs are reported as duplicates, different ones both kept.
 pub fn process_file(
     session: &Deidentifier,
     input: &Path,
-    out_dir: &Path,
+    output: &Output,
     claimed: &Mutex<HashMap<String, [u8; 32]>>,
-) -> (Outcome, Option<crate::Deidentified>) {
+) -> (Outcome, Option<Deidentified>) {
     let bytes = match fs::read(input) {
         Ok(b) => b,
         Err(e) => {
@@ -136,7 +397,7 @@ pub fn process_file(
             };
             d.name = name;
             d.record.output_name = d.name.clone();
-            match write_atomically(&out_dir.join(&d.name), &d.bytes) {
+            match output.put(&d.name, &d.bytes) {
                 Ok(()) => (Outcome::Done(d.name.clone()), Some(d)),
                 Err(e) => (
                     Outcome::Failed(format!("cannot write the output ({})", e.kind())),
@@ -147,59 +408,4 @@ pub fn process_file(
         Err(e @ (Error::NotDicom(_) | Error::DicomDir)) => (Outcome::Skipped(e.to_string()), None),
         Err(e) => (Outcome::Failed(e.to_string()), None),
     }
-}
-
-/// Runs a batch on `jobs` threads. `on_done` is called once per input, from the worker threads,
-/// with the input's index in `inputs`, its outcome and (when done) the result.
-pub fn run(
-    session: &Deidentifier,
-    inputs: &[PathBuf],
-    out_dir: &Path,
-    jobs: usize,
-    on_done: &(dyn Fn(usize, &Outcome, Option<&crate::Deidentified>) + Sync),
-) -> (Summary, Vec<Outcome>) {
-    let next = AtomicUsize::new(0);
-    let claimed = Mutex::new(HashMap::new());
-    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; inputs.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= inputs.len() {
-                        break;
-                    }
-                    let (outcome, d) = process_file(session, &inputs[i], out_dir, &claimed);
-                    on_done(i, &outcome, d.as_ref());
-                    if let Ok(mut o) = outcomes.lock() {
-                        o[i] = Some(outcome);
-                    }
-                }
-            });
-        }
-    });
-    let outcomes: Vec<Outcome> = outcomes
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| o.unwrap_or(Outcome::Failed("worker stopped".into())))
-        .collect();
-    let mut summary = Summary {
-        found: inputs.len(),
-        ..Summary::default()
-    };
-    for o in &outcomes {
-        match o {
-            Outcome::Done(_) => summary.deidentified += 1,
-            Outcome::Skipped(r) => {
-                summary.skipped += 1;
-                *summary.skipped_reasons.entry(r.clone()).or_default() += 1;
-            }
-            Outcome::Failed(r) => {
-                summary.failed += 1;
-                *summary.failed_reasons.entry(r.clone()).or_default() += 1;
-            }
-        }
-    }
-    (summary, outcomes)
 }

@@ -21,6 +21,7 @@
 //! [`pseudonym`], [`charset`], [`method`] (what the output says was done).
 
 pub mod actions;
+pub mod archive;
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod batch;
 pub mod charset;
@@ -35,6 +36,7 @@ pub mod private_tags;
 pub mod profile;
 pub mod pseudonym;
 pub mod reader;
+pub mod report;
 pub mod sr;
 pub mod uids;
 pub mod writer;
@@ -86,6 +88,8 @@ pub struct Deidentified {
 pub struct Linkage {
     pub original_patient_id: String,
     pub new_patient_id: String,
+    /// Every UID replaced in the file, original → new.
+    pub uids: Vec<(String, String)>,
 }
 
 /// The audit record of one output file. Holds no patient value and no original UID.
@@ -193,9 +197,11 @@ impl Deidentifier {
             shift: dates::shift_for(&self.key, &identity),
             ids,
             report,
+            uid_pairs: Default::default(),
         };
         walker.run(&mut obj.dataset, &charset);
         let mut report = walker.report;
+        let uid_pairs = walker.uid_pairs;
 
         self.finish_dataset(&mut obj.dataset, &pseudonym, &mut report);
         finish_meta(&mut obj, &sop_class);
@@ -232,6 +238,7 @@ impl Deidentifier {
             linkage: Linkage {
                 original_patient_id: original_id,
                 new_patient_id: pseudonym.patient_id,
+                uids: uid_pairs.into_iter().collect(),
             },
         })
     }

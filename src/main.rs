@@ -38,9 +38,13 @@ struct DeidArgs {
     /// Files or folders (walked recursively).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Output folder.
+    /// Output folder, or a zip file when the name ends in .zip (streamed, zip64 when needed).
     #[arg(short, long)]
     output: PathBuf,
+    /// Write the PHI linkage files (linkage.csv, uid_mapping.csv, patid_mapping.csv) to this
+    /// folder, which must be outside the output.
+    #[arg(long)]
+    linkage: Option<PathBuf>,
     /// Start from a preset: basic, or tcia (Basic + Retain Safe Private + Retain Device Identity
     /// + Retain Patient Characteristics + Retain Long. Modified Dates + Clean Descriptors).
     #[arg(long, default_value = "basic")]
@@ -208,9 +212,18 @@ fn session(args: &DeidArgs) -> Result<Deidentifier, String> {
 
 fn deidentify(args: DeidArgs) -> Result<bool, String> {
     let session = session(&args)?;
-    fs::create_dir_all(&args.output)
-        .map_err(|e| format!("cannot create the output folder: {e}"))?;
-    let inputs = batch::collect_inputs(&args.inputs, Some(&args.output));
+    let output =
+        batch::Output::open(&args.output).map_err(|e| format!("cannot create the output: {e}"))?;
+    if let Some(l) = &args.linkage {
+        let inside = fs::canonicalize(l.parent().unwrap_or(l))
+            .ok()
+            .zip(fs::canonicalize(output.path()).ok())
+            .is_some_and(|(l, o)| l.starts_with(o));
+        if inside {
+            return Err("the linkage folder must not be inside the output".into());
+        }
+    }
+    let inputs = batch::collect_inputs(&args.inputs, Some(output.path()));
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -228,21 +241,30 @@ fn deidentify(args: DeidArgs) -> Result<bool, String> {
     } else {
         None
     };
-    let (summary, outcomes) = batch::run(&session, &inputs, &args.output, jobs, &|_, _, _| {
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
-    });
+    let result = batch::run(
+        &session,
+        &inputs,
+        &output,
+        jobs,
+        args.linkage.as_deref(),
+        &|_| {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        },
+    )
+    .map_err(|e| format!("cannot write the output: {e}"))?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    for (input, outcome) in inputs.iter().zip(&outcomes) {
+    for (input, outcome) in inputs.iter().zip(&result.outcomes) {
         match outcome {
             Outcome::Failed(r) => eprintln!("failed:  {}: {r}", input.display()),
             Outcome::Skipped(r) => eprintln!("skipped: {}: {r}", input.display()),
             Outcome::Done(_) => {}
         }
     }
+    let summary = &result.summary;
     println!(
         "{} files found: {} de-identified, {} skipped, {} failed",
         summary.found, summary.deidentified, summary.skipped, summary.failed
@@ -253,6 +275,9 @@ fn deidentify(args: DeidArgs) -> Result<bool, String> {
         .chain(&summary.failed_reasons)
     {
         println!("  {n:>6} × {reason}");
+    }
+    if let Some(l) = &args.linkage {
+        println!("linkage files (contain PHI) written to {}", l.display());
     }
     Ok(summary.failed == 0)
 }

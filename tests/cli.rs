@@ -82,8 +82,15 @@ fn folder_batch_with_phi_names_bad_files_and_a_key_file() {
     assert!(stdout.contains(", 1 failed"), "{stdout}");
     assert!(key.exists(), "the key file is created");
 
-    let files = all_files(&out);
+    let files: Vec<_> = all_files(&out)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "dcm"))
+        .collect();
     assert_eq!(files.len(), 2, "{files:?}");
+    check_audit(
+        &std::fs::read(out.join("audit.jsonl")).unwrap(),
+        &std::fs::read(out.join("audit.csv")).unwrap(),
+    );
     for f in &files {
         let rel = f.strip_prefix(&out).unwrap().to_string_lossy().to_string();
         assert!(
@@ -114,7 +121,10 @@ fn folder_batch_with_phi_names_bad_files_and_a_key_file() {
         "1",
     ]);
     assert_eq!(res2.status.code(), Some(1));
-    let files2 = all_files(&out2);
+    let files2: Vec<_> = all_files(&out2)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "dcm"))
+        .collect();
     assert_eq!(files.len(), files2.len());
     for (a, b) in files.iter().zip(&files2) {
         assert_eq!(
@@ -123,6 +133,146 @@ fn folder_batch_with_phi_names_bad_files_and_a_key_file() {
         );
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
     }
+}
+
+/// The audit names no patient value, input path or original UID, and accounts for every input.
+fn check_audit(jsonl: &[u8], csv: &[u8]) {
+    for audit in [jsonl, csv] {
+        for phi in [
+            &b"DOE"[..],
+            b"JANE",
+            b"MRN4711",
+            b"1.2.826.0.1.3680043.2.1125",
+            b"truncated",
+            b"notes_",
+        ] {
+            assert!(
+                !contains(audit, phi),
+                "audit holds {}",
+                String::from_utf8_lossy(phi)
+            );
+        }
+    }
+    let text = String::from_utf8(jsonl.to_vec()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let files: Vec<_> = lines.iter().filter(|l| l["record"] == "file").collect();
+    assert_eq!(files.len(), 2);
+    for f in files {
+        assert_eq!(f["sop_class_uid"], "1.2.840.10008.5.1.4.1.1.2");
+        assert_eq!(f["modality"], "CT");
+        assert!(f["counts"]["X"].as_u64().unwrap() > 0);
+        let actions = f["actions"].as_array().unwrap();
+        assert!(
+            actions
+                .iter()
+                .any(|a| a[0] == "<(0010,0010)>" && a[1] == "Z")
+        );
+    }
+    let s = &lines[2];
+    assert_eq!(s["record"], "summary");
+    assert_eq!(
+        (
+            s["found"].as_u64(),
+            s["deidentified"].as_u64(),
+            s["skipped"].as_u64(),
+            s["failed"].as_u64()
+        ),
+        (Some(4), Some(2), Some(1), Some(1))
+    );
+    assert!(
+        s["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o == "Clean Descriptors Option")
+    );
+    assert_eq!(String::from_utf8_lossy(csv).lines().count(), 3);
+}
+
+#[test]
+fn zip_output_matches_folder_output_and_linkage_stays_outside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for i in 0..3 {
+        let els = ct_image(
+            "MRN4711",
+            "DOE^JANE",
+            &format!("1.2.826.0.1.3680043.2.1125.4.{i}"),
+        );
+        std::fs::write(
+            input.join(format!("f{i}.dcm")),
+            file(&els, Syntax::ExplicitLe),
+        )
+        .unwrap();
+    }
+    std::fs::write(input.join("notes_x.dcm"), b"plain text").unwrap();
+    let good = file(
+        &ct_image("MRN4711", "DOE^JANE", "1.2.3.77"),
+        Syntax::ExplicitLe,
+    );
+    std::fs::write(input.join("truncated.dcm"), &good[..good.len() - 5]).unwrap();
+    let key = tmp.path().join("k");
+    std::fs::write(&key, "11".repeat(32)).unwrap();
+    let zip_path = tmp.path().join("result").join("out.zip");
+    let link = tmp.path().join("linkage");
+    let args = |o: &Path, extra: &[&str]| {
+        let mut v = vec![
+            "deidentify".to_string(),
+            input.to_string_lossy().into(),
+            "-o".into(),
+            o.to_string_lossy().into(),
+            "--key".into(),
+            key.to_string_lossy().into(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let a = args(&zip_path, &["--linkage", link.to_str().unwrap()]);
+    let res = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(res.status.code(), Some(1));
+    assert!(!tmp.path().join("result").join("out.zip.partial").exists());
+    let dir = tmp.path().join("dir");
+    let b = args(&dir, &[]);
+    run(&b.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut names = Vec::new();
+    for i in 0..z.len() {
+        let mut e = z.by_index(i).unwrap();
+        let name = e.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut bytes).unwrap();
+        if name.ends_with(".dcm") {
+            assert_eq!(
+                bytes,
+                std::fs::read(dir.join(&name)).unwrap(),
+                "{name}: zip and folder differ"
+            );
+        }
+        names.push(name);
+    }
+    names.sort();
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert!(names.contains(&"audit.jsonl".to_string()) && names.contains(&"audit.csv".to_string()));
+
+    let linkage = std::fs::read_to_string(link.join("linkage.csv")).unwrap();
+    assert!(
+        linkage.contains("MRN4711")
+            && linkage.contains("truncated.dcm")
+            && linkage.contains("failed")
+    );
+    let uids = std::fs::read_to_string(link.join("uid_mapping.csv")).unwrap();
+    assert!(uids.starts_with("id_old,id_new\n"));
+    assert!(uids.contains("1.2.826.0.1.3680043.2.1125.4.0,2.25."));
+    let pat = std::fs::read_to_string(link.join("patid_mapping.csv")).unwrap();
+    assert_eq!(pat.lines().count(), 2);
+    assert!(pat.contains("MRN4711,ANON"));
+    assert!(link.join("README_CONTAINS_PHI.txt").exists());
 }
 
 #[test]
