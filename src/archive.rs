@@ -43,7 +43,7 @@ fn put64(b: &mut Vec<u8>, v: u64) {
     b.extend_from_slice(&v.to_le_bytes());
 }
 fn clamp32(v: u64) -> u32 {
-    u32::try_from(v).unwrap_or(u32::MAX).min(u32::MAX)
+    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 /// CRC-32 of a byte slice, as zip needs it.

@@ -244,28 +244,28 @@ pub fn run(
                             eprintln!("warning: could not write an audit line");
                         }
                     }
-                    if linkage_dir.is_some() {
-                        if let Ok(mut l) = linkage.lock() {
-                            let (status, detail) = match &outcome {
-                                Outcome::Done(n) => ("deidentified", n.clone()),
-                                Outcome::Skipped(r) => ("skipped", r.clone()),
-                                Outcome::Failed(r) => ("failed", r.clone()),
-                            };
-                            let (old, new) = d
-                                .as_ref()
-                                .map(|d| {
-                                    (
-                                        d.linkage.original_patient_id.clone(),
-                                        d.linkage.new_patient_id.clone(),
-                                    )
-                                })
-                                .unwrap_or_default();
-                            if let Some(d) = &d {
-                                l.uids.extend(d.linkage.uids.iter().cloned());
-                                l.patients.insert(old.clone(), new.clone());
-                            }
-                            l.rows.push((i, status.into(), detail, old, new));
+                    if linkage_dir.is_some()
+                        && let Ok(mut l) = linkage.lock()
+                    {
+                        let (status, detail) = match &outcome {
+                            Outcome::Done(n) => ("deidentified", n.clone()),
+                            Outcome::Skipped(r) => ("skipped", r.clone()),
+                            Outcome::Failed(r) => ("failed", r.clone()),
+                        };
+                        let (old, new) = d
+                            .as_ref()
+                            .map(|d| {
+                                (
+                                    d.linkage.original_patient_id.clone(),
+                                    d.linkage.new_patient_id.clone(),
+                                )
+                            })
+                            .unwrap_or_default();
+                        if let Some(d) = &d {
+                            l.uids.extend(d.linkage.uids.iter().cloned());
+                            l.patients.insert(old.clone(), new.clone());
                         }
+                        l.rows.push((i, status.into(), detail, old, new));
                     }
                     if let Ok(mut o) = outcomes.lock() {
                         o[i] = Some(outcome);
