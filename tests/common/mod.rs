@@ -162,13 +162,20 @@ pub fn encode(elements: &[El], s: Syntax, depth: usize, out: &mut Vec<u8>) {
 
 /// A complete Part 10 file: preamble, meta (explicit LE) and the data set.
 pub fn file(elements: &[El], s: Syntax) -> Vec<u8> {
+    let mut body = Vec::new();
+    encode(elements, s, 0, &mut body);
+    file_with(elements, s.uid(), &body)
+}
+
+/// A Part 10 file with the given transfer syntax UID in the meta and `body` as the data set bytes.
+pub fn file_with(elements: &[El], ts_uid: &str, body: &[u8]) -> Vec<u8> {
     let sop_class = find_text(elements, 0x0008_0016).unwrap_or("1.2.840.10008.5.1.4.1.1.2".into());
     let sop_inst = find_text(elements, 0x0008_0018).unwrap_or("1.2.3.4".into());
     let meta = vec![
         bytes(0x0002_0001, "OB", vec![0, 1]),
         text(0x0002_0002, "UI", &sop_class),
         text(0x0002_0003, "UI", &sop_inst),
-        text(0x0002_0010, "UI", s.uid()),
+        text(0x0002_0010, "UI", ts_uid),
         text(0x0002_0012, "UI", "1.2.3.999"),
         text(0x0002_0016, "AE", "SENDERAE"),
     ];
@@ -179,7 +186,7 @@ pub fn file(elements: &[El], s: Syntax) -> Vec<u8> {
     out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
     out.extend_from_slice(&(mb.len() as u32).to_le_bytes());
     out.extend_from_slice(&mb);
-    encode(elements, s, 0, &mut out);
+    out.extend_from_slice(body);
     out
 }
 
