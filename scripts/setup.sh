@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need on a fresh machine (idempotent, registries only).
+# Installs what the build and the tests need on a fresh machine (idempotent; package registries
+# only: rustup components, Debian packages, npm packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
+if [[ "${1:-}" == "--browser" ]]; then
+  if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  if [[ ! -d node_modules/playwright-core ]]; then
+    npm ci --no-audit --no-fund
+  fi
+fi

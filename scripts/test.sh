@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Every test of the project: formatting, lints on both targets, the Rust test suites.
+# Every test of the project: formatting and lints on both targets, the Rust suites (native and
+# wasm32 in headless Chromium), the end-to-end browser tests, and a bounded fuzzing run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --browser
 echo "== cargo fmt --check"
 cargo fmt --check
-echo "== clippy (native)"
+echo "== clippy (native, wasm32)"
 cargo clippy --all-targets -- -D warnings
-echo "== clippy (wasm32)"
 cargo clippy --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
-echo "== cargo test"
+echo "== cargo test (native)"
 cargo test
+echo "== build the wasm module and the release CLI"
+bash scripts/build-wasm.sh
+cargo build --release
+echo "== wasm-bindgen-test (headless Chromium)"
+CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --no-default-features --test wasm
+echo "== end-to-end (playwright-core + Debian Chromium)"
+node --test tests/e2e/
+echo "== fuzz ${FUZZ_SECONDS:-120} s"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-120}" 2>&1 | tail -8

@@ -105,6 +105,15 @@ impl<W: Write> ZipWriter<W> {
         )
     }
 
+    /// Writes only the local header of a stored entry whose `size` bytes (with this `crc`) the
+    /// caller writes to the same destination right after. The browser app uses this so file
+    /// data never has to pass through the writer.
+    pub fn add_stored_header(&mut self, name: &str, size: u64, crc: u32) -> io::Result<()> {
+        let header = self.write_header(name, 0, crc, size, size)?;
+        self.offset += header + size;
+        Ok(())
+    }
+
     /// Adds a stored entry whose bytes come from a reader; `size` and `crc` must describe them.
     pub fn add_stored_from(
         &mut self,
@@ -125,6 +134,27 @@ impl<W: Write> ZipWriter<W> {
         data: &mut dyn Read,
         compressed: u64,
     ) -> io::Result<()> {
+        let header = self.write_header(name, method, crc, size, compressed)?;
+        let copied = io::copy(&mut data.take(compressed), &mut self.out)?;
+        if copied != compressed {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "entry data shorter than declared",
+            ));
+        }
+        self.offset += header + compressed;
+        Ok(())
+    }
+
+    /// Writes a local header, records the central directory entry, returns the header length.
+    fn write_header(
+        &mut self,
+        name: &str,
+        method: u16,
+        crc: u32,
+        size: u64,
+        compressed: u64,
+    ) -> io::Result<u64> {
         let zip64 = size >= u32::MAX as u64 || compressed >= u32::MAX as u64;
         let mut h = Vec::with_capacity(30 + name.len() + 20);
         put32(&mut h, LOCAL);
@@ -146,13 +176,6 @@ impl<W: Write> ZipWriter<W> {
             put64(&mut h, compressed);
         }
         self.out.write_all(&h)?;
-        let copied = io::copy(&mut data.take(compressed), &mut self.out)?;
-        if copied != compressed {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "entry data shorter than declared",
-            ));
-        }
         self.entries.push(CentralEntry {
             name: name.to_string(),
             method,
@@ -161,8 +184,7 @@ impl<W: Write> ZipWriter<W> {
             size,
             offset: self.offset,
         });
-        self.offset += h.len() as u64 + compressed;
-        Ok(())
+        Ok(h.len() as u64)
     }
 
     /// Writes the central directory and end records, and returns the writer.
@@ -240,7 +262,7 @@ impl<W: Write> ZipWriter<W> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use std::io::Cursor;
@@ -252,12 +274,20 @@ mod tests {
         z.add("a/b/one.dcm", &big, true).unwrap();
         z.add("two.txt", b"hello", false).unwrap();
         let mut audit = Cursor::new(b"{\"record\":\"summary\"}\n".to_vec());
+        z.add_stored_header("three.bin", 3, crc32(b"abc")).unwrap();
+        z.get_mut().extend_from_slice(b"abc");
         z.add_stored_from("audit.jsonl", 21, crc32(audit.get_ref()), &mut audit)
             .unwrap();
         let bytes = z.finish().unwrap();
         let mut r = zip::ZipArchive::new(Cursor::new(&bytes)).unwrap();
-        assert_eq!(r.len(), 3);
+        assert_eq!(r.len(), 4);
         let mut out = Vec::new();
+        r.by_name("three.bin")
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"abc");
+        out.clear();
         r.by_name("a/b/one.dcm")
             .unwrap()
             .read_to_end(&mut out)

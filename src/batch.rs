@@ -388,8 +388,7 @@ pub fn process_file(
                     // Same SOP Instance UID, different content (another transfer syntax, say):
                     // keep both, the second with a content hash in its name.
                     Some(_) => {
-                        let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
-                        let alt = format!("{}_{hex}.dcm", d.name.trim_end_matches(".dcm"));
+                        let alt = crate::alternate_name(&d.name, &d.bytes);
                         c.insert(alt.clone(), digest);
                         alt
                     }

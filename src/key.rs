@@ -48,6 +48,11 @@ impl ProjectKey {
         Ok(ProjectKey(k))
     }
 
+    /// The key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The key as 64 lowercase hexadecimal digits, the key file format.
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()

@@ -39,6 +39,8 @@ pub mod reader;
 pub mod report;
 pub mod sr;
 pub mod uids;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 pub mod writer;
 
 use std::sync::Arc;
@@ -304,6 +306,25 @@ fn text_value(item: &Item<'_>, tag: dataset::Tag, cs: &CharacterSet) -> String {
                 .unwrap_or_else(|| String::from_utf8_lossy(t).into_owned())
         })
         .unwrap_or_default()
+}
+
+/// The name given to a second, different output that maps to an already used name (same SOP
+/// Instance UID, other content): the content's hash is added, so both are kept. Used by the CLI
+/// and the browser app alike.
+pub fn alternate_name(name: &str, bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}_{hex}.dcm", name.trim_end_matches(".dcm"))
+}
+
+/// SHA-256 of an output, hex: two outputs with the same name and digest are duplicates.
+pub fn content_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Makes a value safe as one path component.

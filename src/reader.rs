@@ -39,7 +39,7 @@ pub fn read_file<'a>(bytes: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<FileOb
     let pre = read_preamble(bytes)?;
     let body = &bytes[pre.body_offset..];
     let dataset = if pre.encoding.deflated {
-        inflate(body, scratch)?;
+        inflate(body, scratch, pre.body_offset)?;
         read_dataset(scratch, pre.encoding, 0)?
     } else {
         read_dataset(body, pre.encoding, pre.body_offset)?
@@ -52,12 +52,12 @@ pub fn read_file<'a>(bytes: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<FileOb
     })
 }
 
-fn inflate(body: &[u8], out: &mut Vec<u8>) -> Result<()> {
+fn inflate(body: &[u8], out: &mut Vec<u8>, offset: usize) -> Result<()> {
     out.clear();
     flate2::read::DeflateDecoder::new(body)
         .take(MAX_INFLATED)
         .read_to_end(out)
-        .map_err(|_| Error::malformed(0, "deflated data set is corrupt"))?;
+        .map_err(|_| Error::malformed(offset, "deflated data set is corrupt or truncated"))?;
     if out.len() as u64 >= MAX_INFLATED {
         return Err(Error::Unsupported(
             "deflated data set inflates beyond 4 GiB".into(),

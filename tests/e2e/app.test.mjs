@@ -1,0 +1,146 @@
+// End-to-end: the page in headless Chromium de-identifies a folder (real files, a text file and
+// a broken file) with the TCIA preset and an imported key; outside the browser the zip is
+// checked against the native CLI's output for the same key and options, for planted PHI, and
+// for the page's network traffic.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { launch, readZip, root, serve, walkFiles } from './helpers.mjs';
+
+const MARKER = 'SMITH_JOHN_MRN998877';
+
+function fixtures() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-e2e-'));
+  const dir = path.join(tmp, 'in', MARKER);
+  fs.mkdirSync(path.join(dir, 'series 2'), { recursive: true });
+  const data = path.join(root, 'tests', 'data');
+  const dcm = fs.readdirSync(data).filter((f) => f.endsWith('.dcm'));
+  dcm.forEach((f, i) => fs.copyFileSync(path.join(data, f), path.join(dir, i % 2 ? 'series 2' : '', `${MARKER}_${i}.dcm`)));
+  fs.writeFileSync(path.join(dir, `notes_${MARKER}.dcm`), 'Patient John Smith, MRN 998877, called on Tuesday.\n');
+  const good = fs.readFileSync(path.join(data, dcm[0]));
+  fs.writeFileSync(path.join(dir, 'broken.dcm'), good.subarray(0, Math.floor(good.length / 2)));
+  const key = path.join(tmp, 'project.key');
+  fs.writeFileSync(key, '5a'.repeat(32) + '\n');
+  return { tmp, input: path.join(tmp, 'in'), dir, key, count: dcm.length };
+}
+
+test('browser app de-identifies a folder like the CLI, offline and without PHI', { timeout: 180_000 }, async () => {
+  const fx = fixtures();
+  const exe = path.join(root, 'target', 'release', 'dcm-deid');
+  const nativeOut = path.join(fx.tmp, 'native');
+  const link = path.join(fx.tmp, 'linkage');
+  try {
+    execFileSync(exe, ['deidentify', fx.input, '-o', nativeOut, '--preset', 'tcia', '--key', fx.key, '--linkage', link]);
+  } catch (e) {
+    assert.equal(e.status, 1, 'the CLI exits 1 because one file is broken');
+  }
+  const server = await serve();
+  const browser = await launch();
+  try {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const requests = [];
+    context.on('request', (r) => requests.push(r.url()));
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${server.origin}/?direct=0`);
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+
+    await page.setInputFiles('#pick-folder', fx.dir);
+    await page.waitForFunction(() => /files, .* selected/.test(document.getElementById('file-count').textContent));
+    const countText = await page.textContent('#file-count');
+    assert.match(countText, new RegExp(`^${fx.count + 2} files`));
+    await page.check('input[name=preset][value=tcia]');
+    await page.setInputFiles('#key-import', fx.key);
+    await page.waitForFunction(() => /fingerprint 5a5a5a5a/.test(document.getElementById('key-status').textContent));
+
+    const before = requests.length;
+    await page.click('#start');
+    await page.waitForSelector('body[data-phase=done]', { timeout: 120_000 });
+    const during = requests.slice(before);
+    assert.deepEqual(during, [], 'no request once processing started');
+    for (const u of requests) assert.equal(new URL(u).origin, server.origin, `request to another origin: ${u}`);
+
+    const summary = await page.textContent('#summary');
+    assert.match(summary, new RegExp(`${fx.count + 2} files: ${fx.count} de-identified, 1 skipped, 1 failed`));
+    assert.match(summary, /Failed: 1 × malformed DICOM/);
+    await page.screenshot({ path: path.join(root, 'target', 'e2e-results.png'), fullPage: true });
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    const zipPath = path.join(fx.tmp, 'browser.zip');
+    await download.saveAs(zipPath);
+    const entries = readZip(fs.readFileSync(zipPath));
+
+    // Same files, byte for byte, as the native CLI.
+    const native = walkFiles(nativeOut).filter((f) => f.endsWith('.dcm'));
+    const browserDcm = [...entries.keys()].filter((n) => n.endsWith('.dcm')).sort();
+    assert.equal(browserDcm.length, fx.count);
+    assert.deepEqual(browserDcm, native);
+    for (const n of native) {
+      assert.ok(entries.get(n).equals(fs.readFileSync(path.join(nativeOut, n))), `${n} differs from the CLI output`);
+    }
+    // No planted or original identifier survives in names or bytes.
+    const originals = fs.readFileSync(path.join(link, 'linkage.csv'), 'utf8').trim().split('\n').slice(1)
+      .map((l) => l.split(',')[3]).filter((id) => id && id.length > 3);
+    assert.ok(originals.length > 0);
+    for (const [name, bytes] of entries) {
+      assert.ok(!name.includes('MRN998877') && !name.includes('SMITH'), name);
+      assert.ok(!bytes.includes(Buffer.from(MARKER)), `${name} holds the marker`);
+      for (const id of originals) assert.ok(!bytes.includes(Buffer.from(id)), `${name} holds an original patient ID`);
+    }
+    // The audit accounts for every input.
+    const lines = entries.get('audit.jsonl').toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const s = lines.at(-1);
+    assert.equal(s.record, 'summary');
+    assert.deepEqual([s.found, s.deidentified, s.skipped, s.failed], [fx.count + 2, fx.count, 1, 1]);
+    assert.equal(lines.length, fx.count + 1);
+    assert.ok(entries.has('audit.csv'));
+
+    // The linkage download is separate and labelled.
+    const [ld] = await Promise.all([page.waitForEvent('download'), page.click('#linkage')]);
+    assert.equal(ld.suggestedFilename(), 'linkage-CONTAINS-PHI.zip');
+    const lp = path.join(fx.tmp, 'linkage.zip');
+    await ld.saveAs(lp);
+    const lz = readZip(fs.readFileSync(lp));
+    assert.ok(lz.get('linkage.csv').toString().includes(MARKER));
+    assert.ok(lz.get('patid_mapping.csv').toString().startsWith('id_old,id_new\n'));
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await browser.close();
+    server.stop();
+    fs.rmSync(fx.tmp, { recursive: true, force: true });
+  }
+});
+
+test('cancel stops at once and the page can run again', { timeout: 120_000 }, async () => {
+  const fx = fixtures();
+  const lung = fs.readFileSync(path.join(root, 'tests', 'data', 'lung.dcm'));
+  for (let i = 0; i < 400; i++) fs.writeFileSync(path.join(fx.dir, `copy${i}.dcm`), lung);
+  const server = await serve();
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/?direct=0&workers=1`);
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    await page.setInputFiles('#pick-folder', fx.dir);
+    await page.click('#start');
+    await page.click('#cancel');
+    await page.waitForSelector('body[data-phase=cancelled]');
+    assert.match(await page.textContent('#progress-text'), /Cancelled/);
+    await page.waitForSelector('body[data-ready=yes]');
+    await page.click('#start');
+    await page.waitForSelector('body[data-phase=done]', { timeout: 60_000 });
+    // The copies are one SOP instance: one output, the rest reported as duplicates.
+    const text = await page.textContent('#summary');
+    assert.match(text, new RegExp(`${fx.count} de-identified, 401 skipped, 1 failed`));
+    assert.match(text, /400 × duplicate: identical to another input/);
+  } finally {
+    await browser.close();
+    server.stop();
+    fs.rmSync(fx.tmp, { recursive: true, force: true });
+  }
+});

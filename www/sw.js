@@ -1,0 +1,24 @@
+// Offline support: the app's own files are cached on install and served from the cache.
+// The service worker never touches anything but the app's own files.
+const CACHE = 'dcm-deid-v1';
+const ASSETS = ['./', 'index.html', 'style.css', 'app.js', 'worker.js', 'files.js', 'sink.js',
+  'pkg/dicom_deid.js', 'pkg/dicom_deid_bg.wasm'];
+
+self.addEventListener('install', (e) => {
+  e.waitUntil(caches.open(CACHE).then((c) => c.addAll(ASSETS)).then(() => self.skipWaiting()));
+});
+self.addEventListener('activate', (e) => {
+  e.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+self.addEventListener('fetch', (e) => {
+  const url = new URL(e.request.url);
+  if (e.request.method !== 'GET' || url.origin !== self.location.origin) return;
+  // Network first (so a rebuilt app is picked up), the cache when offline.
+  e.respondWith(fetch(e.request).then((r) => {
+    const copy = r.clone();
+    if (r.ok) caches.open(CACHE).then((c) => c.put(e.request, copy));
+    return r;
+  }).catch(() => caches.match(e.request, { ignoreSearch: true })));
+});
