@@ -16,7 +16,7 @@ bash scripts/build-wasm.sh
 cargo build --release
 echo "== wasm-bindgen-test (headless Chromium)"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --no-default-features --test wasm
-echo "== end-to-end (playwright-core + Debian Chromium)"
-node --test tests/e2e/
 echo "== fuzz ${FUZZ_SECONDS:-120} s"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-120}" 2>&1 | tail -8
+echo "== end-to-end (playwright-core + Debian Chromium)"
+node --test tests/e2e/

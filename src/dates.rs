@@ -60,6 +60,9 @@ fn digits(s: &str) -> Option<i64> {
 /// accepted and written as YYYYMMDD). Returns the shifted text, keeping what follows the date and
 /// the original precision. `None` when the text is not a valid date.
 fn shift_date_prefix(s: &str, days: i64) -> Option<String> {
+    if !s.is_ascii() {
+        return None;
+    }
     let (date, rest) = if s.len() >= 10 && s.as_bytes()[4] == b'.' && s.as_bytes()[7] == b'.' {
         (s[..10].replace('.', ""), &s[10..])
     } else {
@@ -142,6 +145,8 @@ mod tests {
         assert!(shift_da("20011345", 1).is_none());
         assert!(shift_da("hello", 1).is_none());
         assert!(shift_da("20010230", 1).is_none());
+        assert!(shift_da("2021.03.1é", 1).is_none());
+        assert!(shift_dt("2021.03.1é12", 1).is_none());
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub fn record(d: &mut Item<'_>, opts: &Options, edition: &str) {
 /// Whether an Age String (nnnD/W/M/Y) is over 89 years.
 pub fn age_over_89(age: &str) -> bool {
     let a = age.trim();
-    if a.len() != 4 {
+    if a.len() != 4 || !a.is_ascii() {
         return false;
     }
     let Ok(n) = a[..3].parse::<u32>() else {
@@ -122,7 +122,11 @@ mod tests {
     fn ages() {
         assert!(age_over_89("090Y"));
         assert!(!age_over_89("089Y"));
-        assert!(!age_over_89("1100M"[..4].trim()));
+        assert!(!age_over_89("110M"));
+        assert!(
+            !age_over_89("05ʦ"),
+            "non-ASCII bytes (found by fuzzing) are not an age"
+        );
         assert!(!age_over_89("012W"));
     }
 

@@ -267,3 +267,20 @@ fn big_endian_and_corrupt_deflate() {
         "{e}"
     );
 }
+
+#[test]
+fn non_ascii_bytes_where_ascii_is_expected() {
+    // Found by fuzzing: a multi-byte character inside an Age String made a string slice panic.
+    let mut els = good_elements();
+    els.retain(|e| e.tag != 0x0010_1010 && e.tag != 0x0008_0020);
+    els.push(text(0x0010_1010, "AS", "05ʦ"));
+    els.push(text(0x0008_0020, "DA", "2021.03.1é"));
+    els.push(text(0x0008_0021, "DA", "é"));
+    let out = session()
+        .deidentify(&file(&els, Syntax::ExplicitLe))
+        .unwrap();
+    assert!(
+        !contains(&out.bytes, "2021.03.1é".as_bytes()),
+        "an unreadable date is emptied, not kept"
+    );
+}
