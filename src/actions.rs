@@ -237,7 +237,7 @@ impl<'c> Walker<'c> {
         mode: Mode,
     ) -> Option<Element<'a>> {
         let tag = e.tag;
-        if mode.graphics && tag == tags::TEXT_OBJECT_SEQUENCE {
+        if (mode.graphics && tag == tags::TEXT_OBJECT_SEQUENCE) || never_kept(tag) {
             self.report.record(path, "X");
             return None;
         }
@@ -570,6 +570,14 @@ impl<'c> Walker<'c> {
             undefined_length: e.undefined_length,
         }
     }
+}
+
+/// Elements that carry nothing a recipient needs and may carry anything: Data Set Trailing
+/// Padding, file meta or command elements misplaced in a data set, and the odd groups below 0008
+/// that PS3.5 forbids.
+fn never_kept(tag: Tag) -> bool {
+    let g = tag.group();
+    tag == Tag::new(0xFFFC, 0xFFFC) || g == 0x0002 || matches!(g, 0x0001 | 0x0003 | 0x0005 | 0x0007)
 }
 
 /// The element with an empty value (a sequence with no items).

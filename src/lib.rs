@@ -248,8 +248,28 @@ impl Deidentifier {
     /// Top-level attributes the profile itself requires: pseudonyms, age cap, and the record of
     /// what was done (PS3.15 E.1.1 items 6-7, PS3.3 C.12.1.1.2 / C.7.1.1).
     fn finish_dataset(&self, d: &mut Item<'_>, p: &Pseudonym, report: &mut Report) {
-        d.put(Element::text(tags::PATIENT_ID, Vr::LO, &p.patient_id));
-        d.put(Element::text(tags::PATIENT_NAME, Vr::PN, &p.patient_name));
+        // Pseudonyms from a lookup table may be non-ASCII: write them in the file's own
+        // character set, or keep only their ASCII characters when it cannot hold them.
+        let cs = CharacterSet::from_item(d, &CharacterSet::default());
+        let encode = |vr: Vr, s: &str| {
+            let bytes = cs.encode(s).unwrap_or_else(|| {
+                s.chars()
+                    .filter(char::is_ascii)
+                    .collect::<String>()
+                    .into_bytes()
+            });
+            dataset::pad_text(vr, bytes)
+        };
+        d.put(Element::bytes(
+            tags::PATIENT_ID,
+            Vr::LO,
+            encode(Vr::LO, &p.patient_id),
+        ));
+        d.put(Element::bytes(
+            tags::PATIENT_NAME,
+            Vr::PN,
+            encode(Vr::PN, &p.patient_name),
+        ));
         if let Some(age) = d.ascii(tags::PATIENT_AGE)
             && method::age_over_89(&age)
         {

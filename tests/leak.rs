@@ -141,7 +141,12 @@ fn planted_file(rows: &[Row]) -> Vec<u8> {
     top.push(text(0x6002_4000, "LT", "MKOVLCOMMENT"));
     top.push(text(0x5012_2500, "LO", "MKCURVELABEL"));
     top.push(bytes(0x5012_3000, "OB", b"MKCURVEDATA\0".to_vec()));
-    file(&top, Syntax::ExplicitLe)
+    // Places that are no attribute of any IOD but can hold anything.
+    top.push(bytes(0xFFFC_FFFC, "OB", b"MKTRAILINGPAD".to_vec()));
+    top.push(text(0x0003_0010, "LO", "MKILLEGALGROUP"));
+    let mut f = file(&top, Syntax::ExplicitLe);
+    f[..10].copy_from_slice(b"MKPREAMBLE"); // the preamble is free for applications to fill
+    f
 }
 
 /// A safe creator at block E3 and an unknown creator at block E7, plus an orphan element.
@@ -256,6 +261,11 @@ fn check_option(opt: Option<ProfileOption>, rows: &[Row], input: &[u8]) -> Vec<S
                     }
                 }
             }
+        }
+    }
+    for m in ["MKTRAILINGPAD", "MKILLEGALGROUP", "MKPREAMBLE"] {
+        if contains(&out, m.as_bytes()) {
+            fail(format!("{m} survives"));
         }
     }
     // Private blocks.

@@ -144,3 +144,35 @@ test('cancel stops at once and the page can run again', { timeout: 120_000 }, as
     fs.rmSync(fx.tmp, { recursive: true, force: true });
   }
 });
+
+test('dropped files are taken, and the app works offline once loaded', { timeout: 120_000 }, async () => {
+  const server = await serve();
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/?direct=0`);
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    // Offline: the service worker serves the app; the engine starts without the network.
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    // A drop of two files (one DICOM, one not) through the drop zone.
+    const dcm = [...fs.readFileSync(path.join(root, 'tests', 'data', 'lung.dcm'))];
+    await page.evaluate((bytes) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(bytes)], 'lung.dcm'));
+      dt.items.add(new File(['hello'], 'readme.txt'));
+      const zone = document.getElementById('drop');
+      zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, dcm);
+    await page.waitForFunction(() => /^2 files/.test(document.getElementById('file-count').textContent));
+    await page.click('#start');
+    await page.waitForSelector('body[data-phase=done]', { timeout: 60_000 });
+    assert.match(await page.textContent('#summary'), /2 files: 1 de-identified, 1 skipped, 0 failed/);
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+});
