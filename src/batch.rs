@@ -34,10 +34,7 @@ pub enum Output {
     /// A folder; each file is written through a temporary name and renamed.
     Folder(PathBuf),
     /// A zip archive streamed entry by entry; renamed into place when complete.
-    Zip {
-        path: PathBuf,
-        writer: Mutex<Option<ZipWriter<BufWriter<fs::File>>>>,
-    },
+    Zip { path: PathBuf, writer: SharedZip },
 }
 
 impl Output {
@@ -64,16 +61,8 @@ impl Output {
     fn put(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         match self {
             Output::Folder(dir) => write_atomically(&dir.join(name), bytes),
-            Output::Zip { writer, .. } => {
-                let mut w = writer
-                    .lock()
-                    .map_err(|_| io::Error::other("zip writer poisoned"))?;
-                let w = w
-                    .as_mut()
-                    .ok_or_else(|| io::Error::other("zip already finished"))?;
-                // Native and deflated pixel data compress well; encapsulated data does not.
-                w.add(name, bytes, true)
-            }
+            // Native pixel data compresses well; `add` stores what deflate cannot shrink.
+            Output::Zip { writer, .. } => with_zip(writer, |w| w.add(name, bytes, true)),
         }
     }
 
@@ -87,13 +76,7 @@ impl Output {
                 fs::rename(tmp, dir.join(name))
             }
             Output::Zip { writer, .. } => {
-                let mut w = writer
-                    .lock()
-                    .map_err(|_| io::Error::other("zip writer poisoned"))?;
-                let w = w
-                    .as_mut()
-                    .ok_or_else(|| io::Error::other("zip already finished"))?;
-                w.add_stored_from(name, size, crc, file)
+                with_zip(writer, |w| w.add_stored_from(name, size, crc, file))
             }
         }
     }
@@ -121,6 +104,22 @@ impl Output {
             Output::Zip { path, .. } => path,
         }
     }
+}
+
+type SharedZip = Mutex<Option<ZipWriter<BufWriter<fs::File>>>>;
+
+/// Runs `f` on the zip writer, which workers share.
+fn with_zip(
+    writer: &SharedZip,
+    f: impl FnOnce(&mut ZipWriter<BufWriter<fs::File>>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut guard = writer
+        .lock()
+        .map_err(|_| io::Error::other("zip writer poisoned"))?;
+    let w = guard
+        .as_mut()
+        .ok_or_else(|| io::Error::other("zip already finished"))?;
+    f(w)
 }
 
 fn partial(path: &Path) -> PathBuf {
