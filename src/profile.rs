@@ -369,14 +369,21 @@ pub struct Profile {
 pub const BUILTIN_TABLE: &str = include_str!("../profiles/basic_profile_e1_1.csv");
 /// The edition named in DeidentificationMethod for the built-in table.
 pub const BUILTIN_EDITION: &str = "DICOM PS3.15 2026c Table E.1-1";
+/// Identifying attributes that Table E.1-1 does not list, applied after it (same format); see
+/// `profiles/README.md`.
+pub const BUILTIN_SUPPLEMENT: &str = include_str!("../profiles/supplement.csv");
 
 impl Profile {
     /// The built-in profile, parsed once.
     pub fn builtin() -> &'static Profile {
         static P: OnceLock<Profile> = OnceLock::new();
         P.get_or_init(|| {
-            Profile::from_csv(BUILTIN_EDITION, BUILTIN_TABLE)
-                .expect("the built-in profile table parses (checked by tests)")
+            let mut p = Profile::from_csv(BUILTIN_EDITION, BUILTIN_TABLE)
+                .expect("the built-in profile table parses (checked by tests)");
+            let extra = Profile::from_csv("supplement", BUILTIN_SUPPLEMENT)
+                .expect("the built-in supplement parses (checked by tests)");
+            p.extend(extra);
+            p
         })
     }
 
@@ -468,6 +475,19 @@ impl Profile {
         })
     }
 
+    /// Adds the rules of another table; its rows win for tags both list.
+    pub fn extend(&mut self, other: Profile) {
+        for r in other.rules {
+            match r.pattern {
+                TagPattern::Exact(t) => {
+                    self.exact.insert(t, self.rules.len());
+                }
+                _ => self.patterns.push(self.rules.len()),
+            }
+            self.rules.push(r);
+        }
+    }
+
     /// The rule for a standard (even-group) tag, if any. Private tags are handled by
     /// [`Profile::private_rule`].
     pub fn rule(&self, tag: Tag) -> Option<&Rule> {
@@ -496,7 +516,13 @@ mod tests {
     #[test]
     fn builtin_table_spot_checks() {
         let p = Profile::builtin();
-        assert_eq!(p.rules.len(), 656);
+        assert_eq!(p.rules.len(), 656 + 4, "Table E.1-1 and the supplement");
+        let alt = p.rule(Tag::new(0x0010, 0x0033)).unwrap();
+        assert_eq!(alt.basic, Action::X);
+        assert_eq!(
+            alt.option(ProfileOption::RetainLongFullDates),
+            Some(Action::K)
+        );
         let name = p.rule(Tag::new(0x0010, 0x0010)).unwrap();
         assert_eq!(name.basic, Action::Z);
         let sop = p.rule(Tag::new(0x0008, 0x0018)).unwrap();
