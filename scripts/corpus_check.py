@@ -23,13 +23,16 @@ PHI_KEYWORDS = {'PatientName', 'PatientID', 'OtherPatientIDs', 'OtherPatientName
                 'PerformingPhysicianName', 'OperatorsName', 'RequestingPhysician', 'MedicalRecordLocator',
                 'InstitutionalDepartmentName', 'PhysiciansOfRecord', 'NameOfPhysiciansReadingStudy'}
 
+KEPT_BY_BASIC = {'Manufacturer', 'ManufacturerModelName', 'SoftwareVersions', 'SeriesNumber',
+                 'InstanceNumber', 'AcquisitionNumber', 'Modality', 'BodyPartExamined'}
+
 
 def phi_values(ds):
-    """Identifying values of a data set, less those that other (kept) attributes also hold, such
-    as an institution named like the manufacturer."""
+    """Identifying values of a data set, less those that attributes the Basic profile keeps also
+    hold, such as an institution named like the manufacturer."""
     out, others = set(), set()
     for el in ds.iterall():
-        if el.VR not in ('SQ', 'OB', 'OW', 'UN') and el.keyword not in PHI_KEYWORDS and el.VR != 'PN':
+        if el.keyword in KEPT_BY_BASIC:
             others.add(str(el.value).strip())
         if el.keyword in PHI_KEYWORDS or el.VR == 'PN':
             vals = el.value if isinstance(el.value, (list, pydicom.multival.MultiValue)) else [el.value]
