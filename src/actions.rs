@@ -187,7 +187,7 @@ impl<'c> Walker<'c> {
             (a, _) if a.is_compound() => iod::resolve(a, iod::Lookup::UnknownIod),
             (a, _) => a,
         };
-        if let Some(e) = self.apply(e, action, by, None, true, &p, cs, Mode::default()) {
+        if let Some(e) = self.apply(e, action, by, &p, cs, Mode::default()) {
             item.put(e);
         }
         Some(Some(value_tag))
@@ -219,7 +219,7 @@ impl<'c> Walker<'c> {
         if let (Vr::UN, Some(vr), Value::Bytes(_)) = (e.vr, safe_vr, &e.value) {
             e.vr = vr; // interpret with the dictionary's VR, write back as it came
         }
-        let mut kept = self.keep(e, None, false, path, cs, mode)?;
+        let mut kept = self.keep(e, false, path, cs, mode)?;
         kept.vr = if matches!(kept.value, Value::Bytes(_)) {
             original_vr
         } else {
@@ -251,7 +251,7 @@ impl<'c> Walker<'c> {
                 tag
             };
         let Some(rule) = self.profile.rule(rule_tag) else {
-            return self.keep(e, parent, false, path, cs, mode);
+            return self.keep(e, false, path, cs, mode);
         };
         let (mut action, by) = rule.resolve(self.opts);
         let resolve = |a: Action, w: &Self| {
@@ -270,17 +270,15 @@ impl<'c> Walker<'c> {
             action = rule.basic;
         }
         let action = resolve(action, self);
-        self.apply(e, action, by, parent, true, path, cs, mode)
+        self.apply(e, action, by, path, cs, mode)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Applies a resolved action to an element the profile lists.
     fn apply<'a>(
         &mut self,
         e: Element<'a>,
         action: Action,
         by: Option<ProfileOption>,
-        parent: Option<Tag>,
-        listed: bool,
         path: &str,
         cs: &CharacterSet,
         mode: Mode,
@@ -301,13 +299,13 @@ impl<'c> Walker<'c> {
             Action::U => {
                 if matches!(e.value, Value::Items(_)) {
                     self.report.record(path, "U");
-                    return self.keep(e, parent, false, path, cs, mode);
+                    return self.keep(e, false, path, cs, mode);
                 }
                 self.report.record(path, "U");
                 Some(self.remap_uids(e))
             }
-            Action::K => self.keep(e, parent, listed, path, cs, mode),
-            Action::C => self.clean(e, by, parent, path, cs, mode),
+            Action::K => self.keep(e, true, path, cs, mode),
+            Action::C => self.clean(e, by, path, cs, mode),
             // Compound codes are resolved before apply; anything left is removed to be safe.
             _ => {
                 self.report.record(path, "X");
@@ -321,7 +319,6 @@ impl<'c> Walker<'c> {
     fn keep<'a>(
         &mut self,
         mut e: Element<'a>,
-        _parent: Option<Tag>,
         listed: bool,
         path: &str,
         cs: &CharacterSet,
@@ -342,7 +339,7 @@ impl<'c> Walker<'c> {
         }
         if self.opts.retain_long_modified_dates && matches!(e.vr, Vr::DA | Vr::DT) {
             self.report.record(path, "C");
-            return self.shift_dates(e, path);
+            return self.shift_dates(e);
         }
         self.report.record(path, "K");
         Some(e)
@@ -374,7 +371,6 @@ impl<'c> Walker<'c> {
         &mut self,
         e: Element<'a>,
         by: Option<ProfileOption>,
-        parent: Option<Tag>,
         path: &str,
         cs: &CharacterSet,
         mode: Mode,
@@ -401,7 +397,7 @@ impl<'c> Walker<'c> {
         match (by, e.vr) {
             (Some(ProfileOption::RetainLongModifiedDates), Vr::DA | Vr::DT) => {
                 self.report.record(path, "C");
-                self.shift_dates(e, path)
+                self.shift_dates(e)
             }
             (Some(ProfileOption::RetainLongModifiedDates), _) => {
                 self.report.record(path, "K");
@@ -421,7 +417,6 @@ impl<'c> Walker<'c> {
             _ => {
                 // Binary data kept by a cleaning option (overlay bitmaps under Clean Graphics).
                 self.report.record(path, "C");
-                let _ = parent;
                 Some(e)
             }
         }
@@ -502,7 +497,7 @@ impl<'c> Walker<'c> {
         self.map_text_values(e, uids::remap)
     }
 
-    fn shift_dates<'a>(&mut self, e: Element<'a>, _path: &str) -> Option<Element<'a>> {
+    fn shift_dates<'a>(&mut self, e: Element<'a>) -> Option<Element<'a>> {
         let Some(raw) = e.raw() else { return Some(e) };
         let shift = self.shift;
         let mut failed = false;
