@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// De-identify files and folders into an output folder.
+    /// De-identify files and folders into an output folder or zip.
     Deidentify(DeidArgs),
     /// Create a new project key file (64 hex digits).
     Keygen {
@@ -82,7 +82,7 @@ struct DeidArgs {
     /// Project key file: loaded if it exists, otherwise created. Same key = same pseudonyms.
     #[arg(long)]
     key: Option<PathBuf>,
-    /// CSV of original_id,new_id[,new_name] to take patient pseudonyms from.
+    /// CSV of `original_id,new_id[,new_name]` to take patient pseudonyms from.
     #[arg(long)]
     lookup: Option<PathBuf>,
     /// A profile CSV in the format of profiles/basic_profile_e1_1.csv, replacing Table E.1-1.
