@@ -72,9 +72,20 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
     if bytes.is_empty() {
         return Err(Error::NotDicom("the file is empty"));
     }
-    if bytes.len() >= 134 && &bytes[128..132] == b"DICM" && bytes[132..134] == [0x02, 0x00] {
+    let meta_start =
+        if bytes.len() >= 134 && &bytes[128..132] == b"DICM" && bytes[132..134] == [0x02, 0x00] {
+            Some(132)
+        } else if bytes.len() >= 8
+            && bytes[0..2] == [0x02, 0x00]
+            && Vr::from_bytes([bytes[4], bytes[5]]).is_some()
+        {
+            Some(0) // a meta group without preamble
+        } else {
+            None
+        };
+    if let Some(start) = meta_start {
         let mut p = Parser::new(bytes, Encoding::EXPLICIT_LE, 0);
-        p.pos = 132;
+        p.pos = start;
         let mut meta = Item::default();
         while p.pos + 4 <= bytes.len() {
             let group = u16::from_le_bytes([bytes[p.pos], bytes[p.pos + 1]]);
@@ -91,22 +102,41 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
             .ascii(tags::TRANSFER_SYNTAX_UID)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
-                Error::malformed(132, "file meta information has no Transfer Syntax UID")
+                Error::malformed(start, "file meta information has no Transfer Syntax UID")
             })?;
+        let mut encoding = Encoding::from_transfer_syntax(&ts);
+        let mut transfer_syntax = ts;
+        // Some writers declare one little-endian syntax and write the other: trust the bytes,
+        // as other readers do, and record the syntax the data set really uses.
+        if let Some(actual) = sniff_native_le(&bytes[p.pos..]) {
+            if matches!(
+                transfer_syntax.as_str(),
+                "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1"
+            ) && actual != encoding
+            {
+                encoding = actual;
+                transfer_syntax = if actual.explicit_vr {
+                    "1.2.840.10008.1.2.1"
+                } else {
+                    "1.2.840.10008.1.2"
+                }
+                .into();
+            }
+        }
         return Ok(Preamble {
-            encoding: Encoding::from_transfer_syntax(&ts),
-            transfer_syntax: ts,
+            encoding,
+            transfer_syntax,
             meta,
             body_offset: p.pos,
         });
     }
     // No meta header: accept a bare little-endian data set starting with a group 0008 element.
     if bytes.len() >= 8 && bytes[0..2] == [0x08, 0x00] {
-        let explicit = Vr::from_bytes([bytes[4], bytes[5]]).is_some();
-        let (encoding, ts) = if explicit {
-            (Encoding::EXPLICIT_LE, "1.2.840.10008.1.2.1")
+        let encoding = sniff_native_le(bytes).unwrap_or(Encoding::IMPLICIT_LE);
+        let ts = if encoding.explicit_vr {
+            "1.2.840.10008.1.2.1"
         } else {
-            (Encoding::IMPLICIT_LE, "1.2.840.10008.1.2")
+            "1.2.840.10008.1.2"
         };
         return Ok(Preamble {
             meta: Item::default(),
@@ -118,6 +148,19 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
     Err(Error::NotDicom(
         "no DICM marker at byte 128 and no data set at the start",
     ))
+}
+
+/// Whether a little-endian data set starts with an explicit-VR element (two VR letters after the
+/// tag) or an implicit one.
+fn sniff_native_le(body: &[u8]) -> Option<Encoding> {
+    if body.len() < 8 {
+        return None;
+    }
+    Some(if Vr::from_bytes([body[4], body[5]]).is_some() {
+        Encoding::EXPLICIT_LE
+    } else {
+        Encoding::IMPLICIT_LE
+    })
 }
 
 /// Parses a data set that fills `bytes`. `base` is the offset of `bytes` in the file, for errors.

@@ -284,3 +284,27 @@ fn non_ascii_bytes_where_ascii_is_expected() {
         "an unreadable date is emptied, not kept"
     );
 }
+
+#[test]
+fn declared_and_actual_little_endian_syntax_disagree() {
+    // The meta says explicit VR, the data set is implicit (and the other way round): the bytes win
+    // and the output declares what it really is.
+    for (body_syntax, declared) in [
+        (Syntax::ImplicitLe, "1.2.840.10008.1.2.1"),
+        (Syntax::ExplicitLe, "1.2.840.10008.1.2"),
+    ] {
+        let mut body = Vec::new();
+        encode(&good_elements(), body_syntax, 0, &mut body);
+        let out = session()
+            .deidentify(&file_with(&good_elements(), declared, &body))
+            .unwrap();
+        assert!(!contains(&out.bytes, SECRET.as_bytes()));
+        let mut scratch = Vec::new();
+        let parsed = dicom_deid::reader::read_file(&out.bytes, &mut scratch).unwrap();
+        assert_eq!(parsed.transfer_syntax, body_syntax.uid());
+    }
+    // A meta group without the 128-byte preamble.
+    let f = file(&good_elements(), Syntax::ExplicitLe);
+    let out = session().deidentify(&f[132..]).unwrap();
+    assert!(!contains(&out.bytes, SECRET.as_bytes()));
+}
