@@ -108,20 +108,20 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
         let mut transfer_syntax = ts;
         // Some writers declare one little-endian syntax and write the other: trust the bytes,
         // as other readers do, and record the syntax the data set really uses.
-        if let Some(actual) = sniff_native_le(&bytes[p.pos..]) {
-            if matches!(
+        if let Some(actual) = sniff_native_le(&bytes[p.pos..])
+            && matches!(
                 transfer_syntax.as_str(),
                 "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1"
-            ) && actual != encoding
-            {
-                encoding = actual;
-                transfer_syntax = if actual.explicit_vr {
-                    "1.2.840.10008.1.2.1"
-                } else {
-                    "1.2.840.10008.1.2"
-                }
-                .into();
+            )
+            && actual != encoding
+        {
+            encoding = actual;
+            transfer_syntax = if actual.explicit_vr {
+                "1.2.840.10008.1.2.1"
+            } else {
+                "1.2.840.10008.1.2"
             }
+            .into();
         }
         return Ok(Preamble {
             encoding,
