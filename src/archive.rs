@@ -317,6 +317,33 @@ mod tests {
     }
 
     #[test]
+    fn entries_beyond_4_gib_get_zip64_records() {
+        // The data of a 5 GiB entry is written by the caller, not here: only headers are checked.
+        let size = 5u64 << 30;
+        let mut z = ZipWriter::new(Vec::new());
+        z.add_stored_header("big.dcm", size, 0x1234_5678).unwrap();
+        let header = z.get_mut().clone();
+        assert_eq!(
+            &header[18..26],
+            &[0xFF; 8],
+            "sizes deferred to the zip64 extra field"
+        );
+        assert_eq!(&header[30 + 7..30 + 7 + 4], &[1, 0, 16, 0]);
+        assert_eq!(u64::from_le_bytes(header[41..49].try_into().unwrap()), size);
+        z.add("after.txt", b"x", false).unwrap();
+        let bytes = z.finish().unwrap();
+        let find = |sig: u32| bytes.windows(4).position(|w| w == sig.to_le_bytes());
+        assert!(
+            find(END64).is_some() && find(LOCATOR64).is_some(),
+            "zip64 end records"
+        );
+        // The second entry's offset is past 4 GiB, so its central header carries it in zip64 form.
+        let end64 = find(END64).unwrap();
+        let cd_offset = u64::from_le_bytes(bytes[end64 + 48..end64 + 56].try_into().unwrap());
+        assert!(cd_offset > size);
+    }
+
+    #[test]
     fn same_entries_same_bytes() {
         let make = || {
             let mut z = ZipWriter::new(Vec::new());

@@ -290,3 +290,72 @@ fn conflicting_options_are_refused() {
     assert_eq!(res.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&res.stderr).contains("Full Dates or Modified Dates"));
 }
+
+#[test]
+fn custom_profile_lookup_and_dicomdir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let els = ct_image("MRN-77", "DOE^JANE", "1.2.826.0.1.3680043.2.1125.6.1");
+    std::fs::write(input.join("a.dcm"), file(&els, Syntax::ExplicitLe)).unwrap();
+    let dicomdir = vec![
+        text(0x0004_1130, "CS", "DOE JANE MEDIA"),
+        text(0x0008_0016, "UI", "1.2.840.10008.1.3.10"),
+        text(0x0008_0018, "UI", "1.2.3.9"),
+    ];
+    std::fs::write(input.join("DICOMDIR"), file(&dicomdir, Syntax::ExplicitLe)).unwrap();
+    // A site profile: Table E.1-1 with Study Description kept.
+    let table = include_str!("../profiles/basic_profile_e1_1.csv").replace(
+        "\"(0008,1030)\",00081030,Study Description,StudyDescription,LO,1,N,Y,X,",
+        "\"(0008,1030)\",00081030,Study Description,StudyDescription,LO,1,N,Y,K,",
+    );
+    assert_ne!(
+        table,
+        include_str!("../profiles/basic_profile_e1_1.csv"),
+        "the row was edited"
+    );
+    let profile = tmp.path().join("site.csv");
+    std::fs::write(&profile, table).unwrap();
+    let lookup = tmp.path().join("lookup.csv");
+    std::fs::write(
+        &lookup,
+        "original_id,new_id,new_name\nMRN-77,SUBJ-7,Subject^Seven\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let key = tmp.path().join("k");
+    let res = run(&[
+        "deidentify",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+        "--lookup",
+        lookup.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert_eq!(res.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("1 de-identified, 1 skipped") && stdout.contains("DICOMDIR"),
+        "{stdout}"
+    );
+    let files: Vec<_> = all_files(&out)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "dcm"))
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert!(files[0].strip_prefix(&out).unwrap().starts_with("SUBJ-7"));
+    let bytes = std::fs::read(&files[0]).unwrap();
+    assert!(
+        contains(&bytes, b"CT CHEST for Doe"),
+        "the site profile keeps Study Description"
+    );
+    assert!(contains(&bytes, b"Subject^Seven") && !contains(&bytes, b"MRN-77"));
+    assert!(
+        contains(&bytes, b"site.csv"),
+        "De-identification Method names the profile used"
+    );
+}
