@@ -6,7 +6,7 @@ De-identifies everything with the release CLI (TCIA preset), then checks with a 
 and that every input is accounted for: found = de-identified + skipped + failed.
 Usage: python3 scripts/corpus_check.py [CORPUS_DIR]
 """
-import csv, json, os, subprocess, sys, tempfile
+import csv, json, os, shutil, subprocess, sys, tempfile
 
 corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'corpus')
 try:
@@ -23,6 +23,7 @@ PHI_KEYWORDS = {'PatientName', 'PatientID', 'OtherPatientIDs', 'OtherPatientName
                 'PerformingPhysicianName', 'OperatorsName', 'RequestingPhysician', 'MedicalRecordLocator',
                 'InstitutionalDepartmentName', 'PhysiciansOfRecord', 'NameOfPhysiciansReadingStudy'}
 
+DCMDUMP = shutil.which('dcmdump')  # dcmtk, when installed (Debian package dcmtk)
 KEPT_BY_BASIC = {'Manufacturer', 'ManufacturerModelName', 'SoftwareVersions', 'SeriesNumber',
                  'InstanceNumber', 'AcquisitionNumber', 'Modality', 'BodyPartExamined'}
 
@@ -85,6 +86,10 @@ def run(preset, check_phi):
                 assert sop(a) == sop(b), 'SOP Class changed'
                 if 'PixelData' in a:
                     assert a.PixelData == b.PixelData, 'pixel data changed'
+                if DCMDUMP and subprocess.run([DCMDUMP, '-q', dst], capture_output=True).returncode != 0:
+                    # A third reader: only a problem when dcmtk reads the original.
+                    assert subprocess.run([DCMDUMP, '-q', src], capture_output=True).returncode != 0, \
+                        'dcmtk reads the original but not the output'
                 if check_phi:
                     raw = open(dst, 'rb').read()
                     for value in phi_values(a):
