@@ -27,7 +27,7 @@ function fixtures() {
   return { tmp, input: path.join(tmp, 'in'), dir, key, count: dcm.length };
 }
 
-test('browser app de-identifies a folder like the CLI, offline and without PHI', { timeout: 180_000 }, async () => {
+test('browser app de-identifies a folder like the CLI, with no request once started and no PHI left', { timeout: 180_000 }, async () => {
   const fx = fixtures();
   const exe = path.join(root, 'target', 'release', 'dcm-deid');
   const nativeOut = path.join(fx.tmp, 'native');
@@ -153,6 +153,10 @@ test('dropped files are taken, and the app works offline once loaded', { timeout
     const page = await context.newPage();
     await page.goto(`${server.origin}/?direct=0`);
     await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    // Keyboard: the drop zone is focusable and Enter opens the folder chooser.
+    await page.focus('#drop');
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    assert.ok(chooser.isMultiple());
     // Offline: the service worker serves the app; the engine starts without the network.
     await context.setOffline(true);
     await page.reload();
