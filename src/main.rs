@@ -212,6 +212,9 @@ fn session(args: &DeidArgs) -> Result<Deidentifier, String> {
 
 fn deidentify(args: DeidArgs) -> Result<bool, String> {
     let session = session(&args)?;
+    // Walk the inputs before creating anything, so an output inside an input folder (or its
+    // temporary .partial file) is never taken for an input.
+    let inputs = batch::collect_inputs(&args.inputs, Some(&args.output));
     let output =
         batch::Output::open(&args.output).map_err(|e| format!("cannot create the output: {e}"))?;
     if let Some(l) = &args.linkage {
@@ -223,7 +226,6 @@ fn deidentify(args: DeidArgs) -> Result<bool, String> {
             return Err("the linkage folder must not be inside the output".into());
         }
     }
-    let inputs = batch::collect_inputs(&args.inputs, Some(output.path()));
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

@@ -359,3 +359,29 @@ fn custom_profile_lookup_and_dicomdir() {
         "De-identification Method names the profile used"
     );
 }
+
+#[test]
+fn output_inside_the_input_folder_is_not_an_input() {
+    for out_name in ["result.zip", "result"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("in");
+        std::fs::create_dir_all(&input).unwrap();
+        let els = ct_image("MRN-1", "DOE^JANE", "1.2.826.0.1.3680043.2.1125.6.2");
+        std::fs::write(input.join("a.dcm"), file(&els, Syntax::ExplicitLe)).unwrap();
+        let out = input.join(out_name);
+        let key = tmp.path().join("k");
+        let res = run(&[
+            "deidentify",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ]);
+        let stdout = String::from_utf8_lossy(&res.stdout);
+        assert!(
+            stdout.starts_with("1 files found: 1 de-identified, 0 skipped, 0 failed"),
+            "{out_name}: {stdout}"
+        );
+    }
+}
