@@ -5,17 +5,15 @@
 //! number of jobs, whatever the size of the batch. Audit lines go to temporary files and are copied
 //! into the output at the end.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sha2::{Digest, Sha256};
-
 use crate::archive::ZipWriter;
-use crate::report::{self, Summary};
+use crate::report::{self, OutputNames, Summary};
 use crate::{Deidentified, Deidentifier, Error};
 
 /// What happened to one input.
@@ -217,7 +215,7 @@ pub fn run(
     progress: &(dyn Fn(usize) + Sync),
 ) -> io::Result<BatchResult> {
     let next = AtomicUsize::new(0);
-    let claimed: Mutex<HashMap<String, [u8; 32]>> = Mutex::new(HashMap::new());
+    let names = Mutex::new(OutputNames::default());
     let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; inputs.len()]);
     let jsonl = Mutex::new(AuditFile::new("")?);
     let csv = Mutex::new(AuditFile::new(report::CSV_HEADER)?);
@@ -230,7 +228,7 @@ pub fn run(
                     if i >= inputs.len() {
                         break;
                     }
-                    let (outcome, d) = process_file(session, &inputs[i], output, &claimed);
+                    let (outcome, d) = process_file(session, &inputs[i], output, &names);
                     if let Some(d) = &d {
                         let ok = jsonl
                             .lock()
@@ -343,14 +341,13 @@ fn write_linkage(dir: &Path, inputs: &[PathBuf], mut l: LinkageData) -> io::Resu
     Ok(())
 }
 
-/// De-identifies one input file into the output. `claimed` maps the output names already taken
-/// in this batch to their content hash, so two inputs that map to the same SOP Instance never
-/// overwrite each other: identical outputs are reported as duplicates, different ones both kept.
+/// De-identifies one input file into the output. `names` holds the output names already taken in
+/// this batch, so two inputs that map to the same SOP Instance never overwrite each other.
 pub fn process_file(
     session: &Deidentifier,
     input: &Path,
     output: &Output,
-    claimed: &Mutex<HashMap<String, [u8; 32]>>,
+    names: &Mutex<OutputNames>,
 ) -> (Outcome, Option<Deidentified>) {
     let bytes = match fs::read(input) {
         Ok(b) => b,
@@ -365,34 +362,18 @@ pub fn process_file(
     drop(bytes);
     match result {
         Ok(mut d) => {
-            let digest: [u8; 32] = Sha256::digest(&d.bytes).into();
-            let name = {
-                let Ok(mut c) = claimed.lock() else {
-                    return (
-                        Outcome::Failed("internal error: lock poisoned".into()),
-                        None,
-                    );
-                };
-                match c.get(&d.name) {
-                    None => {
-                        c.insert(d.name.clone(), digest);
-                        d.name.clone()
-                    }
-                    Some(h) if *h == digest => {
-                        return (
-                            Outcome::Skipped("duplicate: identical to another input".into()),
-                            None,
-                        );
-                    }
-                    // Same SOP Instance UID, different content (another transfer syntax, say):
-                    // keep both, the second with a content hash in its name.
-                    Some(_) => {
-                        let alt = crate::alternate_name(&d.name, &d.bytes);
-                        c.insert(alt.clone(), digest);
-                        alt
-                    }
-                }
+            let alternate = crate::alternate_name(&d.name, &d.bytes);
+            let digest = crate::content_digest(&d.bytes);
+            let Ok(mut names) = names.lock() else {
+                return (
+                    Outcome::Failed("internal error: lock poisoned".into()),
+                    None,
+                );
             };
+            let Some(name) = names.claim(&d.name, &alternate, &digest) else {
+                return (Outcome::Skipped(report::DUPLICATE.into()), None);
+            };
+            drop(names);
             d.name = name;
             d.record.output_name = d.name.clone();
             match output.put(&d.name, &d.bytes) {

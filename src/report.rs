@@ -2,7 +2,7 @@
 //! that accounts for every input. Only action codes, tag paths, standard UIDs, counts and reasons
 //! appear here — never a patient value, an input path or an original UID.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -130,4 +130,57 @@ pub fn csv_row(fields: &[&str]) -> String {
         .from_writer(Vec::new());
     let _ = w.write_record(fields);
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The reason given for an input whose output is identical to an earlier one.
+pub const DUPLICATE: &str = "duplicate: identical to another input";
+
+/// The output names used so far in a batch, with the digest of what each holds. The CLI and the
+/// browser share this policy: a second input that maps to a used name is a duplicate when its
+/// output is identical, and is kept under its alternate name (see [`crate::alternate_name`])
+/// when it differs (same SOP Instance UID, other content).
+#[derive(Debug, Default, Clone)]
+pub struct OutputNames {
+    used: HashMap<String, String>,
+}
+
+impl OutputNames {
+    /// The name to write under, or `None` for a duplicate.
+    pub fn claim(&mut self, name: &str, alternate: &str, digest: &str) -> Option<String> {
+        match self.used.get(name) {
+            None => {
+                self.used.insert(name.to_string(), digest.to_string());
+                Some(name.to_string())
+            }
+            Some(d) if d == digest => None,
+            Some(_) => match self.used.get(alternate) {
+                Some(d) if d == digest => None,
+                _ => {
+                    self.used.insert(alternate.to_string(), digest.to_string());
+                    Some(alternate.to_string())
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_claimed_once() {
+        let mut n = OutputNames::default();
+        assert_eq!(n.claim("a.dcm", "a_1.dcm", "d1").as_deref(), Some("a.dcm"));
+        assert_eq!(n.claim("a.dcm", "a_1.dcm", "d1"), None, "identical output");
+        assert_eq!(
+            n.claim("a.dcm", "a_2.dcm", "d2").as_deref(),
+            Some("a_2.dcm")
+        );
+        assert_eq!(
+            n.claim("a.dcm", "a_2.dcm", "d2"),
+            None,
+            "identical to the alternate"
+        );
+    }
 }

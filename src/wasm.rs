@@ -6,7 +6,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::archive::{self, ZipWriter};
-use crate::report::{self, Summary};
+use crate::report::{self, OutputNames, Summary};
 use crate::{Deidentifier, Error, Lookup, Options, ProjectKey};
 
 fn js_error(e: Error) -> JsError {
@@ -335,5 +335,29 @@ impl Audit {
     #[wasm_bindgen(getter, js_name = csvCrc)]
     pub fn csv_crc(&self) -> u32 {
         self.csv.0.clone().finalize()
+    }
+}
+
+/// The output names used in the page's batch (the same policy as the CLI's).
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct Names(OutputNames);
+
+#[wasm_bindgen]
+impl Names {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Names {
+        Names::default()
+    }
+
+    /// The name to write under (`name` or `alternate`), or `undefined` for a duplicate.
+    pub fn claim(&mut self, name: &str, alternate: &str, digest: &str) -> Option<String> {
+        self.0.claim(name, alternate, digest)
+    }
+
+    /// The reason given for duplicates.
+    #[wasm_bindgen(js_name = duplicateReason)]
+    pub fn duplicate_reason() -> String {
+        report::DUPLICATE.to_string()
     }
 }

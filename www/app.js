@@ -1,7 +1,7 @@
 // The page: collects files and options, runs a pool of module workers (one wasm instance each),
 // and streams their outputs into one zip. Workers are started and loaded when the page opens,
 // so nothing is fetched once processing has started. Cancel terminates the workers at once.
-import init, { Audit, Session, ZipStream, generateKey, keyFromHex, keyToHex, presetOptions } from './pkg/dicom_deid.js';
+import init, { Audit, Names, Session, ZipStream, generateKey, keyFromHex, keyToHex, presetOptions } from './pkg/dicom_deid.js';
 import { filesFromDrop, filesFromInput, formatBytes } from './files.js';
 import { canSaveDirectly, openSink } from './sink.js';
 
@@ -149,7 +149,7 @@ async function run() {
   const jsonlParts = [];
   const csvParts = [Audit.csvHeader()];
   const linkage = { rows: [], uids: new Set(), patients: new Map() };
-  const claimed = new Map();
+  const names = new Names();
   const rows = [];
   const total = state.files.length;
   const totalBytes = state.files.reduce((s, f) => s + f.file.size, 0);
@@ -184,15 +184,13 @@ async function run() {
       linkage.rows.push([path, skipped ? 'skipped' : 'failed', msg.reason, '', '']);
       return;
     }
-    let { name, jsonl, csv } = msg;
-    const seen = claimed.get(name);
-    if (seen === msg.digest) {
-      record(index, 'skipped', 'duplicate: identical to another input');
-      linkage.rows.push([path, 'skipped', 'duplicate: identical to another input', '', '']);
+    const chosen = names.claim(msg.name, msg.alt.name, msg.digest);
+    if (chosen === undefined) {
+      record(index, 'skipped', Names.duplicateReason());
+      linkage.rows.push([path, 'skipped', Names.duplicateReason(), '', '']);
       return;
     }
-    if (seen !== undefined) ({ name, jsonl, csv } = msg.alt);
-    claimed.set(name, msg.digest);
+    const { name, jsonl, csv } = chosen === msg.name ? msg : msg.alt;
     const bytes = msg.bytes;
     writes = writes.then(async () => {
       if (job.cancelled) return;
@@ -256,6 +254,7 @@ async function run() {
     }
   } finally {
     session.free();
+    names.free();
     state.running = false;
     current = null;
     document.body.dataset.phase = job.cancelled ? 'cancelled' : 'done';

@@ -33,7 +33,7 @@ test('browser app de-identifies a folder like the CLI, with no request once star
   const nativeOut = path.join(fx.tmp, 'native');
   const link = path.join(fx.tmp, 'linkage');
   try {
-    execFileSync(exe, ['deidentify', fx.input, '-o', nativeOut, '--preset', 'tcia', '--key', fx.key, '--linkage', link]);
+    execFileSync(exe, ['deidentify', fx.input, '-o', nativeOut, '--preset', 'tcia', '--key', fx.key, '--linkage', link], { stdio: 'pipe' });
   } catch (e) {
     assert.equal(e.status, 1, 'the CLI exits 1 because one file is broken');
   }
@@ -154,8 +154,10 @@ test('dropped files are taken, and the app works offline once loaded', { timeout
     await page.goto(`${server.origin}/?direct=0`);
     await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
     // Keyboard: the drop zone is focusable and Enter opens the folder chooser.
-    await page.focus('#drop');
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    const [chooser] = await Promise.all([
+      page.waitForEvent('filechooser', { timeout: 60_000 }),
+      page.locator('#drop').press('Enter'),
+    ]);
     assert.ok(chooser.isMultiple());
     // Offline: the service worker serves the app; the engine starts without the network.
     await context.setOffline(true);
