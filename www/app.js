@@ -132,10 +132,19 @@ async function run() {
   if (!state.key) setKey(generateKey());
   const opts = options();
   const lookupText = state.lookup;
+  let session;
+  try {
+    // Checks the options and the lookup table before anything is written.
+    session = new Session(opts, state.key, lookupText ?? undefined);
+  } catch (err) {
+    $('progress-text').textContent = `Cannot start: ${String(err.message ?? err).replace(/^\[[a-z-]+\]\s*/, '')}`;
+    return;
+  }
   let sink;
   try {
     sink = await openSink($('direct').checked && canSaveDirectly());
   } catch {
+    session.free();
     return; // the save dialog was dismissed
   }
   document.body.dataset.phase = 'running';
@@ -143,7 +152,6 @@ async function run() {
   refresh();
   $('results').hidden = true;
   $('save').hidden = true;
-  const session = new Session(opts, state.key, lookupText ?? undefined);
   const zip = new ZipStream();
   const audit = new Audit();
   const jsonlParts = [];

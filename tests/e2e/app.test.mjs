@@ -159,6 +159,12 @@ test('dropped files are taken, and the app works offline once loaded', { timeout
       page.locator('#drop').press('Enter'),
     ]);
     assert.ok(chooser.isMultiple());
+    // A lookup table that cannot be read stops the run before it starts, with the reason.
+    await page.setInputFiles('#lookup', { name: 'ids.csv', mimeType: 'text/csv', buffer: Buffer.from('only-one-column\n') });
+    await page.setInputFiles('#pick-files', path.join(root, 'tests', 'data', 'lung.dcm'));
+    await page.click('#start');
+    await page.waitForFunction(() => /Cannot start: lookup table/.test(document.getElementById('progress-text').textContent));
+    await page.setInputFiles('#lookup', []);
     // Offline: the service worker serves the app; the engine starts without the network.
     await context.setOffline(true);
     await page.reload();
