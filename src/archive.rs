@@ -26,6 +26,42 @@ struct CentralEntry {
     offset: u64,
 }
 
+/// An entry ready to be written: its CRC, and its data deflated when that made it smaller.
+pub struct Prepared<'a> {
+    method: u16,
+    crc: u32,
+    size: u64,
+    data: std::borrow::Cow<'a, [u8]>,
+}
+
+impl<'a> Prepared<'a> {
+    /// Computes the CRC and, with `compress`, tries deflate (kept only if it saves space).
+    pub fn new(data: &'a [u8], compress: bool) -> io::Result<Prepared<'a>> {
+        let crc = crc32(data);
+        let size = data.len() as u64;
+        if compress {
+            let mut enc =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(data)?;
+            let deflated = enc.finish()?;
+            if deflated.len() < data.len() {
+                return Ok(Prepared {
+                    method: 8,
+                    crc,
+                    size,
+                    data: deflated.into(),
+                });
+            }
+        }
+        Ok(Prepared {
+            method: 0,
+            crc,
+            size,
+            data: data.into(),
+        })
+    }
+}
+
 /// Writes a zip archive entry by entry into any writer.
 pub struct ZipWriter<W: Write> {
     out: W,
@@ -78,30 +114,19 @@ impl<W: Write> ZipWriter<W> {
 
     /// Adds an entry held in memory, deflated when `compress` is set and that makes it smaller.
     pub fn add(&mut self, name: &str, data: &[u8], compress: bool) -> io::Result<()> {
-        let crc = crc32(data);
-        if compress {
-            let mut enc =
-                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-            enc.write_all(data)?;
-            let deflated = enc.finish()?;
-            if deflated.len() < data.len() {
-                return self.write_entry(
-                    name,
-                    8,
-                    crc,
-                    data.len() as u64,
-                    &mut &deflated[..],
-                    deflated.len() as u64,
-                );
-            }
-        }
+        self.add_prepared(name, &Prepared::new(data, compress)?)
+    }
+
+    /// Adds an entry whose CRC and compression were computed beforehand (by [`Prepared::new`],
+    /// outside any lock that guards this writer).
+    pub fn add_prepared(&mut self, name: &str, p: &Prepared<'_>) -> io::Result<()> {
         self.write_entry(
             name,
-            0,
-            crc,
-            data.len() as u64,
-            &mut &data[..],
-            data.len() as u64,
+            p.method,
+            p.crc,
+            p.size,
+            &mut &p.data[..],
+            p.data.len() as u64,
         )
     }
 

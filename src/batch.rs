@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::archive::ZipWriter;
+use crate::archive::{Prepared, ZipWriter};
 use crate::report::{self, OutputNames, Summary};
 use crate::{Deidentified, Deidentifier, Error};
 
@@ -59,8 +59,12 @@ impl Output {
     fn put(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         match self {
             Output::Folder(dir) => write_atomically(&dir.join(name), bytes),
-            // Native pixel data compresses well; `add` stores what deflate cannot shrink.
-            Output::Zip { writer, .. } => with_zip(writer, |w| w.add(name, bytes, true)),
+            // Compressed before taking the lock, so workers deflate in parallel; what deflate
+            // cannot shrink (encapsulated pixel data) is stored.
+            Output::Zip { writer, .. } => {
+                let prepared = Prepared::new(bytes, true)?;
+                with_zip(writer, |w| w.add_prepared(name, &prepared))
+            }
         }
     }
 
