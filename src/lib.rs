@@ -18,7 +18,9 @@
 //! Modules, by what they do: [`reader`] and [`writer`] (the file format), [`profile`] (Table E.1-1
 //! and options), [`iod`] (Types for compound actions), [`actions`] (applying the profile),
 //! [`private_tags`], [`uids`], [`dates`], [`clean`] (descriptors), [`sr`] (structured content),
-//! [`pseudonym`], [`charset`], [`method`] (what the output says was done).
+//! [`pseudonym`], [`charset`], [`method`] (what the output says was done), [`report`] (the audit
+//! log), [`archive`] (streaming zip); `batch` (the CLI's parallel batch, native only) and `wasm`
+//! (the browser boundary, wasm32 only).
 
 pub mod actions;
 pub mod archive;
