@@ -26,38 +26,33 @@ struct CentralEntry {
     offset: u64,
 }
 
-/// An entry ready to be written: its CRC, and its data deflated when that made it smaller.
-pub struct Prepared<'a> {
-    method: u16,
+/// An entry ready to be written: its CRC, and its deflated data when deflate made it smaller
+/// (otherwise the original bytes are stored).
+pub struct Prepared {
     crc: u32,
     size: u64,
-    data: std::borrow::Cow<'a, [u8]>,
+    deflated: Option<Vec<u8>>,
 }
 
-impl<'a> Prepared<'a> {
+impl Prepared {
     /// Computes the CRC and, with `compress`, tries deflate (kept only if it saves space).
-    pub fn new(data: &'a [u8], compress: bool) -> io::Result<Prepared<'a>> {
+    pub fn new(data: &[u8], compress: bool) -> io::Result<Prepared> {
         let crc = crc32(data);
         let size = data.len() as u64;
+        let mut deflated = None;
         if compress {
             let mut enc =
                 flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
             enc.write_all(data)?;
-            let deflated = enc.finish()?;
-            if deflated.len() < data.len() {
-                return Ok(Prepared {
-                    method: 8,
-                    crc,
-                    size,
-                    data: deflated.into(),
-                });
+            let d = enc.finish()?;
+            if d.len() < data.len() {
+                deflated = Some(d);
             }
         }
         Ok(Prepared {
-            method: 0,
             crc,
             size,
-            data: data.into(),
+            deflated,
         })
     }
 }
@@ -114,20 +109,16 @@ impl<W: Write> ZipWriter<W> {
 
     /// Adds an entry held in memory, deflated when `compress` is set and that makes it smaller.
     pub fn add(&mut self, name: &str, data: &[u8], compress: bool) -> io::Result<()> {
-        self.add_prepared(name, &Prepared::new(data, compress)?)
+        self.add_prepared(name, &Prepared::new(data, compress)?, data)
     }
 
-    /// Adds an entry whose CRC and compression were computed beforehand (by [`Prepared::new`],
-    /// outside any lock that guards this writer).
-    pub fn add_prepared(&mut self, name: &str, p: &Prepared<'_>) -> io::Result<()> {
-        self.write_entry(
-            name,
-            p.method,
-            p.crc,
-            p.size,
-            &mut &p.data[..],
-            p.data.len() as u64,
-        )
+    /// Adds an entry prepared beforehand by [`Prepared::new`] from the same `data` (so the CRC
+    /// and deflate work can run outside any lock that guards this writer).
+    pub fn add_prepared(&mut self, name: &str, p: &Prepared, data: &[u8]) -> io::Result<()> {
+        match &p.deflated {
+            Some(d) => self.write_entry(name, 8, p.crc, p.size, &mut &d[..], d.len() as u64),
+            None => self.write_entry(name, 0, p.crc, p.size, &mut &data[..], p.size),
+        }
     }
 
     /// Writes only the local header of a stored entry whose `size` bytes (with this `crc`) the

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use crate::archive::{Prepared, ZipWriter};
 use crate::report::{self, OutputNames, Summary};
@@ -56,15 +56,33 @@ impl Output {
         }
     }
 
-    fn put(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+    /// The parallel half of writing an output: deflate it, or write it to a temporary file.
+    fn stage(&self, index: usize, bytes: &[u8]) -> io::Result<Staged> {
         match self {
-            Output::Folder(dir) => write_atomically(&dir.join(name), bytes),
-            // Compressed before taking the lock, so workers deflate in parallel; what deflate
-            // cannot shrink (encapsulated pixel data) is stored.
-            Output::Zip { writer, .. } => {
-                let prepared = Prepared::new(bytes, true)?;
-                with_zip(writer, |w| w.add_prepared(name, &prepared))
+            // Native pixel data compresses well; what deflate cannot shrink is stored.
+            Output::Zip { .. } => Ok(Staged::Zip(Prepared::new(bytes, true)?)),
+            Output::Folder(dir) => {
+                let tmp = dir.join(format!(".{index}.partial"));
+                fs::write(&tmp, bytes).inspect_err(|_| {
+                    let _ = fs::remove_file(&tmp);
+                })?;
+                Ok(Staged::File(tmp))
             }
+        }
+    }
+
+    /// The ordered half: the zip entry, or the rename that makes the file appear complete.
+    fn put(&self, name: &str, bytes: &[u8], staged: &Staged) -> io::Result<()> {
+        match (self, staged) {
+            (Output::Zip { writer, .. }, Staged::Zip(p)) => {
+                with_zip(writer, |w| w.add_prepared(name, p, bytes))
+            }
+            (Output::Folder(dir), Staged::File(tmp)) => {
+                let path = dir.join(name);
+                fs::create_dir_all(path.parent().unwrap_or(dir))?;
+                fs::rename(tmp, path)
+            }
+            _ => Err(io::Error::other("output staged for another kind of output")),
         }
     }
 
@@ -156,7 +174,8 @@ pub fn collect_inputs(paths: &[PathBuf], exclude: Option<&Path>) -> Vec<PathBuf>
 }
 
 /// Writes bytes to `path` through a temporary file in the same folder and a rename, so a crash
-/// or a full disk never leaves a half-written output under the final name.
+/// or a full disk never leaves a half-written output under the final name. (No fsync per file:
+/// the rename is what makes a name appear only complete; the zip output is synced once.)
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
@@ -166,7 +185,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     ));
     let mut f = fs::File::create(&tmp)?;
     f.write_all(bytes)?;
-    f.sync_all()?;
     drop(f);
     fs::rename(&tmp, path).inspect_err(|_| {
         let _ = fs::remove_file(&tmp);
@@ -208,6 +226,36 @@ pub struct BatchResult {
     pub outcomes: Vec<Outcome>,
 }
 
+/// What the workers share. Inputs are committed (named, written, audited) strictly in input
+/// order, so names, zip entry order, audit and linkage are the same whatever the number of jobs;
+/// the expensive part (reading, de-identifying, deflating) runs in parallel before that.
+struct Shared {
+    turn: usize,
+    names: OutputNames,
+    jsonl: AuditFile,
+    csv: AuditFile,
+    linkage: LinkageData,
+    outcomes: Vec<Option<Outcome>>,
+}
+
+/// A file read and de-identified, ready to be committed.
+type Ready = Result<Staging, Outcome>;
+
+/// A de-identified file with what the ordered section needs, computed in parallel beforehand.
+struct Staging {
+    d: Deidentified,
+    staged: Staged,
+    digest: String,
+    alternate: String,
+}
+
+/// An output made ready outside the ordered section: deflated for a zip, or already written to a
+/// temporary file in the output folder (only renamed into place in order).
+enum Staged {
+    Zip(Prepared),
+    File(PathBuf),
+}
+
 /// Runs a batch on `jobs` threads. `progress` is called once per finished input, from the workers.
 /// With `linkage_dir`, the PHI linkage files are written there (never into the output).
 pub fn run(
@@ -219,11 +267,15 @@ pub fn run(
     progress: &(dyn Fn(usize) + Sync),
 ) -> io::Result<BatchResult> {
     let next = AtomicUsize::new(0);
-    let names = Mutex::new(OutputNames::default());
-    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; inputs.len()]);
-    let jsonl = Mutex::new(AuditFile::new("")?);
-    let csv = Mutex::new(AuditFile::new(report::CSV_HEADER)?);
-    let linkage = Mutex::new(LinkageData::default());
+    let shared = Mutex::new(Shared {
+        turn: 0,
+        names: OutputNames::default(),
+        jsonl: AuditFile::new("")?,
+        csv: AuditFile::new(report::CSV_HEADER)?,
+        linkage: LinkageData::default(),
+        outcomes: vec![None; inputs.len()],
+    });
+    let turn_changed = Condvar::new();
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
             s.spawn(|| {
@@ -232,53 +284,26 @@ pub fn run(
                     if i >= inputs.len() {
                         break;
                     }
-                    let (outcome, d) = process_file(session, &inputs[i], output, &names);
-                    if let Some(d) = &d {
-                        let ok = jsonl
-                            .lock()
-                            .map(|mut a| a.write(&report::file_jsonl(&d.record)))
-                            .and_then(|_| {
-                                csv.lock()
-                                    .map(|mut a| a.write(&report::file_csv(&d.record)))
-                            });
-                        if ok.is_err() {
-                            eprintln!("warning: could not write an audit line");
-                        }
+                    let prepared =
+                        std::panic::catch_unwind(|| prepare(session, &inputs[i], output, i))
+                            .unwrap_or_else(|_| Err(Outcome::Failed("internal error".into())));
+                    let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    while g.turn != i {
+                        g = turn_changed.wait(g).unwrap_or_else(|e| e.into_inner());
                     }
-                    if linkage_dir.is_some()
-                        && let Ok(mut l) = linkage.lock()
-                    {
-                        let (status, detail) = match &outcome {
-                            Outcome::Done(n) => ("deidentified", n.clone()),
-                            Outcome::Skipped(r) => ("skipped", r.clone()),
-                            Outcome::Failed(r) => ("failed", r.clone()),
-                        };
-                        let (old, new) = d
-                            .as_ref()
-                            .map(|d| {
-                                (
-                                    d.linkage.original_patient_id.clone(),
-                                    d.linkage.new_patient_id.clone(),
-                                )
-                            })
-                            .unwrap_or_default();
-                        if let Some(d) = &d {
-                            l.uids.extend(d.linkage.uids.iter().cloned());
-                            l.patients.insert(old.clone(), new.clone());
-                        }
-                        l.rows.push((i, status.into(), detail, old, new));
-                    }
-                    if let Ok(mut o) = outcomes.lock() {
-                        o[i] = Some(outcome);
-                    }
+                    let outcome = commit(&mut g, output, prepared, i, linkage_dir.is_some());
+                    g.outcomes[i] = Some(outcome);
+                    g.turn += 1;
+                    drop(g);
+                    turn_changed.notify_all();
                     progress(i);
                 }
             });
         }
     });
-    let outcomes: Vec<Outcome> = outcomes
-        .into_inner()
-        .unwrap_or_default()
+    let shared = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    let outcomes: Vec<Outcome> = shared
+        .outcomes
         .into_iter()
         .map(|o| o.unwrap_or(Outcome::Failed("worker stopped".into())))
         .collect();
@@ -290,29 +315,106 @@ pub fn run(
             Outcome::Failed(r) => summary.fail(r),
         }
     }
-    let mut jsonl = jsonl
-        .into_inner()
-        .map_err(|_| io::Error::other("audit poisoned"))?;
+    let mut jsonl = shared.jsonl;
     jsonl.write(&report::summary_jsonl(
         &session.profile().edition,
         session.options(),
         &summary,
     ))?;
-    let csv = csv
-        .into_inner()
-        .map_err(|_| io::Error::other("audit poisoned"))?;
-    for (name, mut a) in [("audit.jsonl", jsonl), ("audit.csv", csv)] {
+    for (name, mut a) in [("audit.jsonl", jsonl), ("audit.csv", shared.csv)] {
         let crc = a.crc.clone().finalize();
         output.put_file(name, &mut a.file, crc)?;
     }
     output.finish()?;
     if let Some(dir) = linkage_dir {
-        let l = linkage
-            .into_inner()
-            .map_err(|_| io::Error::other("linkage poisoned"))?;
-        write_linkage(dir, inputs, l)?;
+        write_linkage(dir, inputs, shared.linkage)?;
     }
     Ok(BatchResult { summary, outcomes })
+}
+
+/// Reads, de-identifies and stages one input (the parallel part).
+fn prepare(session: &Deidentifier, input: &Path, output: &Output, index: usize) -> Ready {
+    let bytes = fs::read(input)
+        .map_err(|e| Outcome::Failed(format!("cannot read the file ({})", e.kind())))?;
+    let d = session.deidentify(&bytes).map_err(|e| match e {
+        Error::NotDicom(_) | Error::DicomDir => Outcome::Skipped(e.to_string()),
+        e => Outcome::Failed(e.to_string()),
+    })?;
+    drop(bytes);
+    let staged = output
+        .stage(index, &d.bytes)
+        .map_err(|e| Outcome::Failed(format!("cannot write the output ({})", e.kind())))?;
+    Ok(Staging {
+        digest: crate::content_digest(&d.bytes),
+        alternate: crate::alternate_name(&d.name, &d.bytes),
+        d,
+        staged,
+    })
+}
+
+/// Names, writes and audits one prepared input (in input order, under the shared lock).
+fn commit(g: &mut Shared, output: &Output, prepared: Ready, i: usize, linkage: bool) -> Outcome {
+    let (outcome, d) = match prepared {
+        Err(o) => (o, None),
+        Ok(Staging {
+            mut d,
+            staged,
+            digest,
+            alternate,
+        }) => match g.names.claim(&d.name, &alternate, &digest) {
+            None => {
+                if let Staged::File(tmp) = &staged {
+                    let _ = fs::remove_file(tmp);
+                }
+                (Outcome::Skipped(report::DUPLICATE.into()), None)
+            }
+            Some(name) => {
+                d.name = name;
+                d.record.output_name = d.name.clone();
+                match output.put(&d.name, &d.bytes, &staged) {
+                    Ok(()) => (Outcome::Done(d.name.clone()), Some(d)),
+                    Err(e) => {
+                        if let Staged::File(tmp) = &staged {
+                            let _ = fs::remove_file(tmp);
+                        }
+                        let reason = format!("cannot write the output ({})", e.kind());
+                        (Outcome::Failed(reason), None)
+                    }
+                }
+            }
+        },
+    };
+    if let Some(d) = &d {
+        let ok = g
+            .jsonl
+            .write(&report::file_jsonl(&d.record))
+            .and_then(|_| g.csv.write(&report::file_csv(&d.record)));
+        if ok.is_err() {
+            eprintln!("warning: could not write an audit line");
+        }
+    }
+    if linkage {
+        let (status, detail) = match &outcome {
+            Outcome::Done(n) => ("deidentified", n.clone()),
+            Outcome::Skipped(r) => ("skipped", r.clone()),
+            Outcome::Failed(r) => ("failed", r.clone()),
+        };
+        let (old, new) = d
+            .as_ref()
+            .map(|d| {
+                (
+                    d.linkage.original_patient_id.clone(),
+                    d.linkage.new_patient_id.clone(),
+                )
+            })
+            .unwrap_or_default();
+        if let Some(d) = &d {
+            g.linkage.uids.extend(d.linkage.uids.iter().cloned());
+            g.linkage.patients.insert(old.clone(), new.clone());
+        }
+        g.linkage.rows.push((i, status.into(), detail, old, new));
+    }
+    outcome
 }
 
 fn write_linkage(dir: &Path, inputs: &[PathBuf], mut l: LinkageData) -> io::Result<()> {
@@ -343,52 +445,4 @@ fn write_linkage(dir: &Path, inputs: &[PathBuf], mut l: LinkageData) -> io::Resu
         write_atomically(&dir.join(name), s.as_bytes())?;
     }
     Ok(())
-}
-
-/// De-identifies one input file into the output. `names` holds the output names already taken in
-/// this batch, so two inputs that map to the same SOP Instance never overwrite each other.
-pub fn process_file(
-    session: &Deidentifier,
-    input: &Path,
-    output: &Output,
-    names: &Mutex<OutputNames>,
-) -> (Outcome, Option<Deidentified>) {
-    let bytes = match fs::read(input) {
-        Ok(b) => b,
-        Err(e) => {
-            return (
-                Outcome::Failed(format!("cannot read the file ({})", e.kind())),
-                None,
-            );
-        }
-    };
-    let result = session.deidentify(&bytes);
-    drop(bytes);
-    match result {
-        Ok(mut d) => {
-            let alternate = crate::alternate_name(&d.name, &d.bytes);
-            let digest = crate::content_digest(&d.bytes);
-            let Ok(mut names) = names.lock() else {
-                return (
-                    Outcome::Failed("internal error: lock poisoned".into()),
-                    None,
-                );
-            };
-            let Some(name) = names.claim(&d.name, &alternate, &digest) else {
-                return (Outcome::Skipped(report::DUPLICATE.into()), None);
-            };
-            drop(names);
-            d.name = name;
-            d.record.output_name = d.name.clone();
-            match output.put(&d.name, &d.bytes) {
-                Ok(()) => (Outcome::Done(d.name.clone()), Some(d)),
-                Err(e) => (
-                    Outcome::Failed(format!("cannot write the output ({})", e.kind())),
-                    None,
-                ),
-            }
-        }
-        Err(e @ (Error::NotDicom(_) | Error::DicomDir)) => (Outcome::Skipped(e.to_string()), None),
-        Err(e) => (Outcome::Failed(e.to_string()), None),
-    }
 }

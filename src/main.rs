@@ -11,6 +11,22 @@ use dicom_deid::batch::{self, Outcome};
 use dicom_deid::private_tags::SafePrivate;
 use dicom_deid::{Deidentifier, Lookup, Options, Profile, ProfileOption, ProjectKey};
 
+/// Prints a line to stdout; a closed pipe (`dcm-deid ... | head`) is not an error worth a panic.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// Prints a line to stderr, ignoring a closed stream.
+macro_rules! warn {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "dcm-deid",
@@ -147,7 +163,7 @@ impl DeidArgs {
 
 fn load_or_create_key(path: Option<&Path>) -> Result<ProjectKey, String> {
     let Some(path) = path else {
-        eprintln!(
+        warn!(
             "note: no --key given; a random key is used and pseudonyms will differ next time \
              (pass --key FILE to keep it)"
         );
@@ -160,7 +176,7 @@ fn load_or_create_key(path: Option<&Path>) -> Result<ProjectKey, String> {
     }
     let key = ProjectKey::generate().map_err(|e| e.to_string())?;
     write_key(path, &key)?;
-    eprintln!(
+    warn!(
         "created a new project key in {}: keep it secret, keep it safe",
         path.display()
     );
@@ -261,25 +277,28 @@ fn deidentify(args: DeidArgs) -> Result<bool, String> {
     }
     for (input, outcome) in inputs.iter().zip(&result.outcomes) {
         match outcome {
-            Outcome::Failed(r) => eprintln!("failed:  {}: {r}", input.display()),
-            Outcome::Skipped(r) => eprintln!("skipped: {}: {r}", input.display()),
+            Outcome::Failed(r) => warn!("failed:  {}: {r}", input.display()),
+            Outcome::Skipped(r) => warn!("skipped: {}: {r}", input.display()),
             Outcome::Done(_) => {}
         }
     }
     let summary = &result.summary;
-    println!(
+    say!(
         "{} files found: {} de-identified, {} skipped, {} failed",
-        summary.found, summary.deidentified, summary.skipped, summary.failed
+        summary.found,
+        summary.deidentified,
+        summary.skipped,
+        summary.failed
     );
     for (reason, n) in summary
         .skipped_reasons
         .iter()
         .chain(&summary.failed_reasons)
     {
-        println!("  {n:>6} × {reason}");
+        say!("  {n:>6} × {reason}");
     }
     if let Some(l) = &args.linkage {
-        println!("linkage files (contain PHI) written to {}", l.display());
+        say!("linkage files (contain PHI) written to {}", l.display());
     }
     Ok(summary.failed == 0)
 }
@@ -297,7 +316,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e}");
+            warn!("error: {e}");
             ExitCode::from(2)
         }
     }

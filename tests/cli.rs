@@ -239,6 +239,19 @@ fn zip_output_matches_folder_output_and_linkage_stays_outside() {
     let dir = tmp.path().join("dir");
     let b = args(&dir, &[]);
     run(&b.iter().map(String::as_str).collect::<Vec<_>>());
+    // Inputs are committed in input order: the whole zip is the same whatever the job count.
+    let zip1 = tmp.path().join("one.zip");
+    let zip2 = tmp.path().join("two.zip");
+    for (z, jobs) in [(&zip1, "1"), (&zip2, "2")] {
+        let c = args(z, &["--jobs", jobs]);
+        run(&c.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    assert_eq!(std::fs::read(&zip1).unwrap(), std::fs::read(&zip2).unwrap());
+    assert!(
+        !all_files(tmp.path())
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with(".partial"))
+    );
 
     let mut z = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
     let mut names = Vec::new();

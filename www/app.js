@@ -111,8 +111,17 @@ function download(name, blob) {
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 60_000);
 }
 
+/** Orders files as the CLI walks folders (by path component), so both commit in one order. */
+function byPath(a, b) {
+  const x = a.path.split('/'), y = b.path.split('/');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
 function setFiles(list) {
-  state.files = list;
+  state.files = list.sort(byPath);
   refresh();
 }
 
@@ -183,7 +192,7 @@ async function run() {
     if (status === 'failed') audit.fail(detail);
   };
 
-  const handle = (worker, msg, index) => {
+  const handle = (msg, index) => {
     const { path, file } = state.files[index];
     doneBytes += file.size;
     if (msg.type === 'error') {
@@ -214,25 +223,47 @@ async function run() {
     for (const line of msg.uids.split('\n')) if (line) linkage.uids.add(line + '\n');
   };
 
+  // Results are committed (named, written, audited) in input order, as the CLI does, so the
+  // zip is the same whatever the number of workers; a worker whose file finished early waits for
+  // its turn before taking the next one, which also bounds what is held in memory.
+  const pending = new Map();
+  const waiting = new Map();
+  let nextCommit = 0;
+  const flush = () => {
+    while (pending.has(nextCommit)) {
+      const msg = pending.get(nextCommit);
+      pending.delete(nextCommit);
+      handle(msg, nextCommit);
+      nextCommit++;
+      finished++;
+    }
+    progress();
+    for (const [i, release] of waiting) {
+      if (i < nextCommit) { waiting.delete(i); release(); }
+    }
+  };
+  const committed = (index) =>
+    (index < nextCommit ? Promise.resolve() : new Promise((release) => waiting.set(index, release)));
+
   const pump = (worker) => new Promise((resolve, reject) => {
+    const finish = async (index, msg) => {
+      pending.set(index, msg);
+      try { flush(); } catch (err) { return reject(err); }
+      await committed(index);
+      step();
+    };
     const step = async () => {
       if (job.cancelled) return resolve();
-      await writes; // back-pressure: at most one file per worker in flight
+      await writes; // back-pressure on the zip stream
       if (next >= total) return resolve();
       const index = next++;
       let buffer;
       try {
         buffer = await state.files[index].file.arrayBuffer();
       } catch {
-        record(index, 'failed', 'the file could not be read');
-        finished++; progress();
-        return step();
+        return finish(index, { type: 'error', kind: 'read', reason: 'the file could not be read' });
       }
-      worker.onmessage = (e) => {
-        try { handle(worker, e.data, index); } catch (err) { return reject(err); }
-        finished++; progress();
-        step();
-      };
+      worker.onmessage = (e) => finish(index, e.data);
       worker.onerror = (e) => reject(new Error(e.message));
       worker.postMessage({ type: 'file', id: index, buffer }, [buffer]);
     };

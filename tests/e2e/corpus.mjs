@@ -1,0 +1,44 @@
+// Extended browser run (optional, `node tests/e2e/corpus.mjs DIR KEYFILE NATIVE_OUT`): the page
+// de-identifies a whole folder of real files with the TCIA preset; every file in the zip must
+// equal the native CLI's output for the same key (NATIVE_OUT), and the counts must match.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launch, readZip, serve, walkFiles } from './helpers.mjs';
+
+const [dir, keyFile, nativeOut] = process.argv.slice(2);
+const server = await serve();
+const browser = await launch();
+let failures = 0;
+try {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => { failures++; console.log('page error:', e.message); });
+  await page.goto(`${server.origin}/?direct=0&sw=0`);
+  await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+  await page.setInputFiles('#pick-folder', dir);
+  await page.check('input[name=preset][value=tcia]');
+  await page.setInputFiles('#key-import', keyFile);
+  await page.waitForFunction(() => /fingerprint/.test(document.getElementById('key-status').textContent));
+  const t0 = Date.now();
+  await page.click('#start');
+  await page.waitForSelector('body[data-phase=done]', { timeout: 1_800_000 });
+  console.log(`browser: ${await page.textContent('#summary')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  const zipPath = path.join(os.tmpdir(), `corpus-${process.pid}.zip`);
+  await download.saveAs(zipPath);
+  const entries = readZip(fs.readFileSync(zipPath));
+  fs.rmSync(zipPath);
+  const native = walkFiles(nativeOut).filter((f) => f.endsWith('.dcm'));
+  const inZip = [...entries.keys()].filter((n) => n.endsWith('.dcm'));
+  if (inZip.length !== native.length) { failures++; console.log(`zip has ${inZip.length} files, CLI wrote ${native.length}`); }
+  for (const n of native) {
+    const b = entries.get(n);
+    if (!b || !b.equals(fs.readFileSync(path.join(nativeOut, n)))) { failures++; console.log(`differs: ${n}`); }
+  }
+  console.log(`${native.length} files compared with the CLI, ${failures} failures`);
+} finally {
+  await browser.close();
+  server.stop();
+}
+process.exit(failures ? 1 : 0);
