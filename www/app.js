@@ -254,7 +254,11 @@ async function run() {
     };
     const step = async () => {
       if (job.cancelled) return resolve();
-      await writes; // back-pressure on the zip stream
+      try {
+        await writes; // back-pressure on the zip stream; a failed write stops the run
+      } catch (err) {
+        return reject(err);
+      }
       if (next >= total) return resolve();
       const index = next++;
       let buffer;
