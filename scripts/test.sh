@@ -18,5 +18,10 @@ echo "== wasm-bindgen-test (headless Chromium)"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --no-default-features --test wasm
 echo "== fuzz ${FUZZ_SECONDS:-120} s"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-120}" 2>&1 | tail -8
+if [[ -d ../shared/corpus && "${EXTENDED:-1}" != 0 ]]; then
+  echo "== extended: the real-file corpus through the CLI (pydicom, dcmtk) and the browser"
+  python3 scripts/corpus_check.py 2>&1 | grep -vE "UserWarning|warn_and_log"
+  bash scripts/corpus-browser.sh
+fi
 echo "== end-to-end (playwright-core + Debian Chromium)"
 node --test tests/e2e/
