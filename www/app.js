@@ -224,8 +224,8 @@ async function run() {
   };
 
   // Results are committed (named, written, audited) in input order, as the CLI does, so the
-  // zip is the same whatever the number of workers; a worker whose file finished early waits for
-  // its turn before taking the next one, which also bounds what is held in memory.
+  // zip is the same whatever the number of workers; a worker may run ahead of the commit point
+  // by one file per worker, which bounds what is held in memory.
   const pending = new Map();
   const waiting = new Map();
   let nextCommit = 0;
@@ -249,7 +249,8 @@ async function run() {
     const finish = async (index, msg) => {
       pending.set(index, msg);
       try { flush(); } catch (err) { return reject(err); }
-      await committed(index);
+      // Run ahead of the commit point by at most one file per worker: memory stays bounded.
+      await committed(index - workers.length);
       step();
     };
     const step = async () => {
