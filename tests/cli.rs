@@ -22,6 +22,14 @@ fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// The DICOM outputs under a folder (the audit files left out).
+fn dcm_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    all_files(dir)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "dcm"))
+        .collect()
+}
+
 fn run(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_dcm-deid"))
         .args(args)
@@ -82,10 +90,7 @@ fn folder_batch_with_phi_names_bad_files_and_a_key_file() {
     assert!(stdout.contains(", 1 failed"), "{stdout}");
     assert!(key.exists(), "the key file is created");
 
-    let files: Vec<_> = all_files(&out)
-        .into_iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "dcm"))
-        .collect();
+    let files = dcm_files(&out);
     assert_eq!(files.len(), 2, "{files:?}");
     check_audit(
         &std::fs::read(out.join("audit.jsonl")).unwrap(),
@@ -121,10 +126,7 @@ fn folder_batch_with_phi_names_bad_files_and_a_key_file() {
         "1",
     ]);
     assert_eq!(res2.status.code(), Some(1));
-    let files2: Vec<_> = all_files(&out2)
-        .into_iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "dcm"))
-        .collect();
+    let files2 = dcm_files(&out2);
     assert_eq!(files.len(), files2.len());
     for (a, b) in files.iter().zip(&files2) {
         assert_eq!(
@@ -355,10 +357,7 @@ fn custom_profile_lookup_and_dicomdir() {
         stdout.contains("1 de-identified, 1 skipped") && stdout.contains("DICOMDIR"),
         "{stdout}"
     );
-    let files: Vec<_> = all_files(&out)
-        .into_iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "dcm"))
-        .collect();
+    let files = dcm_files(&out);
     assert_eq!(files.len(), 1);
     assert!(files[0].strip_prefix(&out).unwrap().starts_with("SUBJ-7"));
     let bytes = std::fs::read(&files[0]).unwrap();
