@@ -11,13 +11,12 @@ use serde::Serialize;
 
 use crate::charset::CharacterSet;
 use crate::clean::Identifiers;
-use crate::dataset::{Element, Item, Tag, Value, Vr, pad_text, tags, trim_text};
+use crate::dataset::{Element, Item, Tag, Value, Vr, pad_text, split_values, tags, trim_text};
 use crate::dates;
 use crate::iod::{self, IodTypes};
 use crate::key::{ProjectKey, base32};
 use crate::private_tags::{self, SafePrivate};
 use crate::profile::{Action, Options, Profile, ProfileOption};
-use crate::reader::split_values;
 use crate::sr::SrRules;
 use crate::uids;
 
@@ -329,7 +328,10 @@ impl<'c> Walker<'c> {
             self.process_items(e.tag, items, path, cs, mode);
             return Some(e);
         }
-        if e.vr == Vr::UI && !listed && !self.opts.retain_uids && uids::remap_unlisted(e.tag, e.vr)
+        if e.vr == Vr::UI
+            && !listed
+            && !self.opts.retain_uids
+            && !uids::is_class_uid_attribute(e.tag)
         {
             let before = e.raw().map(<[u8]>::to_vec);
             let e2 = self.remap_uids(e);
@@ -484,17 +486,26 @@ impl<'c> Walker<'c> {
         Element::bytes(e.tag, e.vr, pad_text(e.vr, joined.into_bytes()))
     }
 
+    /// Replaces every UID value of an element, recording original → new for the linkage.
     fn remap_uids<'a>(&mut self, e: Element<'a>) -> Element<'a> {
-        if let Some(raw) = e.raw() {
-            for v in split_values(Vr::UI, raw) {
-                let old = String::from_utf8_lossy(v).into_owned();
-                let new = uids::remap(self.key, &old);
-                if new != old {
-                    self.uid_pairs.insert(old, new);
-                }
-            }
+        let Some(raw) = e.raw() else { return e };
+        let values: Vec<String> = split_values(Vr::UI, raw)
+            .into_iter()
+            .map(|v| self.remap_uid(&String::from_utf8_lossy(v)))
+            .collect();
+        Element::bytes(
+            e.tag,
+            e.vr,
+            pad_text(Vr::UI, values.join("\\").into_bytes()),
+        )
+    }
+
+    fn remap_uid(&mut self, old: &str) -> String {
+        let new = uids::remap(self.key, old);
+        if new != old {
+            self.uid_pairs.insert(old.to_string(), new.clone());
         }
-        self.map_text_values(e, uids::remap)
+        new
     }
 
     fn shift_dates<'a>(&mut self, e: Element<'a>) -> Option<Element<'a>> {
@@ -532,7 +543,7 @@ impl<'c> Walker<'c> {
         ))
     }
 
-    fn dummy<'a>(&self, e: Element<'a>) -> Element<'a> {
+    fn dummy<'a>(&mut self, e: Element<'a>) -> Element<'a> {
         let text = |s: &str| Cow::Owned(pad_text(e.vr, s.as_bytes().to_vec()));
         let value = match (&e.value, e.vr) {
             (Value::Items(_), _) => Value::Items(vec![Item {
@@ -544,10 +555,11 @@ impl<'c> Walker<'c> {
                 let original = e
                     .raw()
                     .map(|r| String::from_utf8_lossy(trim_text(Vr::UI, r)).into_owned());
-                let seed = original
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| format!("dummy{}", e.tag));
-                Value::Bytes(text(&uids::remap(self.key, &seed)))
+                let new = match original.filter(|s| !s.is_empty()) {
+                    Some(o) => self.remap_uid(&o),
+                    None => uids::remap(self.key, &format!("dummy{}", e.tag)),
+                };
+                Value::Bytes(text(&new))
             }
             (_, Vr::DA) => Value::Bytes(text("19000101")),
             (_, Vr::DT) => Value::Bytes(text("19000101000000")),

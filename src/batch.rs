@@ -344,9 +344,10 @@ fn prepare(session: &Deidentifier, input: &Path, output: &Output, index: usize) 
     let staged = output
         .stage(index, &d.bytes)
         .map_err(|e| Outcome::Failed(format!("cannot write the output ({})", e.kind())))?;
+    let digest = crate::content_digest(&d.bytes);
     Ok(Staging {
-        digest: crate::content_digest(&d.bytes),
-        alternate: crate::alternate_name(&d.name, &d.bytes),
+        alternate: crate::alternate_name(&d.name, &digest),
+        digest,
         d,
         staged,
     })

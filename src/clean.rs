@@ -6,15 +6,13 @@
 use std::collections::BTreeSet;
 
 use crate::charset::CharacterSet;
-use crate::dataset::{Item, Tag, Value, Vr};
-use crate::reader::split_values;
+use crate::dataset::{Item, Tag, Value, Vr, split_values};
 
 /// Attributes whose values identify a patient, a person or an institution, looked for inside
 /// descriptors. Person names (VR PN) are always included.
 const IDENTIFYING: &[(u32, Kind)] = &[
     (0x0010_0020, Kind::Id),          // Patient ID
     (0x0010_1000, Kind::Id),          // Other Patient IDs
-    (0x0010_1002, Kind::Id),          // Other Patient IDs Sequence (items hold Patient ID)
     (0x0010_0030, Kind::Date),        // Patient's Birth Date
     (0x0008_0050, Kind::Id),          // Accession Number
     (0x0020_0010, Kind::Id),          // Study ID
@@ -120,7 +118,14 @@ impl Identifiers {
             None => {
                 for part in text.split(['^', '=', ' ', ',', '.']) {
                     let p = upper(part.trim());
-                    if p.chars().count() >= 2 && !NOT_NAMES.contains(&p.as_str()) {
+                    if p.is_empty() || NOT_NAMES.contains(&p.as_str()) {
+                        continue;
+                    }
+                    if !p.is_ascii() && !p.chars().any(|c| c.is_ascii_alphabetic()) {
+                        // Ideographic names (one-character family names are common) are written
+                        // without spaces, so they are matched anywhere.
+                        self.phrases.insert(p);
+                    } else if p.chars().count() >= 2 {
                         self.words.insert(p);
                     }
                 }

@@ -208,21 +208,11 @@ impl Vr {
         }
     }
 
-    /// The VR as its two letters.
-    pub fn as_str(self) -> &'static str {
-        Vr::ALL
-            .iter()
-            .position(|v| *v == self)
-            .map(|i| VR_NAMES[i])
-            .unwrap_or("??")
+    /// The VR as its two letters (VRs are only built from the known two-letter codes).
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("??")
     }
 }
-
-const VR_NAMES: [&str; 34] = [
-    "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL",
-    "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US",
-    "UT", "UV",
-];
 
 impl fmt::Debug for Vr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -318,6 +308,18 @@ pub fn trim_text(vr: Vr, bytes: &[u8]) -> &[u8] {
         }
     }
     &bytes[start..end]
+}
+
+/// Splits a text value into its values (backslash-separated), each without padding; single-valued
+/// VRs (LT, ST, UT, UR) are never split.
+pub fn split_values(vr: Vr, bytes: &[u8]) -> Vec<&[u8]> {
+    if vr.is_single_valued_text() {
+        return vec![trim_text(vr, bytes)];
+    }
+    trim_text(vr, bytes)
+        .split(|&b| b == b'\\')
+        .map(|v| trim_text(vr, v))
+        .collect()
 }
 
 /// An item of a sequence, or a whole data set: elements in ascending tag order.

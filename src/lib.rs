@@ -114,8 +114,8 @@ impl Deidentifier {
         Ok(Deidentifier {
             options,
             key,
-            profile: Arc::new(Profile::builtin().clone()),
-            safe_private: Arc::new(SafePrivate::builtin().clone()),
+            profile: Profile::builtin_shared(),
+            safe_private: SafePrivate::builtin_shared(),
             lookup: None,
         })
     }
@@ -207,7 +207,7 @@ impl Deidentifier {
         let mut report = walker.report;
         let uid_pairs = walker.uid_pairs;
 
-        self.finish_dataset(&mut obj.dataset, &pseudonym, &mut report);
+        self.finish_dataset(&mut obj.dataset, &charset, &pseudonym, &mut report);
         finish_meta(&mut obj, &sop_class);
 
         let bytes = writer::write_file(&obj)?;
@@ -249,10 +249,15 @@ impl Deidentifier {
 
     /// Top-level attributes the profile itself requires: pseudonyms, age cap, and the record of
     /// what was done (PS3.15 E.1.1 items 6-7, PS3.3 C.12.1.1.2 / C.7.1.1).
-    fn finish_dataset(&self, d: &mut Item<'_>, p: &Pseudonym, report: &mut Report) {
+    fn finish_dataset(
+        &self,
+        d: &mut Item<'_>,
+        cs: &CharacterSet,
+        p: &Pseudonym,
+        report: &mut Report,
+    ) {
         // Pseudonyms from a lookup table may be non-ASCII: write them in the file's own
         // character set, or keep only their ASCII characters when it cannot hold them.
-        let cs = CharacterSet::from_item(d, &CharacterSet::default());
         let encode = |vr: Vr, s: &str| {
             let bytes = cs.encode(s).unwrap_or_else(|| {
                 s.chars()
@@ -331,12 +336,10 @@ fn text_value(item: &Item<'_>, tag: dataset::Tag, cs: &CharacterSet) -> String {
 }
 
 /// The name given to a second, different output that maps to an already used name (same SOP
-/// Instance UID, other content): the content's hash is added, so both are kept. Used by the CLI
+/// Instance UID, other content): the start of its [`content_digest`] is added, so both are kept. Used by the CLI
 /// and the browser app alike.
-pub fn alternate_name(name: &str, bytes: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+pub fn alternate_name(name: &str, digest: &str) -> String {
+    let hex = digest.get(..8).unwrap_or(digest);
     format!("{}_{hex}.dcm", name.trim_end_matches(".dcm"))
 }
 

@@ -6,7 +6,7 @@
 //! byte), never on the raw element number.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::dataset::{Item, Tag, Vr, trim_text};
 use crate::error::{Error, Result};
@@ -45,10 +45,21 @@ pub struct SafePrivate {
 impl SafePrivate {
     /// The built-in table, parsed once.
     pub fn builtin() -> &'static SafePrivate {
-        static S: OnceLock<SafePrivate> = OnceLock::new();
+        Self::shared()
+    }
+
+    /// The built-in table as a shared handle, so sessions do not copy it.
+    pub fn builtin_shared() -> Arc<SafePrivate> {
+        Arc::clone(Self::shared())
+    }
+
+    fn shared() -> &'static Arc<SafePrivate> {
+        static S: OnceLock<Arc<SafePrivate>> = OnceLock::new();
         S.get_or_init(|| {
-            SafePrivate::from_csv("safe_private_e3_10_1.csv", BUILTIN_SAFE_PRIVATE)
-                .expect("built-in safe-private table parses (checked by tests)")
+            Arc::new(
+                SafePrivate::from_csv("safe_private_e3_10_1.csv", BUILTIN_SAFE_PRIVATE)
+                    .expect("built-in safe-private table parses (checked by tests)"),
+            )
         })
     }
 

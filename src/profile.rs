@@ -4,7 +4,7 @@
 //! user's own profile file, so a site can tighten or relax single rows without rebuilding.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -325,34 +325,40 @@ impl Rule {
         self.options[o.index()]
     }
 
-    /// The action for the options in force, and the option that decided it (if any).
-    ///
-    /// Where several enabled options have entries, the temporal options decide for the date and
-    /// time rows (a shifted date beats a kept one), then K beats C: an option that retains an
-    /// attribute is honoured over one that only cleans it.
+    /// The action for the options in force, and the option that decided it (if any); see
+    /// [`pick_option`] for rows where several enabled options have entries.
     pub fn resolve(&self, opts: &Options) -> (Action, Option<ProfileOption>) {
-        let entries: Vec<(ProfileOption, Action)> = ProfileOption::ALL
+        let entries = ProfileOption::ALL
             .into_iter()
-            .filter(|o| opts.has(*o))
-            .filter_map(|o| self.option(o).map(|a| (o, a)))
-            .collect();
-        let temporal = entries.iter().find(|(o, _)| {
-            matches!(
-                o,
-                ProfileOption::RetainLongFullDates | ProfileOption::RetainLongModifiedDates
-            )
-        });
-        if let Some((o, a)) = temporal {
-            return (*a, Some(*o));
+            .filter_map(|o| self.option(o).map(|a| (o, a)));
+        match pick_option(entries, opts) {
+            Some((a, o)) => (a, Some(o)),
+            None => (self.basic, None),
         }
-        if let Some((o, a)) = entries.iter().find(|(_, a)| *a == Action::K) {
-            return (*a, Some(*o));
-        }
-        if let Some((o, a)) = entries.first() {
-            return (*a, Some(*o));
-        }
-        (self.basic, None)
     }
+}
+
+/// Which of a row's option entries applies when several enabled options have one (shared by
+/// Table E.1-1 and Table E.3.4-1): the temporal options decide first (a shifted date wins over a
+/// kept one), then K wins over C, then the first in column order.
+pub fn pick_option(
+    entries: impl IntoIterator<Item = (ProfileOption, Action)>,
+    opts: &Options,
+) -> Option<(Action, ProfileOption)> {
+    let entries: Vec<(ProfileOption, Action)> =
+        entries.into_iter().filter(|(o, _)| opts.has(*o)).collect();
+    let temporal = |o: &ProfileOption| {
+        matches!(
+            o,
+            ProfileOption::RetainLongFullDates | ProfileOption::RetainLongModifiedDates
+        )
+    };
+    entries
+        .iter()
+        .find(|(o, _)| temporal(o))
+        .or_else(|| entries.iter().find(|(_, a)| *a == Action::K))
+        .or_else(|| entries.first())
+        .map(|(o, a)| (*a, *o))
 }
 
 /// A whole profile: every rule, indexed for lookup.
@@ -374,16 +380,25 @@ pub const BUILTIN_EDITION: &str = "DICOM PS3.15 2026c Table E.1-1";
 pub const BUILTIN_SUPPLEMENT: &str = include_str!("../profiles/supplement.csv");
 
 impl Profile {
-    /// The built-in profile, parsed once.
+    /// The built-in profile (Table E.1-1 and the supplement), parsed once.
     pub fn builtin() -> &'static Profile {
-        static P: OnceLock<Profile> = OnceLock::new();
+        Self::shared()
+    }
+
+    /// The built-in profile as a shared handle, so sessions do not copy the table.
+    pub fn builtin_shared() -> Arc<Profile> {
+        Arc::clone(Self::shared())
+    }
+
+    fn shared() -> &'static Arc<Profile> {
+        static P: OnceLock<Arc<Profile>> = OnceLock::new();
         P.get_or_init(|| {
             let mut p = Profile::from_csv(BUILTIN_EDITION, BUILTIN_TABLE)
                 .expect("the built-in profile table parses (checked by tests)");
             let extra = Profile::from_csv("supplement", BUILTIN_SUPPLEMENT)
                 .expect("the built-in supplement parses (checked by tests)");
             p.extend(extra);
-            p
+            Arc::new(p)
         })
     }
 

@@ -12,7 +12,7 @@ use dicom_core::Tag as DcmTag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
 use dicom_dictionary_std::StandardDataDictionary;
 
-use crate::dataset::{Element, Encoding, FileObject, Item, Tag, Value, Vr, tags, trim_text};
+use crate::dataset::{Element, Encoding, FileObject, Item, Tag, Value, Vr, tags};
 use crate::error::{Error, Result};
 
 /// Deepest sequence nesting accepted. Real objects (SR trees included) stay far below this.
@@ -558,15 +558,4 @@ impl<'a> Parser<'a> {
 
 fn starts_with_item(b: &[u8]) -> bool {
     b.len() >= 4 && b[..4] == [0xFE, 0xFF, 0x00, 0xE0]
-}
-
-/// Decodes a multi-valued text value (already trimmed) into its values.
-pub fn split_values(vr: Vr, bytes: &[u8]) -> Vec<&[u8]> {
-    if vr.is_single_valued_text() {
-        return vec![trim_text(vr, bytes)];
-    }
-    trim_text(vr, bytes)
-        .split(|&b| b == b'\\')
-        .map(|v| trim_text(vr, v))
-        .collect()
 }

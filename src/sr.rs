@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::profile::{Action, Options, ProfileOption};
+use crate::profile::{Action, Options, ProfileOption, pick_option};
 
 const TABLE: &str = include_str!("../profiles/clean_structured_content_e3_4_1.csv");
 
@@ -66,8 +66,8 @@ impl SrRules {
         self.rows.is_empty()
     }
 
-    /// The action for a content item, and the option that decided it. Temporal options decide
-    /// first, then K over C, as for Table E.1-1.
+    /// The action for a content item, and the option that decided it (precedence as for Table
+    /// E.1-1, see [`pick_option`]).
     pub fn action(
         &self,
         scheme: &str,
@@ -76,24 +76,12 @@ impl SrRules {
         opts: &Options,
     ) -> (Action, Option<ProfileOption>) {
         if let Some(row) = self.rows.get(&(scheme.to_string(), code.to_string())) {
-            let entries: Vec<(ProfileOption, Action)> = COLUMNS
+            let entries = COLUMNS
                 .iter()
                 .zip(row.options.iter())
-                .filter(|(o, a)| opts.has(**o) && a.is_some())
-                .map(|(o, a)| (*o, a.unwrap_or(Action::X)))
-                .collect();
-            let pick = entries
-                .iter()
-                .find(|(o, _)| {
-                    matches!(
-                        o,
-                        ProfileOption::RetainLongFullDates | ProfileOption::RetainLongModifiedDates
-                    )
-                })
-                .or_else(|| entries.iter().find(|(_, a)| *a == Action::K))
-                .or_else(|| entries.first());
-            return match pick {
-                Some((o, a)) => (*a, Some(*o)),
+                .filter_map(|(o, a)| a.map(|a| (*o, a)));
+            return match pick_option(entries, opts) {
+                Some((a, o)) => (a, Some(o)),
                 None => (row.basic, None),
             };
         }

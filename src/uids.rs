@@ -1,7 +1,7 @@
 //! UID remapping (action U): HMAC-SHA256 of the original UID under the project key, rendered as a
 //! `2.25.` UUID-derived UID (PS3.5 B.2). Deterministic, so references across files stay consistent.
 
-use crate::dataset::{Tag, Vr};
+use crate::dataset::Tag;
 use crate::key::ProjectKey;
 
 /// Maps one UID. Standard UIDs (PS3.6 registry `1.2.840.10008.*`) and well-known coding scheme
@@ -69,11 +69,6 @@ pub fn is_class_uid_attribute(tag: Tag) -> bool {
             | 0x0400_0010 // MAC Calculation Transfer Syntax UID
             | 0x0400_0510 // Encrypted Content Transfer Syntax UID
     )
-}
-
-/// Whether a UI value of this attribute should be remapped when the profile does not list it.
-pub fn remap_unlisted(tag: Tag, vr: Vr) -> bool {
-    vr == Vr::UI && !is_class_uid_attribute(tag)
 }
 
 #[cfg(test)]

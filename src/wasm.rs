@@ -79,10 +79,11 @@ impl Session {
     /// De-identifies one file.
     pub fn deidentify(&self, bytes: &[u8]) -> Result<Output, JsError> {
         let d = self.inner.deidentify(bytes).map_err(js_error)?;
+        let digest = crate::content_digest(&d.bytes);
         Ok(Output {
             crc32: archive::crc32(&d.bytes),
-            digest: crate::content_digest(&d.bytes),
-            alternate_name: crate::alternate_name(&d.name, &d.bytes),
+            alternate_name: crate::alternate_name(&d.name, &digest),
+            digest,
             warnings: d.record.report.warnings.join("; "),
             record: d.record,
             uids: d

@@ -30,6 +30,20 @@ fn dcm_files(dir: &Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+/// `dcm-deid deidentify INPUT -o OUT --key KEY EXTRA...`
+fn deid(input: &Path, out: &Path, key: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "deidentify",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 fn run(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_dcm-deid"))
         .args(args)
@@ -62,21 +76,8 @@ fn folder_batch_with_phi_names_bad_files_and_a_key_file() {
 
     let out = tmp.path().join("out");
     let key = tmp.path().join("project.key");
-    let o = out.to_str().unwrap();
-    let k = key.to_str().unwrap();
     let i = tmp.path().join("in");
-    let res = run(&[
-        "deidentify",
-        i.to_str().unwrap(),
-        "-o",
-        o,
-        "--preset",
-        "tcia",
-        "--key",
-        k,
-        "--jobs",
-        "2",
-    ]);
+    let res = deid(&i, &out, &key, &["--preset", "tcia", "--jobs", "2"]);
     let stdout = String::from_utf8_lossy(&res.stdout);
     assert_eq!(
         res.status.code(),
@@ -113,18 +114,7 @@ fn folder_batch_with_phi_names_bad_files_and_a_key_file() {
 
     // The same key gives byte-identical output on a second run, with one job.
     let out2 = tmp.path().join("out2");
-    let res2 = run(&[
-        "deidentify",
-        i.to_str().unwrap(),
-        "-o",
-        out2.to_str().unwrap(),
-        "--preset",
-        "tcia",
-        "--key",
-        k,
-        "--jobs",
-        "1",
-    ]);
+    let res2 = deid(&i, &out2, &key, &["--preset", "tcia", "--jobs", "1"]);
     assert_eq!(res2.status.code(), Some(1));
     let files2 = dcm_files(&out2);
     assert_eq!(files.len(), files2.len());
@@ -222,31 +212,21 @@ fn zip_output_matches_folder_output_and_linkage_stays_outside() {
     std::fs::write(&key, "11".repeat(32)).unwrap();
     let zip_path = tmp.path().join("result").join("out.zip");
     let link = tmp.path().join("linkage");
-    let args = |o: &Path, extra: &[&str]| {
-        let mut v = vec![
-            "deidentify".to_string(),
-            input.to_string_lossy().into(),
-            "-o".into(),
-            o.to_string_lossy().into(),
-            "--key".into(),
-            key.to_string_lossy().into(),
-        ];
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
-    let a = args(&zip_path, &["--linkage", link.to_str().unwrap()]);
-    let res = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let res = deid(
+        &input,
+        &zip_path,
+        &key,
+        &["--linkage", link.to_str().unwrap()],
+    );
     assert_eq!(res.status.code(), Some(1));
     assert!(!tmp.path().join("result").join("out.zip.partial").exists());
     let dir = tmp.path().join("dir");
-    let b = args(&dir, &[]);
-    run(&b.iter().map(String::as_str).collect::<Vec<_>>());
+    deid(&input, &dir, &key, &[]);
     // Inputs are committed in input order: the whole zip is the same whatever the job count.
     let zip1 = tmp.path().join("one.zip");
     let zip2 = tmp.path().join("two.zip");
     for (z, jobs) in [(&zip1, "1"), (&zip2, "2")] {
-        let c = args(z, &["--jobs", jobs]);
-        run(&c.iter().map(String::as_str).collect::<Vec<_>>());
+        deid(&input, z, &key, &["--jobs", jobs]);
     }
     assert_eq!(std::fs::read(&zip1).unwrap(), std::fs::read(&zip2).unwrap());
     assert!(
@@ -339,18 +319,8 @@ fn custom_profile_lookup_and_dicomdir() {
     .unwrap();
     let out = tmp.path().join("out");
     let key = tmp.path().join("k");
-    let res = run(&[
-        "deidentify",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-        "--profile",
-        profile.to_str().unwrap(),
-        "--lookup",
-        lookup.to_str().unwrap(),
-    ]);
+    let (p, l) = (profile.to_str().unwrap(), lookup.to_str().unwrap());
+    let res = deid(&input, &out, &key, &["--profile", p, "--lookup", l]);
     let stdout = String::from_utf8_lossy(&res.stdout);
     assert_eq!(res.status.code(), Some(0), "{stdout}");
     assert!(
@@ -382,18 +352,55 @@ fn output_inside_the_input_folder_is_not_an_input() {
         std::fs::write(input.join("a.dcm"), file(&els, Syntax::ExplicitLe)).unwrap();
         let out = input.join(out_name);
         let key = tmp.path().join("k");
-        let res = run(&[
-            "deidentify",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-        ]);
+        let res = deid(&input, &out, &key, &[]);
         let stdout = String::from_utf8_lossy(&res.stdout);
         assert!(
             stdout.starts_with("1 files found: 1 de-identified, 0 skipped, 0 failed"),
             "{out_name}: {stdout}"
         );
     }
+}
+
+#[test]
+fn an_explicit_date_option_overrides_the_preset_and_no_key_means_a_fresh_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let els = ct_image("MRN-5", "DOE^JANE", "1.2.826.0.1.3680043.2.1125.6.5");
+    std::fs::write(input.join("a.dcm"), file(&els, Syntax::ExplicitLe)).unwrap();
+    let key = tmp.path().join("k");
+    // TCIA shifts dates; adding --retain-long-full-dates keeps them instead.
+    let full = tmp.path().join("full");
+    deid(
+        &input,
+        &full,
+        &key,
+        &["--preset", "tcia", "--retain-long-full-dates"],
+    );
+    let bytes = std::fs::read(&dcm_files(&full)[0]).unwrap();
+    assert!(contains(&bytes, b"20210315") && contains(&bytes, b"UNMODIFIED"));
+    let shifted = tmp.path().join("shifted");
+    deid(&input, &shifted, &key, &["--preset", "tcia"]);
+    let bytes = std::fs::read(&dcm_files(&shifted)[0]).unwrap();
+    assert!(!contains(&bytes, b"20210315") && contains(&bytes, b"MODIFIED"));
+    // Without --key, each run draws a new key from the OS: other pseudonyms, and a note says so.
+    let names: Vec<String> = ["r1", "r2"]
+        .iter()
+        .map(|r| {
+            let out = tmp.path().join(r);
+            let res = run(&[
+                "deidentify",
+                input.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ]);
+            assert!(String::from_utf8_lossy(&res.stderr).contains("no --key given"));
+            dcm_files(&out)[0]
+                .strip_prefix(&out)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_ne!(names[0], names[1]);
 }

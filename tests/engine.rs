@@ -622,12 +622,35 @@ fn private_blocks_of_a_real_file_are_kept_only_when_safe() {
 
 #[test]
 fn character_sets_are_decoded_for_cleaning() {
+    // The real GB 2312 file's name (ISO 2022 escapes), and a descriptor holding it.
     let input = std::fs::read("tests/data/chrGB2312.dcm").unwrap();
+    let mut scratch = Vec::new();
+    let real = dicom_deid::reader::read_file(&input, &mut scratch).unwrap();
+    let name = real
+        .dataset
+        .get(Tag(0x0010_0010))
+        .unwrap()
+        .raw()
+        .unwrap()
+        .to_vec();
+    let cs = dicom_deid::charset::CharacterSet::from_item(&real.dataset, &Default::default());
+    let desc = cs.encode("胸部CT 张小东 复查").unwrap();
+    let mut els = ct_image("GB1", "x", "1.2.3.19");
+    els.retain(|e| ![0x0008_0005, 0x0010_0010, 0x0008_1030].contains(&e.tag));
+    els.push(text(0x0008_0005, "CS", "\\ISO 2022 IR 58"));
+    els.push(bytes(0x0010_0010, "PN", name));
+    els.push(bytes(0x0008_1030, "LO", desc));
     let out = session(opts(|o| o.clean_descriptors = true))
-        .deidentify(&input)
+        .deidentify(&file(&els, Syntax::ExplicitLe))
         .unwrap();
     with_parsed(&out.bytes, |ds, _| {
         assert_eq!(s(ds, 0x0008_0005).unwrap(), "\\ISO 2022 IR 58");
+        let raw = ds.get(Tag(0x0008_1030)).unwrap().raw().unwrap();
+        let cleaned = cs.decode(dicom_deid::dataset::trim_text(
+            dicom_deid::dataset::Vr::LO,
+            raw,
+        ));
+        assert_eq!(cleaned.as_deref(), Some("胸部CT 复查"));
     });
     // A Latin-1 name inside a descriptor is found and removed.
     let mut els = ct_image("P1", "Müller^Jürgen", "1.2.3.17");
