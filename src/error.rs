@@ -1,7 +1,7 @@
 //! Errors. Every message names a place (a tag, an offset, a line) and a reason, never a value
 //! read from a patient's file, so errors can be logged and shown without leaking PHI.
 
-use crate::dataset::Tag;
+use crate::dicom::model::Tag;
 
 /// Why an input could not be de-identified, or a profile or lookup table could not be loaded.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

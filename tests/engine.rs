@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use dicom_deid::dataset::{Item, Tag, Value, tags};
-use dicom_deid::private_tags::SafePrivate;
+use dicom_deid::deid::SafePrivate;
+use dicom_deid::dicom::model::{Item, Tag, Value, tags};
 use dicom_deid::{Deidentifier, Error, Lookup, Options, ProjectKey};
 
 fn key(n: u8) -> ProjectKey {
@@ -18,7 +18,7 @@ fn session(opts: Options) -> Deidentifier {
 /// Parses output and hands the data set and meta to `f`.
 fn with_parsed<R>(bytes: &[u8], f: impl FnOnce(&Item<'_>, &Item<'_>) -> R) -> R {
     let mut scratch = Vec::new();
-    let obj = dicom_deid::reader::read_file(bytes, &mut scratch).expect("output parses");
+    let obj = dicom_deid::dicom::read_file(bytes, &mut scratch).expect("output parses");
     f(&obj.dataset, &obj.meta)
 }
 
@@ -537,7 +537,7 @@ fn real_files_deidentify_and_keep_what_is_not_identifying() {
         }
         let input = std::fs::read(&path).unwrap();
         let mut scratch = Vec::new();
-        let original = dicom_deid::reader::read_file(&input, &mut scratch).unwrap();
+        let original = dicom_deid::dicom::read_file(&input, &mut scratch).unwrap();
         for o in [
             Options::basic(),
             Options::tcia(),
@@ -607,10 +607,10 @@ fn private_blocks_of_a_real_file_are_kept_only_when_safe() {
             .collect();
         assert!(!kept.is_empty(), "GE safe private attributes are kept");
         let table = SafePrivate::builtin();
-        let creators = dicom_deid::private_tags::creators(ds);
+        let creators = dicom_deid::deid::creators(ds);
         for e in kept {
-            let a = dicom_deid::private_tags::address(e.tag, &creators)
-                .expect("kept element has a creator");
+            let a =
+                dicom_deid::deid::address(e.tag, &creators).expect("kept element has a creator");
             assert!(
                 table.lookup(&a).is_some(),
                 "{} is not in the safe table",
@@ -625,7 +625,7 @@ fn character_sets_are_decoded_for_cleaning() {
     // The real GB 2312 file's name (ISO 2022 escapes), and a descriptor holding it.
     let input = std::fs::read("tests/data/chrGB2312.dcm").unwrap();
     let mut scratch = Vec::new();
-    let real = dicom_deid::reader::read_file(&input, &mut scratch).unwrap();
+    let real = dicom_deid::dicom::read_file(&input, &mut scratch).unwrap();
     let name = real
         .dataset
         .get(Tag(0x0010_0010))
@@ -633,7 +633,8 @@ fn character_sets_are_decoded_for_cleaning() {
         .raw()
         .unwrap()
         .to_vec();
-    let cs = dicom_deid::charset::CharacterSet::from_item(&real.dataset, &Default::default());
+    let cs =
+        dicom_deid::dicom::charset::CharacterSet::from_item(&real.dataset, &Default::default());
     let desc = cs.encode("胸部CT 张小东 复查").unwrap();
     let mut els = ct_image("GB1", "x", "1.2.3.19");
     els.retain(|e| ![0x0008_0005, 0x0010_0010, 0x0008_1030].contains(&e.tag));
@@ -646,8 +647,8 @@ fn character_sets_are_decoded_for_cleaning() {
     with_parsed(&out.bytes, |ds, _| {
         assert_eq!(s(ds, 0x0008_0005).unwrap(), "\\ISO 2022 IR 58");
         let raw = ds.get(Tag(0x0008_1030)).unwrap().raw().unwrap();
-        let cleaned = cs.decode(dicom_deid::dataset::trim_text(
-            dicom_deid::dataset::Vr::LO,
+        let cleaned = cs.decode(dicom_deid::dicom::model::trim_text(
+            dicom_deid::dicom::model::Vr::LO,
             raw,
         ));
         assert_eq!(cleaned.as_deref(), Some("胸部CT 复查"));

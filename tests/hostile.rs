@@ -300,7 +300,7 @@ fn declared_and_actual_little_endian_syntax_disagree() {
             .unwrap();
         assert!(!contains(&out.bytes, SECRET.as_bytes()));
         let mut scratch = Vec::new();
-        let parsed = dicom_deid::reader::read_file(&out.bytes, &mut scratch).unwrap();
+        let parsed = dicom_deid::dicom::read_file(&out.bytes, &mut scratch).unwrap();
         assert_eq!(parsed.transfer_syntax, body_syntax.uid());
     }
     // A meta group without the 128-byte preamble.

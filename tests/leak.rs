@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use dicom_deid::dataset::{Tag, Value};
+use dicom_deid::dicom::model::{Tag, Value};
 use dicom_deid::{Deidentifier, Options, ProfileOption, ProjectKey};
 use std::collections::HashMap;
 
@@ -169,8 +169,8 @@ fn run(opts: Options, input: &[u8]) -> Vec<u8> {
 /// The raw values of the top-level item and of the item nested inside WRAP.
 fn values(out: &[u8]) -> [HashMap<u32, Vec<u8>>; 2] {
     let mut scratch = Vec::new();
-    let f = dicom_deid::reader::read_file(out, &mut scratch).unwrap();
-    let collect = |item: &dicom_deid::dataset::Item<'_>| {
+    let f = dicom_deid::dicom::read_file(out, &mut scratch).unwrap();
+    let collect = |item: &dicom_deid::dicom::model::Item<'_>| {
         item.elements
             .iter()
             .filter_map(|e| e.raw().map(|r| (e.tag.0, r.to_vec())))

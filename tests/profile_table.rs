@@ -3,8 +3,8 @@
 
 use dicom_core::Tag as DcmTag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
-use dicom_deid::dataset::Tag;
-use dicom_deid::profile::{BUILTIN_TABLE, TagPattern};
+use dicom_deid::deid::{BUILTIN_TABLE, TagPattern};
+use dicom_deid::dicom::model::Tag;
 use dicom_deid::{Profile, ProfileOption};
 use dicom_dictionary_std::StandardDataDictionary;
 

@@ -1,16 +1,16 @@
 //! What the output says about its de-identification (PS3.3 C.7.1.1 De-identification attributes),
 //! and the warnings a reviewer should see.
 
-use crate::actions::Report;
-use crate::dataset::{Element, Item, Tag, Vr, tags};
-use crate::profile::Options;
+use crate::deid::profile::Options;
+use crate::deid::walker::Report;
+use crate::dicom::model::{Element, Item, Tag, Vr, tags};
 
 /// Implementation Class UID written in the file meta of every output.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.125416578291465281027369452348815267341";
 /// Implementation Version Name written in the file meta of every output.
 pub const IMPLEMENTATION_VERSION_NAME: &str = "DCMDEID_0_1";
 
-const CID7050: &str = include_str!("../profiles/cid7050.csv");
+const CID7050: &str = include_str!("../../profiles/cid7050.csv");
 
 /// CID 7050 code value and meaning for a Table E.1-1 column (`basic_profile` or an option).
 fn code_for(column: &str) -> Option<(String, String)> {
@@ -141,7 +141,7 @@ mod tests {
             .unwrap()
             .value
         {
-            crate::dataset::Value::Items(items) => {
+            crate::dicom::model::Value::Items(items) => {
                 let codes: Vec<String> = items
                     .iter()
                     .map(|i| i.ascii(tags::CODE_VALUE).unwrap())

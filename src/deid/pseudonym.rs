@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::deid::key::{ProjectKey, base32};
 use crate::error::{Error, Result};
-use crate::key::{ProjectKey, base32};
 
 /// The new identity of one patient.
 #[derive(Debug, Clone, PartialEq, Eq)]

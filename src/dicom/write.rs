@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use crate::dataset::{Element, Encoding, FileObject, Item, Tag, Value, Vr, tags};
+use crate::dicom::model::{Element, Encoding, FileObject, Item, Tag, Value, Vr, tags};
 use crate::error::{Error, Result};
 
 /// Serialises a file: zeroed preamble, `DICM`, the meta group with its group length, the data set.

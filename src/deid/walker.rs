@@ -9,16 +9,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::charset::CharacterSet;
-use crate::clean::Identifiers;
-use crate::dataset::{Element, Item, Tag, Value, Vr, pad_text, split_values, tags, trim_text};
-use crate::dates;
-use crate::iod::{self, IodTypes};
-use crate::key::{ProjectKey, base32};
-use crate::private_tags::{self, SafePrivate};
-use crate::profile::{Action, Options, Profile, ProfileOption};
-use crate::sr::SrRules;
-use crate::uids;
+use crate::deid::clean::Identifiers;
+use crate::deid::dates;
+use crate::deid::iod::{self, IodTypes};
+use crate::deid::key::{ProjectKey, base32};
+use crate::deid::profile::{Action, Options, Profile, ProfileOption};
+use crate::deid::safe_private::{self, SafePrivate};
+use crate::deid::sr::SrRules;
+use crate::deid::uids;
+use crate::dicom::charset::CharacterSet;
+use crate::dicom::model::{Element, Item, Tag, Value, Vr, pad_text, split_values, tags, trim_text};
 
 /// What was done to one file: counts per action code and each (path, action) that changed
 /// something. Paths follow the MIDI-B convention, e.g. `<(0008,1140)>[<0>]<(0008,1155)>`, private
@@ -93,7 +93,7 @@ impl<'c> Walker<'c> {
         mode: Mode,
     ) -> ItemOutcome {
         let cs = CharacterSet::from_item(item, parent_cs);
-        let creators = private_tags::creators(item);
+        let creators = safe_private::creators(item);
         let mut handled = None;
         if mode.sr_clean {
             match self.content_item(item, path, &cs) {
@@ -206,7 +206,7 @@ impl<'c> Walker<'c> {
         };
         let safe_vr = match action {
             Action::K => Some(None),
-            Action::C => private_tags::address(e.tag, creators).and_then(|a| self.safe.lookup(&a)),
+            Action::C => safe_private::address(e.tag, creators).and_then(|a| self.safe.lookup(&a)),
             _ => None,
         };
         let Some(safe_vr) = safe_vr else {
@@ -601,7 +601,7 @@ fn empty(e: Element<'_>) -> Element<'_> {
 
 /// The MIDI-B style path of an element inside `parent`.
 fn element_path(parent: &str, tag: Tag, creators: &HashMap<(u16, u8), String>) -> String {
-    match private_tags::address(tag, creators) {
+    match safe_private::address(tag, creators) {
         Some(a) => format!("{parent}<{}>", a.display()),
         None => format!("{parent}<{tag}>"),
     }

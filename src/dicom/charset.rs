@@ -12,7 +12,7 @@ use encoding_rs::{
     WINDOWS_1252, WINDOWS_1254,
 };
 
-use crate::dataset::{Item, split_values, tags};
+use crate::dicom::model::{Item, split_values, tags};
 
 /// A graphic character set that can be designated by ISO 2022 escape sequences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! UID remapping (action U): HMAC-SHA256 of the original UID under the project key, rendered as a
 //! `2.25.` UUID-derived UID (PS3.5 B.2). Deterministic, so references across files stay consistent.
 
-use crate::dataset::Tag;
-use crate::key::ProjectKey;
+use crate::deid::key::ProjectKey;
+use crate::dicom::model::Tag;
 
 /// Maps one UID. Standard UIDs (PS3.6 registry `1.2.840.10008.*`) and well-known coding scheme
 /// UIDs are returned unchanged: they identify kinds of things, not patients or instances.
@@ -17,15 +17,6 @@ pub fn remap(key: &ProjectKey, uid: &str) -> String {
     n[6] = (n[6] & 0x0f) | 0x40;
     n[8] = (n[8] & 0x3f) | 0x80;
     format!("2.25.{}", u128::from_be_bytes(n))
-}
-
-/// Maps every value of a multi-valued UI element.
-pub fn remap_all(key: &ProjectKey, values: &[&str]) -> String {
-    values
-        .iter()
-        .map(|v| remap(key, v))
-        .collect::<Vec<_>>()
-        .join("\\")
 }
 
 /// UIDs that name standard things: the DICOM registry and the coding schemes of PS3.16 Table 8-1

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::FileRecord;
-use crate::profile::Options;
+use crate::deid::profile::Options;
 
 /// Totals for a batch; `found == deidentified + skipped + failed` always.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use dicom_core::Tag as DcmTag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
 use dicom_dictionary_std::StandardDataDictionary;
 
-use crate::dataset::{Element, Encoding, FileObject, Item, Tag, Value, Vr, tags};
+use crate::dicom::model::{Element, Encoding, FileObject, Item, Tag, Value, Vr, tags};
 use crate::error::{Error, Result};
 
 /// Deepest sequence nesting accepted. Real objects (SR trees included) stay far below this.

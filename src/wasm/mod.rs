@@ -5,8 +5,8 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::archive::{self, ZipWriter};
-use crate::report::{self, OutputNames, Summary};
+use crate::output::audit::{self as report, OutputNames, Summary};
+use crate::output::zip::{self as archive, ZipWriter};
 use crate::{Deidentifier, Error, Lookup, Options, ProjectKey};
 
 fn js_error(e: Error) -> JsError {

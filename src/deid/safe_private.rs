@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use crate::dataset::{Item, Tag, Vr, trim_text};
+use crate::dicom::model::{Item, Tag, Vr, trim_text};
 use crate::error::{Error, Result};
 
 /// The built-in safe-private table (PS3.15 2024c Table E.3.10-1).
-pub const BUILTIN_SAFE_PRIVATE: &str = include_str!("../profiles/safe_private_e3_10_1.csv");
+pub const BUILTIN_SAFE_PRIVATE: &str = include_str!("../../profiles/safe_private_e3_10_1.csv");
 
 /// Where a private element lives: its creator string, its group and its offset in the block.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -151,7 +151,7 @@ pub fn address(tag: Tag, creators: &HashMap<(u16, u8), String>) -> Option<Privat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::Element;
+    use crate::dicom::model::Element;
 
     #[test]
     fn builtin_table_and_blocks() {

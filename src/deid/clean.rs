@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::charset::CharacterSet;
-use crate::dataset::{Item, Tag, Value, Vr, split_values};
+use crate::dicom::charset::CharacterSet;
+use crate::dicom::model::{Item, Tag, Value, Vr, split_values};
 
 /// Attributes whose values identify a patient, a person or an institution, looked for inside
 /// descriptors. Person names (VR PN) are always included.
@@ -158,11 +158,6 @@ impl Identifiers {
         }
     }
 
-    /// Whether nothing was collected.
-    pub fn is_empty(&self) -> bool {
-        self.words.is_empty() && self.phrases.is_empty()
-    }
-
     /// Cleans one text: identifying values and date-, phone- and ID-like runs are removed, then
     /// runs of spaces are collapsed. Returns the text unchanged (same string) when nothing matched.
     pub fn clean(&self, text: &str) -> String {
@@ -268,7 +263,7 @@ fn mark_patterns(chars: &[char], cut: &mut [bool]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::Element;
+    use crate::dicom::model::Element;
 
     fn ids() -> Identifiers {
         let mut d = Item::default();

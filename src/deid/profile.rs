@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::Tag;
+use crate::dicom::model::Tag;
 use crate::error::{Error, Result};
 
 /// An action code of Table E.1-1a.
@@ -372,12 +372,12 @@ pub struct Profile {
 }
 
 /// The built-in Table E.1-1 (PS3.15 2024c with the 2026c additions).
-pub const BUILTIN_TABLE: &str = include_str!("../profiles/basic_profile_e1_1.csv");
+pub const BUILTIN_TABLE: &str = include_str!("../../profiles/basic_profile_e1_1.csv");
 /// The edition named in DeidentificationMethod for the built-in table.
 pub const BUILTIN_EDITION: &str = "DICOM PS3.15 2026c Table E.1-1";
 /// Identifying attributes that Table E.1-1 does not list, applied after it (same format); see
 /// `profiles/README.md`.
-pub const BUILTIN_SUPPLEMENT: &str = include_str!("../profiles/supplement.csv");
+pub const BUILTIN_SUPPLEMENT: &str = include_str!("../../profiles/supplement.csv");
 
 impl Profile {
     /// The built-in profile (Table E.1-1 and the supplement), parsed once.

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use dicom_deid::batch::{self, Outcome};
-use dicom_deid::private_tags::SafePrivate;
-use dicom_deid::{Deidentifier, Lookup, Options, Profile, ProfileOption, ProjectKey};
+mod batch;
+
+use batch::Outcome;
+
+use dicom_deid::{Deidentifier, Lookup, Options, Profile, ProfileOption, ProjectKey, SafePrivate};
 
 /// Prints a line to stdout; a closed pipe (`dcm-deid ... | head`) is not an error worth a panic.
 macro_rules! say {

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::profile::{Action, Options, ProfileOption, pick_option};
+use crate::deid::profile::{Action, Options, ProfileOption, pick_option};
 
-const TABLE: &str = include_str!("../profiles/clean_structured_content_e3_4_1.csv");
+const TABLE: &str = include_str!("../../profiles/clean_structured_content_e3_4_1.csv");
 
 /// Option columns of Table E.3.4-1, in file order.
 const COLUMNS: [ProfileOption; 7] = [
@@ -54,16 +54,6 @@ impl SrRules {
             }
             SrRules { rows }
         })
-    }
-
-    /// Number of concept names in the table.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether the table is empty.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 
     /// The action for a content item, and the option that decided it (precedence as for Table
@@ -114,7 +104,7 @@ mod tests {
     #[test]
     fn table_rows_and_defaults() {
         let r = SrRules::builtin();
-        assert!(r.len() > 200);
+        assert!(r.rows.len() > 200);
         let basic = Options::basic();
         assert_eq!(r.action("DCM", "121022", "TEXT", &basic).0, Action::X);
         let mut o = Options::basic();

@@ -4,7 +4,7 @@
 //! original patient identity, so intervals between a patient's studies survive while the calendar
 //! dates do not. Times of day are kept; only the date part of a DT moves.
 
-use crate::key::ProjectKey;
+use crate::deid::key::ProjectKey;
 
 /// Longest shift, in days (about ten years back).
 pub const MAX_SHIFT_DAYS: i64 = 3652;

@@ -13,11 +13,11 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::dataset::Tag;
-use crate::profile::Action;
+use crate::deid::profile::Action;
+use crate::dicom::model::Tag;
 
-const TYPES_CSV: &str = include_str!("../profiles/iod_attribute_types.csv");
-const SOP_CLASSES_CSV: &str = include_str!("../profiles/sop_class_iods.csv");
+const TYPES_CSV: &str = include_str!("../../profiles/iod_attribute_types.csv");
+const SOP_CLASSES_CSV: &str = include_str!("../../profiles/sop_class_iods.csv");
 
 /// The Type of an attribute in an IOD (1C and 2C count as 1 and 2: the condition may hold).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

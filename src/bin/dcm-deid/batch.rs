@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
-use crate::archive::{Prepared, ZipWriter};
-use crate::report::{self, OutputNames, Summary};
-use crate::{Deidentified, Deidentifier, Error};
+use dicom_deid::output::audit::{self as report, OutputNames, Summary};
+use dicom_deid::output::zip::{Prepared, ZipWriter};
+use dicom_deid::{Deidentified, Deidentifier, Error};
 
 /// What happened to one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,9 +344,9 @@ fn prepare(session: &Deidentifier, input: &Path, output: &Output, index: usize) 
     let staged = output
         .stage(index, &d.bytes)
         .map_err(|e| Outcome::Failed(format!("cannot write the output ({})", e.kind())))?;
-    let digest = crate::content_digest(&d.bytes);
+    let digest = dicom_deid::content_digest(&d.bytes);
     Ok(Staging {
-        alternate: crate::alternate_name(&d.name, &digest),
+        alternate: dicom_deid::alternate_name(&d.name, &digest),
         digest,
         d,
         staged,

@@ -1,0 +1,345 @@
+//! The PS3.15 engine: what happens to each attribute of one file.
+//!
+//! [`Deidentifier`] holds the options, the project key and the tables; `deidentify` runs the
+//! pipeline read → identify the subject → apply the profile → stamp what was done → write and
+//! verify. Everything here is pure: no I/O, no clock, no randomness but the key's.
+
+pub(crate) mod clean;
+pub(crate) mod dates;
+pub(crate) mod iod;
+pub(crate) mod key;
+pub(crate) mod method;
+pub(crate) mod profile;
+pub(crate) mod pseudonym;
+pub(crate) mod safe_private;
+pub(crate) mod sr;
+pub(crate) mod uids;
+pub(crate) mod walker;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use key::ProjectKey;
+pub use profile::{Action, BUILTIN_TABLE, Options, Profile, ProfileOption, TagPattern};
+pub use pseudonym::{Lookup, Pseudonym};
+pub use safe_private::{PrivateAddress, SafePrivate, address, creators};
+pub use walker::Report;
+
+use crate::dicom::charset::CharacterSet;
+use crate::dicom::model::{self as dataset, Element, FileObject, Item, Vr, tags};
+use crate::dicom::{read as reader, write as writer};
+use crate::error::{Error, Result};
+
+/// SOP Class UID of a DICOMDIR (Media Storage Directory Storage).
+const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
+
+/// A configured de-identification session: options, key, profile, safe-private table and an
+/// optional pseudonym lookup. Cheap to share between threads.
+#[derive(Debug, Clone)]
+pub struct Deidentifier {
+    options: Options,
+    key: ProjectKey,
+    profile: Arc<Profile>,
+    safe_private: Arc<SafePrivate>,
+    lookup: Option<Arc<Lookup>>,
+}
+
+/// One de-identified file.
+#[derive(Debug, Clone)]
+pub struct Deidentified {
+    /// The output file's bytes.
+    pub bytes: Vec<u8>,
+    /// A PHI-free relative path: `<patient pseudonym>/<study uid>/<series uid>/<sop uid>.dcm`.
+    pub name: String,
+    /// What was done, for the audit log.
+    pub record: FileRecord,
+    /// The original patient ID and the pseudonym used: linkage data, which is PHI. Callers must
+    /// only write it where the user asked for a linkage file.
+    pub linkage: Linkage,
+}
+
+/// The link between an original patient and the pseudonym (PHI: keep out of audits and logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linkage {
+    pub original_patient_id: String,
+    pub new_patient_id: String,
+    /// Every UID replaced in the file, original → new.
+    pub uids: Vec<(String, String)>,
+}
+
+/// The audit record of one output file. Holds no patient value and no original UID.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FileRecord {
+    pub output_name: String,
+    pub sop_class_uid: String,
+    pub modality: String,
+    pub transfer_syntax: String,
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+impl Deidentifier {
+    /// A session with the built-in profile (PS3.15 Table E.1-1) and safe-private table.
+    pub fn new(options: Options, key: ProjectKey) -> Result<Deidentifier> {
+        options.validate()?;
+        Ok(Deidentifier {
+            options,
+            key,
+            profile: Profile::builtin_shared(),
+            safe_private: SafePrivate::builtin_shared(),
+            lookup: None,
+        })
+    }
+
+    /// Uses a user-supplied profile table instead of the built-in one.
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = Arc::new(profile);
+        self
+    }
+
+    /// Uses a user-supplied safe-private table instead of Table E.3.10-1.
+    pub fn with_safe_private(mut self, table: SafePrivate) -> Self {
+        self.safe_private = Arc::new(table);
+        self
+    }
+
+    /// Takes patient pseudonyms from a lookup table; a patient missing from it is an error.
+    pub fn with_lookup(mut self, lookup: Lookup) -> Self {
+        self.lookup = Some(Arc::new(lookup));
+        self
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The profile in force.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// De-identifies one file held in memory.
+    pub fn deidentify(&self, input: &[u8]) -> Result<Deidentified> {
+        let mut scratch = Vec::new();
+        let mut obj = reader::read_file(input, &mut scratch)?;
+        let sop_class = obj
+            .dataset
+            .ascii(tags::SOP_CLASS_UID)
+            .or_else(|| obj.meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID))
+            .unwrap_or_default();
+        if sop_class == MEDIA_STORAGE_DIRECTORY
+            || obj.dataset.get(dataset::Tag::new(0x0004, 0x1220)).is_some()
+        {
+            return Err(Error::DicomDir);
+        }
+        let charset = CharacterSet::from_item(&obj.dataset, &CharacterSet::default());
+        let original_id = text_value(&obj.dataset, tags::PATIENT_ID, &charset);
+        let identity = if original_id.is_empty() {
+            text_value(&obj.dataset, tags::PATIENT_NAME, &charset)
+        } else {
+            original_id.clone()
+        };
+        let pseudonym = match &self.lookup {
+            Some(l) => l.get(&original_id)?.clone(),
+            None => pseudonym::derive(&self.key, &identity),
+        };
+        let o = &self.options;
+        let ids = if o.clean_descriptors
+            || o.clean_structured_content
+            || o.retain_patient_characteristics
+            || o.clean_graphics
+        {
+            clean::Identifiers::collect(
+                &obj.dataset,
+                &charset,
+                o.retain_institution_identity,
+                o.retain_device_identity,
+            )
+        } else {
+            clean::Identifiers::default()
+        };
+        let mut report = Report::default();
+        method::warnings(&obj.dataset, &mut report);
+        let mut walker = walker::Walker {
+            key: &self.key,
+            opts: &self.options,
+            profile: &self.profile,
+            safe: &self.safe_private,
+            iods: iod::IodTypes::builtin(),
+            sr: sr::SrRules::builtin(),
+            sop_class: sop_class.clone(),
+            shift: dates::shift_for(&self.key, &identity),
+            ids,
+            report,
+            uid_pairs: Default::default(),
+        };
+        walker.run(&mut obj.dataset, &charset);
+        let mut report = walker.report;
+        let uid_pairs = walker.uid_pairs;
+
+        self.finish_dataset(&mut obj.dataset, &charset, &pseudonym, &mut report);
+        finish_meta(&mut obj, &sop_class);
+
+        let bytes = writer::write_file(&obj)?;
+        // Never hand out something we cannot read back ourselves.
+        let mut check = Vec::new();
+        reader::read_file(&bytes, &mut check).map_err(|_| {
+            Error::Unsupported("the de-identified file could not be re-read".into())
+        })?;
+
+        let d = &obj.dataset;
+        let name = format!(
+            "{}/{}/{}/{}.dcm",
+            path_part(&pseudonym.patient_id),
+            path_part(&d.ascii(tags::STUDY_INSTANCE_UID).unwrap_or_default()),
+            path_part(&d.ascii(tags::SERIES_INSTANCE_UID).unwrap_or_default()),
+            path_part(&d.ascii(tags::SOP_INSTANCE_UID).unwrap_or_default()),
+        );
+        Ok(Deidentified {
+            record: FileRecord {
+                output_name: name.clone(),
+                sop_class_uid: if uids::is_registered(&sop_class) {
+                    sop_class
+                } else {
+                    "private".into()
+                },
+                modality: d.ascii(tags::MODALITY).unwrap_or_default(),
+                transfer_syntax: obj.transfer_syntax.clone(),
+                report,
+            },
+            name,
+            bytes,
+            linkage: Linkage {
+                original_patient_id: original_id,
+                new_patient_id: pseudonym.patient_id,
+                uids: uid_pairs.into_iter().collect(),
+            },
+        })
+    }
+
+    /// Top-level attributes the profile itself requires: pseudonyms, age cap, and the record of
+    /// what was done (PS3.15 E.1.1 items 6-7, PS3.3 C.12.1.1.2 / C.7.1.1).
+    fn finish_dataset(
+        &self,
+        d: &mut Item<'_>,
+        cs: &CharacterSet,
+        p: &Pseudonym,
+        report: &mut Report,
+    ) {
+        // Pseudonyms from a lookup table may be non-ASCII: write them in the file's own
+        // character set, or keep only their ASCII characters when it cannot hold them.
+        let encode = |vr: Vr, s: &str| {
+            let bytes = cs.encode(s).unwrap_or_else(|| {
+                s.chars()
+                    .filter(char::is_ascii)
+                    .collect::<String>()
+                    .into_bytes()
+            });
+            dataset::pad_text(vr, bytes)
+        };
+        d.put(Element::bytes(
+            tags::PATIENT_ID,
+            Vr::LO,
+            encode(Vr::LO, &p.patient_id),
+        ));
+        d.put(Element::bytes(
+            tags::PATIENT_NAME,
+            Vr::PN,
+            encode(Vr::PN, &p.patient_name),
+        ));
+        if let Some(age) = d.ascii(tags::PATIENT_AGE)
+            && method::age_over_89(&age)
+        {
+            d.put(Element::text(tags::PATIENT_AGE, Vr::AS, "090Y"));
+            report.warn("Patient's Age over 89 was set to 090Y");
+        }
+        method::record(d, &self.options, &self.profile.edition);
+    }
+}
+
+/// Sets the file meta information for the de-identified object: new SOP Instance UID, this
+/// implementation, and nothing that names the sending system.
+fn finish_meta(obj: &mut FileObject<'_>, sop_class: &str) {
+    let sop_instance = obj
+        .dataset
+        .ascii(tags::SOP_INSTANCE_UID)
+        .unwrap_or_default();
+    let mut meta = Item::default();
+    meta.put(Element::bytes(tags::FILE_META_VERSION, Vr::OB, vec![0, 1]));
+    meta.put(Element::text(
+        tags::MEDIA_STORAGE_SOP_CLASS_UID,
+        Vr::UI,
+        sop_class,
+    ));
+    meta.put(Element::text(
+        tags::MEDIA_STORAGE_SOP_INSTANCE_UID,
+        Vr::UI,
+        &sop_instance,
+    ));
+    meta.put(Element::text(
+        tags::TRANSFER_SYNTAX_UID,
+        Vr::UI,
+        &obj.transfer_syntax,
+    ));
+    meta.put(Element::text(
+        tags::IMPLEMENTATION_CLASS_UID,
+        Vr::UI,
+        method::IMPLEMENTATION_CLASS_UID,
+    ));
+    meta.put(Element::text(
+        tags::IMPLEMENTATION_VERSION_NAME,
+        Vr::SH,
+        method::IMPLEMENTATION_VERSION_NAME,
+    ));
+    obj.meta = meta;
+}
+
+fn text_value(item: &Item<'_>, tag: dataset::Tag, cs: &CharacterSet) -> String {
+    item.get(tag)
+        .and_then(|e| e.raw())
+        .map(|raw| {
+            let t = dataset::trim_text(Vr::LO, raw);
+            cs.decode(t)
+                .unwrap_or_else(|| String::from_utf8_lossy(t).into_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// The name given to a second, different output that maps to an already used name (same SOP
+/// Instance UID, other content): the start of its [`content_digest`] is added, so both are kept. Used by the CLI
+/// and the browser app alike.
+pub fn alternate_name(name: &str, digest: &str) -> String {
+    let hex = digest.get(..8).unwrap_or(digest);
+    format!("{}_{hex}.dcm", name.trim_end_matches(".dcm"))
+}
+
+/// SHA-256 of an output, hex: two outputs with the same name and digest are duplicates.
+pub fn content_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Makes a value safe as one path component.
+fn path_part(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
+        "unknown".into()
+    } else {
+        cleaned
+    }
+}
