@@ -1,8 +1,6 @@
 //! Errors. Every message names a place (a tag, an offset, a line) and a reason, never a value
 //! read from a patient's file, so errors can be logged and shown without leaking PHI.
 
-use crate::dicom::model::Tag;
-
 /// Why an input could not be de-identified, or a profile or lookup table could not be loaded.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 #[non_exhaustive]
@@ -34,9 +32,15 @@ pub enum Error {
     /// The pseudonym lookup table could not be parsed or lacks a patient.
     #[error("lookup table: {0}")]
     Lookup(String),
-    /// A text value could not be handled in the declared character set.
-    #[error("element {0}: text cannot be cleaned in its character set")]
-    CharacterSet(Tag),
+    /// An input file could not be read from its disk or from the browser.
+    #[error("cannot read the file{0}")]
+    Read(String),
+    /// An output could not be written.
+    #[error("cannot write the output ({0})")]
+    Write(String),
+    /// The engine stopped on this input (a bug); the batch goes on.
+    #[error("internal error: the engine stopped on this file")]
+    Internal,
     /// A project key file has the wrong size or format.
     #[error("key: {0}")]
     Key(String),
@@ -63,8 +67,35 @@ impl Error {
             Error::Profile { .. } => "profile",
             Error::Options(_) => "options",
             Error::Lookup(_) => "lookup",
-            Error::CharacterSet(_) => "character-set",
+            Error::Read(_) => "read",
+            Error::Write(_) => "write",
+            Error::Internal => "internal",
             Error::Key(_) => "key",
         }
+    }
+}
+
+/// What a batch does with an input that gave an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Not an input to de-identify (not DICOM, a DICOMDIR): skipped, not an error of the batch.
+    Skip,
+    /// An input that should have been de-identified and was not: the batch reports a failure.
+    Fail,
+}
+
+impl Error {
+    /// Skip or fail: decided here, once, for the CLI and the page.
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Error::NotDicom(_) | Error::DicomDir => Disposition::Skip,
+            _ => Disposition::Fail,
+        }
+    }
+
+    /// A read error from the operating system, by kind (never the path, which may name a
+    /// patient).
+    pub fn read(kind: std::io::ErrorKind) -> Error {
+        Error::Read(format!(" ({kind})"))
     }
 }

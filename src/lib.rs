@@ -34,7 +34,7 @@ pub mod output;
 pub mod wasm;
 
 pub use deid::{
-    Deidentified, Deidentifier, FileRecord, Linkage, Lookup, Options, Profile, ProfileOption,
-    ProjectKey, Pseudonym, Report, SafePrivate, alternate_name, content_digest,
+    Deidentified, Deidentifier, FileRecord, Linkage, Lookup, Options, Preset, Profile,
+    ProfileOption, ProjectKey, Pseudonym, SafePrivate,
 };
-pub use error::{Error, Result};
+pub use error::{Disposition, Error, Result};

@@ -283,7 +283,7 @@ fn conflicting_options_are_refused() {
         "--retain-long-modified-dates",
     ]);
     assert_eq!(res.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&res.stderr).contains("Full Dates or Modified Dates"));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("Full Dates Option or the Retain Longitudinal Temporal Information Modified Dates Option, not both"));
 }
 
 #[test]

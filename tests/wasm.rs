@@ -1,91 +1,124 @@
 //! The wasm boundary, run headless in Chromium with wasm-bindgen-test
 //! (`CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown
-//! --no-default-features --test wasm`).
+//! --no-default-features --test wasm`). Results are read back into the library's own types and
+//! compared whole. The worker-only path (`deidentifyFile`: a `File` in, an OPFS file out) is
+//! covered by the end-to-end tests, which compare the page's zip with the CLI's output.
 #![cfg(target_arch = "wasm32")]
 
+use dicom_deid::output::{FileResult, Summary};
 use dicom_deid::wasm::{
-    Audit, Session, ZipStream, generate_key, key_from_hex, key_to_hex, preset_options,
+    Batch, JsDeidentifier, generate_key, key_from_hex, key_to_hex, option_list,
 };
+use dicom_deid::{Options, ProjectKey};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const CT: &[u8] = include_bytes!("data/mr_implicit_vr_le.dcm");
+const MR: &[u8] = include_bytes!("data/mr_implicit_vr_le.dcm");
 
-fn session() -> Session {
-    Session::new(preset_options("tcia").unwrap(), &[3u8; 32], None).unwrap()
+fn tcia() -> JsValue {
+    serde_wasm_bindgen::to_value(&Options::tcia()).unwrap()
 }
 
-fn message(e: wasm_bindgen::JsError) -> String {
-    let v: JsValue = e.into();
-    js_sys::Reflect::get(&v, &"message".into())
-        .unwrap()
-        .as_string()
-        .unwrap()
+fn get(v: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(v, &key.into()).unwrap()
 }
 
-#[wasm_bindgen_test]
-fn deidentifies_a_real_file() {
-    let s = session();
-    let mut out = s.deidentify(CT).unwrap();
-    assert!(out.name().ends_with(".dcm") && out.name().starts_with("ANON"));
-    let bytes = out.take_bytes();
-    assert_eq!(&bytes[128..132], b"DICM");
-    assert_eq!(out.crc32(), crc32fast::hash(&bytes));
-    assert!(out.audit_jsonl().contains("\"record\":\"file\""));
-    // Same key, same bytes: the browser matches the CLI.
-    let native = dicom_deid::Deidentifier::new(
-        dicom_deid::Options::tcia(),
-        dicom_deid::ProjectKey::from_bytes([3; 32]),
-    )
-    .unwrap()
-    .deidentify(CT)
-    .unwrap();
-    assert_eq!(bytes, native.bytes);
+fn result_of(out: &JsValue) -> FileResult {
+    serde_wasm_bindgen::from_value(get(out, "result")).unwrap()
 }
 
 #[wasm_bindgen_test]
-fn errors_carry_their_kind_and_no_value() {
-    let s = session();
-    let e = message(
-        s.deidentify(b"PATIENT SECRET NAME, not dicom")
-            .err()
-            .unwrap(),
-    );
-    assert!(e.starts_with("[not-dicom]"), "{e}");
-    assert!(!e.contains("SECRET"));
-    let e = message(
-        Session::new(preset_options("basic").unwrap(), &[1, 2, 3], None)
-            .err()
-            .unwrap(),
-    );
-    assert!(e.starts_with("[key]"), "{e}");
-    let e = message(
-        Session::new(
-            preset_options("basic").unwrap(),
-            &[0; 32],
-            Some("x\n".into()),
-        )
+fn deidentifies_a_real_file_like_the_native_library() {
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None).unwrap();
+    let out = d.deidentify(MR).unwrap();
+    let bytes = js_sys::Uint8Array::new(&get(&out, "bytes")).to_vec();
+    let native = dicom_deid::Deidentifier::new(Options::tcia(), ProjectKey::from_bytes([3; 32]))
+        .unwrap()
+        .deidentify(MR);
+    assert_eq!(result_of(&out), FileResult::of(&native), "the whole result");
+    assert_eq!(bytes, native.unwrap().bytes, "the same bytes");
+}
+
+#[wasm_bindgen_test]
+fn errors_are_named_by_kind_and_carry_no_value() {
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None).unwrap();
+    let out = d.deidentify(b"PATIENT SECRET NAME, not dicom").unwrap();
+    match result_of(&out) {
+        FileResult::Skipped { reason } => assert!(!reason.contains("SECRET"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(get(&out, "bytes").is_undefined());
+    let name = |e: JsValue| get(&e, "name").as_string().unwrap();
+    let e = JsDeidentifier::new(tcia(), &[1, 2, 3], None).err().unwrap();
+    assert_eq!(name(e), "key");
+    let e = Batch::new(tcia(), &[0; 32], Some("x\n".into()), false)
         .err()
-        .unwrap(),
-    );
-    assert!(e.starts_with("[lookup]"), "{e}");
+        .unwrap();
+    assert_eq!(name(e), "lookup");
+    let e = JsDeidentifier::new("tcia".into(), &[0; 32], None)
+        .err()
+        .unwrap();
+    assert_eq!(name(e), "options");
 }
 
 #[wasm_bindgen_test]
-fn keys_zip_and_audit() {
+fn a_batch_commits_in_order_and_ends_the_zip() {
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None).unwrap();
+    let mut batch = Batch::new(tcia(), &[3u8; 32], None, true).unwrap();
+    let first = batch
+        .commit("a/1.dcm", get(&d.deidentify(MR).unwrap(), "result"))
+        .unwrap();
+    assert_eq!(
+        get(&get(&first, "outcome"), "status").as_string().unwrap(),
+        "written"
+    );
+    let header = js_sys::Uint8Array::new(&get(&first, "header")).to_vec();
+    assert_eq!(&header[..4], b"PK\x03\x04");
+    let again = batch
+        .commit("a/2.dcm", get(&d.deidentify(MR).unwrap(), "result"))
+        .unwrap();
+    assert_eq!(
+        get(&get(&again, "outcome"), "status").as_string().unwrap(),
+        "skipped"
+    );
+    assert!(get(&again, "header").is_undefined() || get(&again, "header").is_null());
+    let end = batch.finish().unwrap();
+    let summary: Summary = serde_wasm_bindgen::from_value(get(&end, "summary")).unwrap();
+    assert_eq!(
+        (summary.found, summary.deidentified, summary.skipped),
+        (2, 1, 1)
+    );
+    assert!(
+        get(&end, "summaryLine")
+            .as_string()
+            .unwrap()
+            .contains("\"found\":2")
+    );
+    let tail = js_sys::Uint8Array::new(&get(&end, "end")).to_vec();
+    assert!(
+        tail.windows(4).any(|w| w == b"PK\x05\x06"),
+        "end of central directory"
+    );
+    let linkage = batch.linkage_zip().unwrap();
+    assert_eq!(&linkage[..4], b"PK\x03\x04");
+    assert!(batch.finish().is_err(), "finished once");
+}
+
+#[wasm_bindgen_test]
+fn keys_and_the_option_list() {
     let k = generate_key().unwrap();
     assert_eq!(k.len(), 32);
     assert_eq!(key_from_hex(&key_to_hex(&k).unwrap()).unwrap(), k);
-    let mut z = ZipStream::new();
-    let mut zip = z.header("a.dcm", 3.0, crc32fast::hash(b"abc")).unwrap();
-    zip.extend_from_slice(b"abc");
-    zip.extend(z.finish().unwrap());
-    assert_eq!(&zip[..4], b"PK\x03\x04");
-    let mut a = Audit::new();
-    a.done("{}\n", "x\n");
-    a.skip("not a DICOM file");
-    let line = a.summary_line(&session());
-    assert!(line.contains("\"found\":2") && line.contains("\"skipped\":1"));
+    let list = option_list().unwrap();
+    let options = js_sys::Array::from(&get(&list, "options"));
+    assert_eq!(
+        options.length() as usize,
+        dicom_deid::ProfileOption::ALL.len()
+    );
+    assert_eq!(
+        get(&options.get(0), "id").as_string().unwrap(),
+        "retain_safe_private"
+    );
 }

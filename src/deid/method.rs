@@ -2,8 +2,8 @@
 //! and the warnings a reviewer should see.
 
 use crate::deid::profile::Options;
-use crate::deid::walker::Report;
 use crate::dicom::model::{Element, Item, Tag, Vr, tags};
+use crate::output::audit::ActionLog;
 
 /// Implementation Class UID written in the file meta of every output.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.125416578291465281027369452348815267341";
@@ -84,7 +84,7 @@ pub fn age_over_89(age: &str) -> bool {
 
 /// Flags files a reviewer should look at: declared burned-in text, modalities that often carry
 /// it, overlays and curves.
-pub fn warnings(d: &Item<'_>, report: &mut Report) {
+pub fn warnings(d: &Item<'_>, report: &mut ActionLog) {
     if d.ascii(Tag::new(0x0028, 0x0301))
         .is_some_and(|v| v.eq_ignore_ascii_case("YES"))
     {

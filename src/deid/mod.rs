@@ -9,6 +9,7 @@ pub(crate) mod dates;
 pub(crate) mod iod;
 pub(crate) mod key;
 pub(crate) mod method;
+pub mod options;
 pub(crate) mod profile;
 pub(crate) mod pseudonym;
 pub(crate) mod safe_private;
@@ -18,18 +19,20 @@ pub(crate) mod walker;
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use key::ProjectKey;
-pub use profile::{Action, BUILTIN_TABLE, Options, Profile, ProfileOption, TagPattern};
+pub use options::{OptionInfo, Options, Preset, ProfileOption, option_list};
+pub use profile::{Action, BUILTIN_TABLE, Profile, TagPattern};
 pub use pseudonym::{Lookup, Pseudonym};
 pub use safe_private::{PrivateAddress, SafePrivate, address, creators};
-pub use walker::Report;
 
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{self as dataset, Element, FileObject, Item, Vr, tags};
 use crate::dicom::{read as reader, write as writer};
 use crate::error::{Error, Result};
+use crate::output::audit::ActionLog;
+use crate::output::names;
 
 /// SOP Class UID of a DICOMDIR (Media Storage Directory Storage).
 const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
@@ -60,7 +63,7 @@ pub struct Deidentified {
 }
 
 /// The link between an original patient and the pseudonym (PHI: keep out of audits and logs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Linkage {
     pub original_patient_id: String,
     pub new_patient_id: String,
@@ -68,15 +71,15 @@ pub struct Linkage {
     pub uids: Vec<(String, String)>,
 }
 
-/// The audit record of one output file. Holds no patient value and no original UID.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// The audit record of one output file (its name is given when the batch commits it). Holds no
+/// patient value and no original UID.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FileRecord {
-    pub output_name: String,
     pub sop_class_uid: String,
     pub modality: String,
     pub transfer_syntax: String,
     #[serde(flatten)]
-    pub report: Report,
+    pub report: ActionLog,
 }
 
 impl Deidentifier {
@@ -160,7 +163,7 @@ impl Deidentifier {
         } else {
             clean::Identifiers::default()
         };
-        let mut report = Report::default();
+        let mut report = ActionLog::default();
         method::warnings(&obj.dataset, &mut report);
         let mut walker = walker::Walker {
             key: &self.key,
@@ -190,16 +193,15 @@ impl Deidentifier {
         })?;
 
         let d = &obj.dataset;
-        let name = format!(
-            "{}/{}/{}/{}.dcm",
-            path_part(&pseudonym.patient_id),
-            path_part(&d.ascii(tags::STUDY_INSTANCE_UID).unwrap_or_default()),
-            path_part(&d.ascii(tags::SERIES_INSTANCE_UID).unwrap_or_default()),
-            path_part(&d.ascii(tags::SOP_INSTANCE_UID).unwrap_or_default()),
+        let uid = |tag| d.ascii(tag).unwrap_or_default();
+        let name = names::output_name(
+            &pseudonym.patient_id,
+            &uid(tags::STUDY_INSTANCE_UID),
+            &uid(tags::SERIES_INSTANCE_UID),
+            &uid(tags::SOP_INSTANCE_UID),
         );
         Ok(Deidentified {
             record: FileRecord {
-                output_name: name.clone(),
                 sop_class_uid: if uids::is_registered(&sop_class) {
                     sop_class
                 } else {
@@ -226,7 +228,7 @@ impl Deidentifier {
         d: &mut Item<'_>,
         cs: &CharacterSet,
         p: &Pseudonym,
-        report: &mut Report,
+        report: &mut ActionLog,
     ) {
         // Pseudonyms from a lookup table may be non-ASCII: write them in the file's own
         // character set, or keep only their ASCII characters when it cannot hold them.
@@ -305,41 +307,4 @@ fn text_value(item: &Item<'_>, tag: dataset::Tag, cs: &CharacterSet) -> String {
                 .unwrap_or_else(|| String::from_utf8_lossy(t).into_owned())
         })
         .unwrap_or_default()
-}
-
-/// The name given to a second, different output that maps to an already used name (same SOP
-/// Instance UID, other content): the start of its [`content_digest`] is added, so both are kept. Used by the CLI
-/// and the browser app alike.
-pub fn alternate_name(name: &str, digest: &str) -> String {
-    let hex = digest.get(..8).unwrap_or(digest);
-    format!("{}_{hex}.dcm", name.trim_end_matches(".dcm"))
-}
-
-/// SHA-256 of an output, hex: two outputs with the same name and digest are duplicates.
-pub fn content_digest(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Makes a value safe as one path component.
-fn path_part(s: &str) -> String {
-    let cleaned: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(64)
-        .collect();
-    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
-        "unknown".into()
-    } else {
-        cleaned
-    }
 }

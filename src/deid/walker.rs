@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::Serialize;
+use crate::output::audit::{ActionLog, Applied};
 
 use crate::deid::clean::Identifiers;
 use crate::deid::dates;
@@ -19,33 +19,6 @@ use crate::deid::sr::SrRules;
 use crate::deid::uids;
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{Element, Item, Tag, Value, Vr, pad_text, split_values, tags, trim_text};
-
-/// What was done to one file: counts per action code and each (path, action) that changed
-/// something. Paths follow the MIDI-B convention, e.g. `<(0008,1140)>[<0>]<(0008,1155)>`, private
-/// elements as `<(gggg,"CREATOR",ee)>`. No value is ever recorded.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Report {
-    pub counts: BTreeMap<&'static str, usize>,
-    pub actions: Vec<(String, &'static str)>,
-    pub warnings: Vec<String>,
-}
-
-impl Report {
-    fn record(&mut self, path: &str, code: &'static str) {
-        *self.counts.entry(code).or_default() += 1;
-        if code != "K" {
-            self.actions.push((path.to_string(), code));
-        }
-    }
-
-    /// Adds a warning once.
-    pub fn warn(&mut self, w: impl Into<String>) {
-        let w = w.into();
-        if !self.warnings.contains(&w) {
-            self.warnings.push(w);
-        }
-    }
-}
 
 /// Context shared by the processing of sequence items.
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,7 +41,7 @@ pub(crate) struct Walker<'c> {
     /// Days to shift dates by (only used under Modified Dates).
     pub shift: i64,
     pub ids: Identifiers,
-    pub report: Report,
+    pub report: ActionLog,
     /// Original → new UIDs (linkage data: PHI, never part of the report).
     pub uid_pairs: BTreeMap<String, String>,
 }
@@ -130,10 +103,10 @@ impl<'c> Walker<'c> {
                 let block = (e.tag.group(), e.tag.element() as u8);
                 let p = element_path(path, e.tag, &creators);
                 if !used_blocks.contains(&block) {
-                    self.report.record(&p, "X");
+                    self.report.note(&p, Applied::X);
                     continue;
                 }
-                self.report.record(&p, "K");
+                self.report.note(&p, Applied::K);
             }
             result.push(e);
         }
@@ -171,7 +144,7 @@ impl<'c> Walker<'c> {
         };
         let (action, by) = self.sr.action(&scheme, &code, &value_type, self.opts);
         if action == Action::X {
-            self.report.record(path, "X");
+            self.report.note(path, Applied::X);
             return Some(None);
         }
         let e = item.remove(value_tag)?;
@@ -210,7 +183,7 @@ impl<'c> Walker<'c> {
             _ => None,
         };
         let Some(safe_vr) = safe_vr else {
-            self.report.record(path, "X");
+            self.report.note(path, Applied::X);
             return None;
         };
         let mut e = e;
@@ -237,7 +210,7 @@ impl<'c> Walker<'c> {
     ) -> Option<Element<'a>> {
         let tag = e.tag;
         if (mode.graphics && tag == tags::TEXT_OBJECT_SEQUENCE) || never_kept(tag) {
-            self.report.record(path, "X");
+            self.report.note(path, Applied::X);
             return None;
         }
         let g = tag.group();
@@ -284,30 +257,30 @@ impl<'c> Walker<'c> {
     ) -> Option<Element<'a>> {
         match action {
             Action::X => {
-                self.report.record(path, "X");
+                self.report.note(path, Applied::X);
                 None
             }
             Action::Z => {
-                self.report.record(path, "Z");
+                self.report.note(path, Applied::Z);
                 Some(empty(e))
             }
             Action::D => {
-                self.report.record(path, "D");
+                self.report.note(path, Applied::D);
                 Some(self.dummy(e))
             }
             Action::U => {
                 if matches!(e.value, Value::Items(_)) {
-                    self.report.record(path, "U");
+                    self.report.note(path, Applied::U);
                     return self.keep(e, false, path, cs, mode);
                 }
-                self.report.record(path, "U");
+                self.report.note(path, Applied::U);
                 Some(self.remap_uids(e))
             }
             Action::K => self.keep(e, true, path, cs, mode),
             Action::C => self.clean(e, by, path, cs, mode),
             // Compound codes are resolved before apply; anything left is removed to be safe.
             _ => {
-                self.report.record(path, "X");
+                self.report.note(path, Applied::X);
                 None
             }
         }
@@ -324,7 +297,7 @@ impl<'c> Walker<'c> {
         mode: Mode,
     ) -> Option<Element<'a>> {
         if let Value::Items(items) = &mut e.value {
-            self.report.record(path, "K");
+            self.report.note(path, Applied::K);
             self.process_items(e.tag, items, path, cs, mode);
             return Some(e);
         }
@@ -336,14 +309,15 @@ impl<'c> Walker<'c> {
             let before = e.raw().map(<[u8]>::to_vec);
             let e2 = self.remap_uids(e);
             let changed = before.as_deref() != e2.raw();
-            self.report.record(path, if changed { "U" } else { "K" });
+            self.report
+                .note(path, if changed { Applied::U } else { Applied::K });
             return Some(e2);
         }
         if self.opts.retain_long_modified_dates && matches!(e.vr, Vr::DA | Vr::DT) {
-            self.report.record(path, "C");
+            self.report.note(path, Applied::C);
             return self.shift_dates(e);
         }
-        self.report.record(path, "K");
+        self.report.note(path, Applied::K);
         Some(e)
     }
 
@@ -389,7 +363,7 @@ impl<'c> Walker<'c> {
                 },
                 _ => mode,
             };
-            self.report.record(path, "C");
+            self.report.note(path, Applied::C);
             let mut e = e;
             if let Value::Items(items) = &mut e.value {
                 self.process_items(e.tag, items, path, cs, mode);
@@ -398,27 +372,27 @@ impl<'c> Walker<'c> {
         }
         match (by, e.vr) {
             (Some(ProfileOption::RetainLongModifiedDates), Vr::DA | Vr::DT) => {
-                self.report.record(path, "C");
+                self.report.note(path, Applied::C);
                 self.shift_dates(e)
             }
             (Some(ProfileOption::RetainLongModifiedDates), _) => {
-                self.report.record(path, "K");
+                self.report.note(path, Applied::K);
                 Some(e)
             }
             (Some(ProfileOption::RetainDeviceIdentity), Vr::AE) => {
-                self.report.record(path, "C");
+                self.report.note(path, Applied::C);
                 Some(self.map_text_values(e, |key, v| {
                     format!("AE{}", base32(&key.mac("ae-title", v.as_bytes()), 14))
                 }))
             }
             (_, Vr::UI) => {
-                self.report.record(path, "U");
+                self.report.note(path, Applied::U);
                 Some(self.remap_uids(e))
             }
             (_, vr) if vr.is_text() => self.clean_text(e, path, cs),
             _ => {
                 // Binary data kept by a cleaning option (overlay bitmaps under Clean Graphics).
-                self.report.record(path, "C");
+                self.report.note(path, Applied::C);
                 Some(e)
             }
         }
@@ -440,14 +414,14 @@ impl<'c> Walker<'c> {
             std::str::from_utf8(trimmed).ok().map(str::to_string)
         };
         let Some(text) = text else {
-            self.report.record(path, "X");
+            self.report.note(path, Applied::X);
             self.report
                 .warn("a descriptor could not be decoded in its character set and was removed");
             return None;
         };
         let cleaned = self.ids.clean(&text);
         if cleaned == text {
-            self.report.record(path, "C");
+            self.report.note(path, Applied::C);
             return Some(e);
         }
         let bytes = if e.vr.uses_character_set() {
@@ -456,12 +430,12 @@ impl<'c> Walker<'c> {
             Some(cleaned.into_bytes())
         };
         let Some(bytes) = bytes else {
-            self.report.record(path, "X");
+            self.report.note(path, Applied::X);
             self.report
                 .warn("a cleaned descriptor could not be re-encoded and was removed");
             return None;
         };
-        self.report.record(path, "C");
+        self.report.note(path, Applied::C);
         Some(Element::bytes(e.tag, e.vr, pad_text(e.vr, bytes)))
     }
 

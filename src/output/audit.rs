@@ -2,15 +2,61 @@
 //! that accounts for every input. Only action codes, tag paths, standard UIDs, counts and reasons
 //! appear here — never a patient value, an input path or an original UID.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::FileRecord;
-use crate::deid::profile::Options;
+use crate::deid::Options;
+
+/// An action as applied to one element, after compound codes were resolved by the IOD. Declared
+/// in alphabetical order, which is the order of the audit's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Applied {
+    /// Cleaned (or a content item / private element kept under an option's rules).
+    C,
+    /// Replaced with a dummy value.
+    D,
+    /// Kept.
+    K,
+    /// UID replaced.
+    U,
+    /// Removed.
+    X,
+    /// Emptied.
+    Z,
+}
+
+/// What was done to one file: counts per applied action and each (path, action) that changed
+/// something. Paths follow the MIDI-B convention, e.g. `<(0008,1140)>[<0>]<(0008,1155)>`, private
+/// elements as `<(gggg,"CREATOR",ee)>`. No value is ever recorded.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ActionLog {
+    pub counts: BTreeMap<Applied, usize>,
+    pub actions: Vec<(String, Applied)>,
+    pub warnings: Vec<String>,
+}
+
+impl ActionLog {
+    /// Notes one action on the element at `path`; kept elements are counted, not listed.
+    pub(crate) fn note(&mut self, path: &str, applied: Applied) {
+        *self.counts.entry(applied).or_default() += 1;
+        if applied != Applied::K {
+            self.actions.push((path.to_string(), applied));
+        }
+    }
+
+    /// Adds a warning once.
+    pub fn warn(&mut self, w: impl Into<String>) {
+        let w = w.into();
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
+    }
+}
 
 /// Totals for a batch; `found == deidentified + skipped + failed` always.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     pub found: usize,
     pub deidentified: usize,
@@ -45,6 +91,7 @@ impl Summary {
 #[derive(Serialize)]
 struct FileLine<'a> {
     record: &'static str,
+    output_name: &'a str,
     #[serde(flatten)]
     file: &'a FileRecord,
 }
@@ -59,10 +106,11 @@ struct SummaryLine<'a> {
     summary: &'a Summary,
 }
 
-/// The audit.jsonl line of one output file.
-pub fn file_jsonl(file: &FileRecord) -> String {
+/// The audit.jsonl line of one output file, written under `output_name`.
+pub fn file_jsonl(output_name: &str, file: &FileRecord) -> String {
     let mut s = serde_json::to_string(&FileLine {
         record: "file",
+        output_name,
         file,
     })
     .unwrap_or_default();
@@ -93,37 +141,37 @@ pub const CSV_HEADER: &str =
     "output_name,sop_class_uid,modality,transfer_syntax,X,Z,D,K,C,U,warnings,actions\n";
 
 /// The audit.csv row of one output file; `actions` lists `path=code` separated by spaces.
-pub fn file_csv(file: &FileRecord) -> String {
-    let c = |k: &str| file.report.counts.get(k).copied().unwrap_or(0).to_string();
+pub fn file_csv(output_name: &str, file: &FileRecord) -> String {
+    let c = |k: Applied| file.report.counts.get(&k).copied().unwrap_or(0).to_string();
     let actions: Vec<String> = file
         .report
         .actions
         .iter()
-        .map(|(p, a)| format!("{p}={a}"))
+        .map(|(p, a)| format!("{p}={a:?}"))
         .collect();
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
     let _ = w.write_record([
-        file.output_name.as_str(),
+        output_name,
         &file.sop_class_uid,
         &file.modality,
         &file.transfer_syntax,
-        &c("X"),
-        &c("Z"),
-        &c("D"),
-        &c("K"),
-        &c("C"),
-        &c("U"),
+        &c(Applied::X),
+        &c(Applied::Z),
+        &c(Applied::D),
+        &c(Applied::K),
+        &c(Applied::C),
+        &c(Applied::U),
         &file.report.warnings.join("; "),
         &actions.join(" "),
     ]);
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-/// One row of a CSV file (RFC 4180 quoting), for the linkage files.
-pub fn csv_row(fields: &[&str]) -> String {
+/// One row of a CSV file (RFC 4180 quoting).
+pub(crate) fn csv_row(fields: &[&str]) -> String {
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
         .terminator(csv::Terminator::Any(b'\n'))
@@ -132,55 +180,26 @@ pub fn csv_row(fields: &[&str]) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-/// The reason given for an input whose output is identical to an earlier one.
-pub const DUPLICATE: &str = "duplicate: identical to another input";
-
-/// The output names used so far in a batch, with the digest of what each holds. The CLI and the
-/// browser share this policy: a second input that maps to a used name is a duplicate when its
-/// output is identical, and is kept under its alternate name (see [`crate::alternate_name`])
-/// when it differs (same SOP Instance UID, other content).
-#[derive(Debug, Default, Clone)]
-pub struct OutputNames {
-    used: HashMap<String, String>,
+/// The running size and CRC-32 of a file written piece by piece (the audit files, whose zip
+/// entries need both at the end).
+#[derive(Debug, Clone, Default)]
+pub struct Checksummed {
+    crc: crc32fast::Hasher,
+    size: u64,
 }
 
-impl OutputNames {
-    /// The name to write under, or `None` for a duplicate.
-    pub fn claim(&mut self, name: &str, alternate: &str, digest: &str) -> Option<String> {
-        match self.used.get(name) {
-            None => {
-                self.used.insert(name.to_string(), digest.to_string());
-                Some(name.to_string())
-            }
-            Some(d) if d == digest => None,
-            Some(_) => match self.used.get(alternate) {
-                Some(d) if d == digest => None,
-                _ => {
-                    self.used.insert(alternate.to_string(), digest.to_string());
-                    Some(alternate.to_string())
-                }
-            },
-        }
+impl Checksummed {
+    /// Counts the next piece.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.crc.update(piece);
+        self.size += piece.len() as u64;
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_claimed_once() {
-        let mut n = OutputNames::default();
-        assert_eq!(n.claim("a.dcm", "a_1.dcm", "d1").as_deref(), Some("a.dcm"));
-        assert_eq!(n.claim("a.dcm", "a_1.dcm", "d1"), None, "identical output");
-        assert_eq!(
-            n.claim("a.dcm", "a_2.dcm", "d2").as_deref(),
-            Some("a_2.dcm")
-        );
-        assert_eq!(
-            n.claim("a.dcm", "a_2.dcm", "d2"),
-            None,
-            "identical to the alternate"
-        );
+    /// The CRC-32 of everything so far.
+    pub fn crc32(&self) -> u32 {
+        self.crc.clone().finalize()
+    }
+    /// The number of bytes so far.
+    pub fn size(&self) -> u64 {
+        self.size
     }
 }

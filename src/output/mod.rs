@@ -2,4 +2,10 @@
 //! names, the audit log, the PHI linkage tables, the commit ledger of a batch, and the zip.
 
 pub mod audit;
+pub mod ledger;
+pub mod linkage;
+pub mod names;
 pub mod zip;
+
+pub use audit::Summary;
+pub use ledger::{AuditLines, Committed, FileResult, Ledger, Outcome, Processed};

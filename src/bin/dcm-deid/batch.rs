@@ -1,43 +1,33 @@
-//! Batches of files for the native CLI: walk the inputs, de-identify in parallel, write each output
-//! to a folder or a streamed zip, keep the audit log, and account for every input.
+//! The CLI's batch runner: walk the inputs, de-identify on `jobs` threads, stage each output
+//! (deflated for a zip, or written to a temporary file in the output folder), and let the
+//! library's [`Ledger`] commit them in input order. Only threads, files and renames live here.
 //!
-//! Each worker holds one input file at a time, so memory is bounded by the largest file times the
+//! Each thread holds one input file at a time, so memory is bounded by the largest file times the
 //! number of jobs, whatever the size of the batch. Audit lines go to temporary files and are copied
 //! into the output at the end.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
-use dicom_deid::output::audit::{self as report, OutputNames, Summary};
+use dicom_deid::output::audit::{CSV_HEADER, Checksummed};
 use dicom_deid::output::zip::{Prepared, ZipWriter};
-use dicom_deid::{Deidentified, Deidentifier, Error};
-
-/// What happened to one input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Written under this relative name.
-    Done(String),
-    /// Not DICOM, a DICOMDIR, or a duplicate: nothing written.
-    Skipped(String),
-    /// DICOM that could not be de-identified: nothing written.
-    Failed(String),
-}
+use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
+use dicom_deid::{Deidentifier, Error};
 
 /// Where outputs go.
-pub enum Output {
+pub enum Destination {
     /// A folder; each file is written through a temporary name and renamed.
     Folder(PathBuf),
     /// A zip archive streamed entry by entry; renamed into place when complete.
     Zip { path: PathBuf, writer: SharedZip },
 }
 
-impl Output {
+impl Destination {
     /// A folder output, or a zip when the path ends in `.zip`.
-    pub fn open(path: &Path) -> io::Result<Output> {
+    pub fn open(path: &Path) -> io::Result<Destination> {
         if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
@@ -46,13 +36,13 @@ impl Output {
                 fs::create_dir_all(dir)?;
             }
             let f = fs::File::create(partial(path))?;
-            Ok(Output::Zip {
+            Ok(Destination::Zip {
                 path: path.to_path_buf(),
                 writer: Mutex::new(Some(ZipWriter::new(BufWriter::new(f)))),
             })
         } else {
             fs::create_dir_all(path)?;
-            Ok(Output::Folder(path.to_path_buf()))
+            Ok(Destination::Folder(path.to_path_buf()))
         }
     }
 
@@ -60,8 +50,8 @@ impl Output {
     fn stage(&self, index: usize, bytes: &[u8]) -> io::Result<Staged> {
         match self {
             // Native pixel data compresses well; what deflate cannot shrink is stored.
-            Output::Zip { .. } => Ok(Staged::Zip(Prepared::new(bytes, true)?)),
-            Output::Folder(dir) => {
+            Destination::Zip { .. } => Ok(Staged::Zip(Prepared::new(bytes, true)?)),
+            Destination::Folder(dir) => {
                 let tmp = dir.join(format!(".{index}.partial"));
                 fs::write(&tmp, bytes).inspect_err(|_| {
                     let _ = fs::remove_file(&tmp);
@@ -74,10 +64,10 @@ impl Output {
     /// The ordered half: the zip entry, or the rename that makes the file appear complete.
     fn put(&self, name: &str, bytes: &[u8], staged: &Staged) -> io::Result<()> {
         match (self, staged) {
-            (Output::Zip { writer, .. }, Staged::Zip(p)) => {
+            (Destination::Zip { writer, .. }, Staged::Zip(p)) => {
                 with_zip(writer, |w| w.add_prepared(name, p, bytes))
             }
-            (Output::Folder(dir), Staged::File(tmp)) => {
+            (Destination::Folder(dir), Staged::File(tmp)) => {
                 let path = dir.join(name);
                 fs::create_dir_all(path.parent().unwrap_or(dir))?;
                 fs::rename(tmp, path)
@@ -90,19 +80,19 @@ impl Output {
         let size = file.stream_position()?;
         file.rewind()?;
         match self {
-            Output::Folder(dir) => {
+            Destination::Folder(dir) => {
                 let tmp = dir.join(format!(".{name}.partial"));
                 io::copy(file, &mut fs::File::create(&tmp)?)?;
                 fs::rename(tmp, dir.join(name))
             }
-            Output::Zip { writer, .. } => {
+            Destination::Zip { writer, .. } => {
                 with_zip(writer, |w| w.add_stored_from(name, size, crc, file))
             }
         }
     }
 
     fn finish(&self) -> io::Result<()> {
-        if let Output::Zip { path, writer } = self {
+        if let Destination::Zip { path, writer } = self {
             let w = writer
                 .lock()
                 .map_err(|_| io::Error::other("zip writer poisoned"))?
@@ -120,8 +110,8 @@ impl Output {
     /// The folder to exclude from input walking.
     pub fn path(&self) -> &Path {
         match self {
-            Output::Folder(p) => p,
-            Output::Zip { path, .. } => path,
+            Destination::Folder(p) => p,
+            Destination::Zip { path, .. } => path,
         }
     }
 }
@@ -191,33 +181,25 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })
 }
 
-/// An audit file being written to a temporary file, with its running CRC.
+/// An audit file being written to a temporary file, with its running size and CRC.
 struct AuditFile {
     file: fs::File,
-    crc: crc32fast::Hasher,
+    sum: Checksummed,
 }
 
 impl AuditFile {
     fn new(header: &str) -> io::Result<AuditFile> {
         let mut a = AuditFile {
             file: tempfile::tempfile()?,
-            crc: crc32fast::Hasher::new(),
+            sum: Checksummed::default(),
         };
         a.write(header)?;
         Ok(a)
     }
     fn write(&mut self, s: &str) -> io::Result<()> {
-        self.crc.update(s.as_bytes());
+        self.sum.update(s.as_bytes());
         self.file.write_all(s.as_bytes())
     }
-}
-
-/// Linkage data for `--linkage`: PHI, written only where the user asked.
-#[derive(Default)]
-struct LinkageData {
-    rows: Vec<(usize, String, String, String, String)>,
-    uids: BTreeMap<String, String>,
-    patients: BTreeMap<String, String>,
 }
 
 /// The result of a batch.
@@ -226,27 +208,20 @@ pub struct BatchResult {
     pub outcomes: Vec<Outcome>,
 }
 
-/// What the workers share. Inputs are committed (named, written, audited) strictly in input
-/// order, so names, zip entry order, audit and linkage are the same whatever the number of jobs;
-/// the expensive part (reading, de-identifying, deflating) runs in parallel before that.
+/// What the threads share: the ledger, whose turn it is, and the audit files.
 struct Shared {
     turn: usize,
-    names: OutputNames,
+    ledger: Ledger,
     jsonl: AuditFile,
     csv: AuditFile,
-    linkage: LinkageData,
     outcomes: Vec<Option<Outcome>>,
 }
 
-/// A file read and de-identified, ready to be committed.
-type Ready = Result<Staging, Outcome>;
-
-/// A de-identified file with what the ordered section needs, computed in parallel beforehand.
-struct Staging {
-    d: Deidentified,
-    staged: Staged,
-    digest: String,
-    alternate: String,
+/// An input read, de-identified and staged, ready for its turn.
+struct Ready {
+    result: FileResult,
+    /// The output and where it was staged, when there is one.
+    output: Option<(Vec<u8>, Staged)>,
 }
 
 /// An output made ready outside the ordered section: deflated for a zip, or already written to a
@@ -256,12 +231,12 @@ enum Staged {
     File(PathBuf),
 }
 
-/// Runs a batch on `jobs` threads. `progress` is called once per finished input, from the workers.
+/// Runs a batch on `jobs` threads. `progress` is called once per finished input, from the threads.
 /// With `linkage_dir`, the PHI linkage files are written there (never into the output).
 pub fn run(
-    session: &Deidentifier,
+    deidentifier: &Deidentifier,
     inputs: &[PathBuf],
-    output: &Output,
+    destination: &Destination,
     jobs: usize,
     linkage_dir: Option<&Path>,
     progress: &(dyn Fn(usize) + Sync),
@@ -269,10 +244,13 @@ pub fn run(
     let next = AtomicUsize::new(0);
     let shared = Mutex::new(Shared {
         turn: 0,
-        names: OutputNames::default(),
+        ledger: Ledger::new(
+            &deidentifier.profile().edition,
+            *deidentifier.options(),
+            linkage_dir.is_some(),
+        ),
         jsonl: AuditFile::new("")?,
-        csv: AuditFile::new(report::CSV_HEADER)?,
-        linkage: LinkageData::default(),
+        csv: AuditFile::new(CSV_HEADER)?,
         outcomes: vec![None; inputs.len()],
     });
     let turn_changed = Condvar::new();
@@ -284,14 +262,18 @@ pub fn run(
                     if i >= inputs.len() {
                         break;
                     }
-                    let prepared =
-                        std::panic::catch_unwind(|| prepare(session, &inputs[i], output, i))
-                            .unwrap_or_else(|_| Err(Outcome::Failed("internal error".into())));
+                    let ready = std::panic::catch_unwind(|| {
+                        prepare(deidentifier, &inputs[i], destination, i)
+                    })
+                    .unwrap_or_else(|_| Ready {
+                        result: FileResult::rejected(&Error::Internal),
+                        output: None,
+                    });
                     let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
                     while g.turn != i {
                         g = turn_changed.wait(g).unwrap_or_else(|e| e.into_inner());
                     }
-                    let outcome = commit(&mut g, output, prepared, i, linkage_dir.is_some());
+                    let outcome = commit(&mut g, destination, &inputs[i], ready);
                     g.outcomes[i] = Some(outcome);
                     g.turn += 1;
                     drop(g);
@@ -305,145 +287,81 @@ pub fn run(
     let outcomes: Vec<Outcome> = shared
         .outcomes
         .into_iter()
-        .map(|o| o.unwrap_or(Outcome::Failed("worker stopped".into())))
+        .map(|o| o.unwrap_or(Outcome::Failed(Error::Internal.to_string())))
         .collect();
-    let mut summary = Summary::default();
-    for o in &outcomes {
-        match o {
-            Outcome::Done(_) => summary.done(),
-            Outcome::Skipped(r) => summary.skip(r),
-            Outcome::Failed(r) => summary.fail(r),
+    let mut jsonl = shared.jsonl;
+    jsonl.write(&shared.ledger.summary_jsonl())?;
+    for (name, mut a) in [("audit.jsonl", jsonl), ("audit.csv", shared.csv)] {
+        destination.put_file(name, &mut a.file, a.sum.crc32())?;
+    }
+    destination.finish()?;
+    if let (Some(dir), Some(tables)) = (linkage_dir, shared.ledger.linkage()) {
+        fs::create_dir_all(dir)?;
+        for (name, text) in tables.files() {
+            write_atomically(&dir.join(name), text.as_bytes())?;
         }
     }
-    let mut jsonl = shared.jsonl;
-    jsonl.write(&report::summary_jsonl(
-        &session.profile().edition,
-        session.options(),
-        &summary,
-    ))?;
-    for (name, mut a) in [("audit.jsonl", jsonl), ("audit.csv", shared.csv)] {
-        let crc = a.crc.clone().finalize();
-        output.put_file(name, &mut a.file, crc)?;
-    }
-    output.finish()?;
-    if let Some(dir) = linkage_dir {
-        write_linkage(dir, inputs, shared.linkage)?;
-    }
-    Ok(BatchResult { summary, outcomes })
-}
-
-/// Reads, de-identifies and stages one input (the parallel part).
-fn prepare(session: &Deidentifier, input: &Path, output: &Output, index: usize) -> Ready {
-    let bytes = fs::read(input)
-        .map_err(|e| Outcome::Failed(format!("cannot read the file ({})", e.kind())))?;
-    let d = session.deidentify(&bytes).map_err(|e| match e {
-        Error::NotDicom(_) | Error::DicomDir => Outcome::Skipped(e.to_string()),
-        e => Outcome::Failed(e.to_string()),
-    })?;
-    drop(bytes);
-    let staged = output
-        .stage(index, &d.bytes)
-        .map_err(|e| Outcome::Failed(format!("cannot write the output ({})", e.kind())))?;
-    let digest = dicom_deid::content_digest(&d.bytes);
-    Ok(Staging {
-        alternate: dicom_deid::alternate_name(&d.name, &digest),
-        digest,
-        d,
-        staged,
+    Ok(BatchResult {
+        summary: shared.ledger.summary().clone(),
+        outcomes,
     })
 }
 
-/// Names, writes and audits one prepared input (in input order, under the shared lock).
-fn commit(g: &mut Shared, output: &Output, prepared: Ready, i: usize, linkage: bool) -> Outcome {
-    let (outcome, d) = match prepared {
-        Err(o) => (o, None),
-        Ok(Staging {
-            mut d,
-            staged,
-            digest,
-            alternate,
-        }) => match g.names.claim(&d.name, &alternate, &digest) {
-            None => {
-                if let Staged::File(tmp) = &staged {
-                    let _ = fs::remove_file(tmp);
-                }
-                (Outcome::Skipped(report::DUPLICATE.into()), None)
-            }
-            Some(name) => {
-                d.name = name;
-                d.record.output_name = d.name.clone();
-                match output.put(&d.name, &d.bytes, &staged) {
-                    Ok(()) => (Outcome::Done(d.name.clone()), Some(d)),
-                    Err(e) => {
-                        if let Staged::File(tmp) = &staged {
-                            let _ = fs::remove_file(tmp);
-                        }
-                        let reason = format!("cannot write the output ({})", e.kind());
-                        (Outcome::Failed(reason), None)
-                    }
-                }
-            }
-        },
-    };
-    if let Some(d) = &d {
-        let ok = g
-            .jsonl
-            .write(&report::file_jsonl(&d.record))
-            .and_then(|_| g.csv.write(&report::file_csv(&d.record)));
-        if ok.is_err() {
-            eprintln!("warning: could not write an audit line");
-        }
-    }
-    if linkage {
-        let (status, detail) = match &outcome {
-            Outcome::Done(n) => ("deidentified", n.clone()),
-            Outcome::Skipped(r) => ("skipped", r.clone()),
-            Outcome::Failed(r) => ("failed", r.clone()),
+/// Reads, de-identifies and stages one input (the parallel part).
+fn prepare(
+    deidentifier: &Deidentifier,
+    input: &Path,
+    destination: &Destination,
+    index: usize,
+) -> Ready {
+    let result = fs::read(input)
+        .map_err(|e| Error::read(e.kind()))
+        .and_then(|bytes| deidentifier.deidentify(&bytes));
+    let file_result = FileResult::of(&result);
+    let Ok(d) = result else {
+        return Ready {
+            result: file_result,
+            output: None,
         };
-        let (old, new) = d
-            .as_ref()
-            .map(|d| {
-                (
-                    d.linkage.original_patient_id.clone(),
-                    d.linkage.new_patient_id.clone(),
-                )
-            })
-            .unwrap_or_default();
-        if let Some(d) = &d {
-            g.linkage.uids.extend(d.linkage.uids.iter().cloned());
-            g.linkage.patients.insert(old.clone(), new.clone());
-        }
-        g.linkage.rows.push((i, status.into(), detail, old, new));
+    };
+    match destination.stage(index, &d.bytes) {
+        Ok(staged) => Ready {
+            result: file_result,
+            output: Some((d.bytes, staged)),
+        },
+        Err(e) => Ready {
+            result: FileResult::rejected(&Error::Write(e.kind().to_string())),
+            output: None,
+        },
     }
-    outcome
 }
 
-fn write_linkage(dir: &Path, inputs: &[PathBuf], mut l: LinkageData) -> io::Result<()> {
-    fs::create_dir_all(dir)?;
-    write_atomically(
-        &dir.join("README_CONTAINS_PHI.txt"),
-        b"These files link de-identified outputs back to the original patients and files.\n\
-          They contain protected health information (PHI). Keep them apart from the \
-          de-identified data, share them with no one who should not re-identify patients.\n",
-    )?;
-    l.rows.sort_by_key(|r| r.0);
-    let mut s = String::from(
-        "input_path,status,output_name_or_reason,original_patient_id,new_patient_id\n",
-    );
-    for (i, status, detail, old, new) in &l.rows {
-        let p = inputs[*i].to_string_lossy();
-        s.push_str(&report::csv_row(&[&p, status, detail, old, new]));
+/// Commits one prepared input through the ledger (in input order, under the shared lock).
+fn commit(g: &mut Shared, destination: &Destination, input: &Path, ready: Ready) -> Outcome {
+    let Shared {
+        ledger, jsonl, csv, ..
+    } = g;
+    let output = ready.output;
+    let committed = ledger.commit(&input.to_string_lossy(), ready.result, |name| {
+        let (bytes, staged) = output
+            .as_ref()
+            .ok_or_else(|| Error::Write("nothing staged".into()))?;
+        destination
+            .put(name, bytes, staged)
+            .map_err(|e| Error::Write(e.kind().to_string()))
+    });
+    if !matches!(committed.outcome, Outcome::Written(_))
+        && let Some((_, Staged::File(tmp))) = &output
+    {
+        let _ = fs::remove_file(tmp);
     }
-    write_atomically(&dir.join("linkage.csv"), s.as_bytes())?;
-    for (name, map) in [
-        ("uid_mapping.csv", &l.uids),
-        ("patid_mapping.csv", &l.patients),
-    ] {
-        let mut s = String::from("id_old,id_new\n");
-        for (old, new) in map {
-            s.push_str(&report::csv_row(&[old, new]));
-        }
-        write_atomically(&dir.join(name), s.as_bytes())?;
+    if let Some(lines) = &committed.audit
+        && jsonl
+            .write(&lines.jsonl)
+            .and_then(|_| csv.write(&lines.csv))
+            .is_err()
+    {
+        eprintln!("warning: could not write an audit line");
     }
-    Ok(())
+    committed.outcome
 }

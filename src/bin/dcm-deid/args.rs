@@ -1,0 +1,152 @@
+//! The command line. The PS3.15 option flags are generated from the library's one option table
+//! ([`ProfileOption::ALL`]), so a new option appears here with its standard name by itself.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+use dicom_deid::{Options, Preset, ProfileOption};
+
+#[derive(Parser)]
+#[command(
+    name = "dcm-deid",
+    version,
+    about = "De-identify DICOM files (DICOM PS3.15 Annex E)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// De-identify files and folders into an output folder or zip.
+    Deidentify(DeidArgs),
+    /// Create a new project key file (64 hex digits).
+    Keygen {
+        /// Where to write the key; refuses to overwrite.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct DeidArgs {
+    /// Files or folders (walked recursively).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder, or a zip file when the name ends in .zip (streamed, zip64 when needed).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Write the PHI linkage files (linkage.csv, uid_mapping.csv, patid_mapping.csv) to this
+    /// folder, which must be outside the output.
+    #[arg(long)]
+    pub linkage: Option<PathBuf>,
+    /// Start from a preset, basic or tcia (Basic with Retain Safe Private, Retain Device
+    /// Identity, Retain Patient Characteristics, Retain Long. Modified Dates and Clean
+    /// Descriptors); option flags add to it.
+    #[arg(long, default_value = "basic", value_parser = |s: &str| Preset::parse(s))]
+    pub preset: Preset,
+    #[command(flatten)]
+    pub flags: OptionFlags,
+    /// Project key file: loaded if it exists, otherwise created. Same key = same pseudonyms.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// CSV of `original_id,new_id[,new_name]` to take patient pseudonyms from.
+    #[arg(long)]
+    pub lookup: Option<PathBuf>,
+    /// A profile CSV in the format of profiles/basic_profile_e1_1.csv, replacing Table E.1-1.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// A safe-private CSV in the format of profiles/safe_private_e3_10_1.csv.
+    #[arg(long)]
+    pub safe_private: Option<PathBuf>,
+    /// Worker threads (default: number of cores).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+}
+
+impl DeidArgs {
+    /// The preset with the flags given, by the library's precedence rule.
+    pub fn options(&self) -> dicom_deid::Result<Options> {
+        Options::from_preset_and(self.preset, &self.flags.0)
+    }
+}
+
+/// The PS3.15 option flags given on the command line, one `--flag` per option.
+pub struct OptionFlags(pub Vec<ProfileOption>);
+
+impl Args for OptionFlags {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for o in ProfileOption::ALL {
+            let info = o.info();
+            cmd = cmd.arg(
+                clap::Arg::new(info.id)
+                    .long(o.flag())
+                    .action(ArgAction::SetTrue)
+                    .help(format!("{}: {}", info.name, info.help)),
+            );
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for OptionFlags {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(OptionFlags(
+            ProfileOption::ALL
+                .into_iter()
+                .filter(|o| m.get_flag(o.column()))
+                .collect(),
+        ))
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_option_has_a_flag_named_after_its_column() {
+        let cmd = Cli::command();
+        let deid = cmd.find_subcommand("deidentify").unwrap();
+        for o in ProfileOption::ALL {
+            let arg = deid.get_arguments().find(|a| a.get_id() == o.column());
+            assert_eq!(
+                arg.and_then(|a| a.get_long()),
+                Some(o.flag().as_str()),
+                "{o:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn flags_add_to_the_preset() {
+        let cli = Cli::try_parse_from([
+            "dcm-deid",
+            "deidentify",
+            "in",
+            "-o",
+            "out",
+            "--preset",
+            "TCIA",
+            "--retain-long-full-dates",
+            "--retain-uids",
+        ])
+        .unwrap();
+        let Command::Deidentify(args) = cli.command else {
+            panic!("deidentify")
+        };
+        let o = args.options().unwrap();
+        assert!(o.retain_uids && o.retain_long_full_dates && !o.retain_long_modified_dates);
+        assert!(o.clean_descriptors);
+    }
+}

@@ -1,0 +1,267 @@
+//! The commit policy of a batch, in one place for the CLI and the page: every input's result is
+//! committed in input order — its output name claimed (or found a duplicate), its audit lines
+//! rendered under that name, its linkage row and the totals recorded — so names, zip entry order,
+//! audit and linkage are the same whatever the number of threads or workers that produced the
+//! results. The CLI's threads and the page's worker pool (through the wasm `Batch`) both feed it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::deid::{Deidentified, FileRecord, Linkage, Options};
+use crate::error::{Disposition, Error};
+use crate::output::audit::{self, Summary};
+use crate::output::linkage::LinkageTables;
+use crate::output::names::{self, OutputNames};
+
+/// One input's result, made in parallel before it is committed. It crosses from a page worker to
+/// the page's ledger as a plain object, so it holds no bytes: the output itself is staged by
+/// whoever made it (a temporary file, a deflated buffer, an OPFS file).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum FileResult {
+    /// De-identified; the output is staged.
+    Processed(Box<Processed>),
+    /// Not for de-identification (not DICOM, a DICOMDIR): nothing written.
+    Skipped { reason: String },
+    /// DICOM that could not be de-identified: nothing written.
+    Failed { reason: String },
+}
+
+/// A de-identified file as the ledger needs it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Processed {
+    /// The name the output asks for (see [`names::output_name`]).
+    pub name: String,
+    /// SHA-256 of the output, hex: decides duplicate against alternate name.
+    pub digest: String,
+    /// CRC-32 of the output, for a stored zip entry.
+    pub crc32: u32,
+    /// Size of the output in bytes.
+    pub size: u64,
+    pub record: FileRecord,
+    /// PHI: recorded only when the batch keeps linkage tables.
+    pub linkage: Linkage,
+}
+
+impl FileResult {
+    /// The result of de-identifying one input (digest and CRC of the output computed here, in
+    /// parallel, so the ordered commit stays cheap).
+    pub fn of(result: &Result<Deidentified, Error>) -> FileResult {
+        match result {
+            Ok(d) => FileResult::Processed(Box::new(Processed {
+                name: d.name.clone(),
+                digest: names::content_digest(&d.bytes),
+                crc32: crc32fast::hash(&d.bytes),
+                size: d.bytes.len() as u64,
+                record: d.record.clone(),
+                linkage: d.linkage.clone(),
+            })),
+            Err(e) => FileResult::rejected(e),
+        }
+    }
+
+    /// An input that was not de-identified, skipped or failed by the kind of error.
+    pub fn rejected(e: &Error) -> FileResult {
+        let reason = e.to_string();
+        match e.disposition() {
+            Disposition::Skip => FileResult::Skipped { reason },
+            Disposition::Fail => FileResult::Failed { reason },
+        }
+    }
+}
+
+/// What happened to one input once committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "detail", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Written under this relative name.
+    Written(String),
+    /// Nothing written, for this reason (not DICOM, a DICOMDIR, a duplicate).
+    Skipped(String),
+    /// Nothing written, for this reason.
+    Failed(String),
+}
+
+/// The audit lines of one written output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditLines {
+    pub jsonl: String,
+    pub csv: String,
+}
+
+/// The result of committing one input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Committed {
+    pub outcome: Outcome,
+    /// Present when the output was written: append to audit.jsonl and audit.csv.
+    pub audit: Option<AuditLines>,
+}
+
+/// The running commit state of one batch.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    names: OutputNames,
+    summary: Summary,
+    linkage: Option<LinkageTables>,
+    profile: String,
+    options: Options,
+}
+
+impl Ledger {
+    /// A new batch under `profile` (the edition named in the audit) and `options`; with
+    /// `keep_linkage`, the PHI linkage tables are kept for [`Ledger::linkage`].
+    pub fn new(profile: &str, options: Options, keep_linkage: bool) -> Ledger {
+        Ledger {
+            names: OutputNames::default(),
+            summary: Summary::default(),
+            linkage: keep_linkage.then(LinkageTables::default),
+            profile: profile.to_string(),
+            options,
+        }
+    }
+
+    /// Commits the next input in input order. `write` puts the staged output under the name the
+    /// ledger chose; if it fails, the input counts as failed with the write error's reason.
+    pub fn commit(
+        &mut self,
+        input: &str,
+        result: FileResult,
+        write: impl FnOnce(&str) -> Result<(), Error>,
+    ) -> Committed {
+        let (outcome, processed) = match result {
+            FileResult::Skipped { reason } => (Outcome::Skipped(reason), None),
+            FileResult::Failed { reason } => (Outcome::Failed(reason), None),
+            FileResult::Processed(p) => match self.names.claim(&p.name, &p.digest) {
+                None => (Outcome::Skipped(names::DUPLICATE.into()), None),
+                Some(name) => match write(&name) {
+                    Ok(()) => (Outcome::Written(name), Some(p)),
+                    Err(e) => (Outcome::Failed(e.to_string()), None),
+                },
+            },
+        };
+        self.count(input, &outcome, processed.as_ref().map(|p| &p.linkage));
+        let audit = match (&outcome, &processed) {
+            (Outcome::Written(name), Some(p)) => Some(AuditLines {
+                jsonl: audit::file_jsonl(name, &p.record),
+                csv: audit::file_csv(name, &p.record),
+            }),
+            _ => None,
+        };
+        Committed { outcome, audit }
+    }
+
+    fn count(&mut self, input: &str, outcome: &Outcome, linkage: Option<&Linkage>) {
+        let (status, detail) = match outcome {
+            Outcome::Written(n) => {
+                self.summary.done();
+                ("deidentified", n)
+            }
+            Outcome::Skipped(r) => {
+                self.summary.skip(r);
+                ("skipped", r)
+            }
+            Outcome::Failed(r) => {
+                self.summary.fail(r);
+                ("failed", r)
+            }
+        };
+        if let Some(tables) = &mut self.linkage {
+            tables.add(input, status, detail, linkage);
+        }
+    }
+
+    /// The totals so far.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The summary line that ends audit.jsonl (after every input is committed).
+    pub fn summary_jsonl(&self) -> String {
+        audit::summary_jsonl(&self.profile, &self.options, &self.summary)
+    }
+
+    /// The linkage tables (PHI), when the batch keeps them.
+    pub fn linkage(&self) -> Option<&LinkageTables> {
+        self.linkage.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn processed(name: &str, digest: &str) -> FileResult {
+        FileResult::Processed(Box::new(Processed {
+            name: name.into(),
+            digest: digest.into(),
+            crc32: 0,
+            size: 1,
+            record: FileRecord {
+                sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+                modality: "CT".into(),
+                transfer_syntax: "1.2.840.10008.1.2.1".into(),
+                report: Default::default(),
+            },
+            linkage: Linkage {
+                original_patient_id: "ORIG".into(),
+                new_patient_id: "ANON".into(),
+                uids: vec![("1.2.3".into(), "2.25.9".into())],
+            },
+        }))
+    }
+
+    #[test]
+    fn commits_names_duplicates_failures_and_linkage() {
+        let mut l = Ledger::new("E.1-1", Options::basic(), true);
+        let ok = |_: &str| Ok(());
+        let first = l.commit("in/a", processed("p/s/r/1.dcm", "aa11aa11ff"), ok);
+        assert_eq!(first.outcome, Outcome::Written("p/s/r/1.dcm".into()));
+        assert!(
+            first
+                .audit
+                .unwrap()
+                .jsonl
+                .contains("\"output_name\":\"p/s/r/1.dcm\"")
+        );
+        let dup = l.commit("in/b", processed("p/s/r/1.dcm", "aa11aa11ff"), ok);
+        assert_eq!(dup.outcome, Outcome::Skipped(names::DUPLICATE.into()));
+        assert!(dup.audit.is_none());
+        let other = l.commit("in/c", processed("p/s/r/1.dcm", "bb22bb22ff"), ok);
+        assert_eq!(
+            other.outcome,
+            Outcome::Written("p/s/r/1_bb22bb22.dcm".into())
+        );
+        let broken = l.commit(
+            "in/d",
+            FileResult::rejected(&Error::NotDicom("no DICM")),
+            ok,
+        );
+        assert!(matches!(broken.outcome, Outcome::Skipped(_)));
+        let unwritable = l.commit("in/e", processed("p/s/r/2.dcm", "cc"), |_| {
+            Err(Error::Write("disk full".into()))
+        });
+        assert!(matches!(unwritable.outcome, Outcome::Failed(r) if r.contains("disk full")));
+        let s = l.summary();
+        assert_eq!((s.found, s.deidentified, s.skipped, s.failed), (5, 2, 2, 1));
+        let files = l.linkage().unwrap().files();
+        let linkage = &files.iter().find(|f| f.0 == "linkage.csv").unwrap().1;
+        assert_eq!(linkage.lines().count(), 6, "a header and a row per input");
+        assert!(linkage.contains("in/c,deidentified,p/s/r/1_bb22bb22.dcm,ORIG,ANON"));
+        let uids = &files.iter().find(|f| f.0 == "uid_mapping.csv").unwrap().1;
+        assert_eq!(uids, "id_old,id_new\n1.2.3,2.25.9\n");
+    }
+
+    #[test]
+    fn without_linkage_no_phi_is_kept() {
+        let mut l = Ledger::new("E.1-1", Options::basic(), false);
+        l.commit("in/a", processed("x.dcm", "d"), |_| Ok(()));
+        assert!(l.linkage().is_none());
+    }
+
+    #[test]
+    fn results_cross_a_thread_boundary_as_plain_data() {
+        let r = processed("x.dcm", "d");
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.starts_with("{\"status\":\"processed\""));
+        assert_eq!(serde_json::from_str::<FileResult>(&json).unwrap(), r);
+    }
+}

@@ -1,0 +1,108 @@
+//! Output names: PHI-free relative paths, and the rule that decides between a duplicate and a
+//! second output that maps to a used name.
+
+use std::collections::HashMap;
+
+/// The reason given for an input whose output is identical to an earlier one.
+pub const DUPLICATE: &str = "duplicate: identical to another input";
+
+/// `<patient pseudonym>/<study uid>/<series uid>/<sop uid>.dcm`, each part made safe as a path
+/// component. Built only from values the profile has already replaced.
+pub fn output_name(patient: &str, study: &str, series: &str, sop_instance: &str) -> String {
+    format!(
+        "{}/{}/{}/{}.dcm",
+        path_part(patient),
+        path_part(study),
+        path_part(series),
+        path_part(sop_instance)
+    )
+}
+
+/// The name given to a second, different output that maps to an already used name (same SOP
+/// Instance UID, other content): the start of its [`content_digest`] is added, so both are kept.
+pub fn alternate_name(name: &str, digest: &str) -> String {
+    let hex = digest.get(..8).unwrap_or(digest);
+    format!("{}_{hex}.dcm", name.trim_end_matches(".dcm"))
+}
+
+/// SHA-256 of an output, hex: two outputs with the same name and digest are duplicates.
+pub fn content_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Makes a value safe as one path component.
+fn path_part(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
+        "unknown".into()
+    } else {
+        cleaned
+    }
+}
+
+/// The output names used so far in a batch, with the digest of what each holds: a second input
+/// that maps to a used name is a duplicate when its output is identical, and is kept under its
+/// alternate name when it differs.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct OutputNames {
+    used: HashMap<String, String>,
+}
+
+impl OutputNames {
+    /// The name to write under, or `None` for a duplicate.
+    pub(crate) fn claim(&mut self, name: &str, digest: &str) -> Option<String> {
+        match self.used.get(name) {
+            None => {
+                self.used.insert(name.to_string(), digest.to_string());
+                Some(name.to_string())
+            }
+            Some(d) if d == digest => None,
+            Some(_) => {
+                let alternate = alternate_name(name, digest);
+                match self.used.get(&alternate) {
+                    Some(d) if d == digest => None,
+                    _ => {
+                        self.used.insert(alternate.clone(), digest.to_string());
+                        Some(alternate)
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_claimed_once() {
+        let mut n = OutputNames::default();
+        assert_eq!(n.claim("a.dcm", "d1").as_deref(), Some("a.dcm"));
+        assert_eq!(n.claim("a.dcm", "d1"), None, "identical output");
+        assert_eq!(n.claim("a.dcm", "d2").as_deref(), Some("a_d2.dcm"));
+        assert_eq!(n.claim("a.dcm", "d2"), None, "identical to the alternate");
+    }
+
+    #[test]
+    fn path_parts_hold_no_separator() {
+        assert_eq!(
+            output_name("A/B", "..", "", "1.2\\3"),
+            "A_B/unknown/unknown/1.2_3.dcm"
+        );
+    }
+}
