@@ -1,7 +1,11 @@
 // Offline support: the app's own files are cached on install and served from the cache.
 // The service worker never touches anything but the app's own files.
-const CACHE = 'dcm-deid-v1';
-const ASSETS = ['./', 'index.html', 'style.css', 'app.js', 'worker.js', 'files.js', 'sink.js',
+// ASSETS lists every file of the app; an end-to-end test checks it against www/.
+const CACHE = 'dcm-deid-v2';
+const ASSETS = ['./', 'index.html', 'style.css', 'sw.js',
+  'client/main.js', 'client/pool.js', 'client/run.js', 'client/files.js', 'client/sink.js',
+  'client/views/options.js', 'client/views/key.js', 'client/views/results.js', 'client/views/download.js',
+  'shared/protocol.js', 'shared/scratch.js', 'worker/deid.js',
   'pkg/dicom_deid.js', 'pkg/dicom_deid_bg.wasm'];
 
 self.addEventListener('install', (e) => {

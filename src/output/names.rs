@@ -106,3 +106,51 @@ mod tests {
         );
     }
 }
+
+/// The order in which a batch commits its inputs: by path, component by component, each
+/// compared as bytes — the order in which the CLI walks folders (walkdir sorted by file name), so
+/// that the page, given the same folder, names and writes its outputs in the same order.
+pub fn input_order<S: AsRef<str>>(paths: &[S]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..paths.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (paths[a].as_ref(), paths[b].as_ref());
+        a.split('/')
+            .map(str::as_bytes)
+            .cmp(b.split('/').map(str::as_bytes))
+    });
+    order
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::input_order;
+
+    #[test]
+    fn folders_sort_by_component_then_bytes() {
+        let paths = [
+            "a/b.dcm",
+            "a.dcm",
+            "a/a/z.dcm",
+            "A/x",
+            "a-b/c",
+            "é/1",
+            "😀/1",
+            "\u{ff5e}/1",
+        ];
+        let sorted: Vec<&str> = input_order(&paths).into_iter().map(|i| paths[i]).collect();
+        // "a" < "a-b" < "a.dcm" as components; code points beyond the BMP sort last, as UTF-8.
+        assert_eq!(
+            sorted,
+            [
+                "A/x",
+                "a/a/z.dcm",
+                "a/b.dcm",
+                "a-b/c",
+                "a.dcm",
+                "é/1",
+                "\u{ff5e}/1",
+                "😀/1"
+            ]
+        );
+    }
+}

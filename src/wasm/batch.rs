@@ -10,7 +10,7 @@ use super::{configure, js_error, to_js};
 use crate::Error;
 use crate::output::audit::{CSV_HEADER, Checksummed};
 use crate::output::zip::ZipWriter;
-use crate::output::{Committed, FileResult, Ledger, Outcome, Summary};
+use crate::output::{FileResult, Ledger, Outcome, Summary};
 
 /// One batch on the page.
 #[wasm_bindgen]
@@ -21,40 +21,23 @@ pub struct Batch {
     csv: Checksummed,
 }
 
-/// What the page does with one committed input.
-#[derive(Serialize)]
-struct PageCommit {
-    #[serde(flatten)]
-    committed: Committed,
-    /// The zip local header to write before the output's bytes (written outputs only).
-    #[serde(with = "serde_bytes_opt")]
-    header: Option<Vec<u8>>,
-}
-
-/// The end of the zip: the audit entries and the central directory, in writing order.
+/// The end of the zip, with the audit entries' headers and the central directory as bytes
+/// added beside it (see [`Batch::finish`]).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Finished<'a> {
     summary: &'a Summary,
     /// Append to audit.jsonl after its lines.
     summary_line: String,
-    #[serde(with = "serde_bytes_opt")]
-    jsonl_header: Option<Vec<u8>>,
-    #[serde(with = "serde_bytes_opt")]
-    csv_header: Option<Vec<u8>>,
-    #[serde(with = "serde_bytes_opt")]
-    end: Option<Vec<u8>>,
 }
 
-/// Byte buffers as `Uint8Array`s rather than arrays of numbers.
-mod serde_bytes_opt {
-    use serde::Serializer;
-    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(b) => s.serialize_bytes(b),
-            None => s.serialize_none(),
-        }
+/// `value` with each byte buffer set on it as a `Uint8Array` (serde would give arrays of
+/// numbers).
+fn with_bytes(value: JsValue, buffers: &[(&str, &[u8])]) -> Result<JsValue, JsValue> {
+    for (name, bytes) in buffers {
+        js_sys::Reflect::set(&value, &(*name).into(), &js_sys::Uint8Array::from(*bytes))?;
     }
+    Ok(value)
 }
 
 #[wasm_bindgen]
@@ -102,13 +85,16 @@ impl Batch {
             zip.add_stored_header(name, size, crc)
                 .map_err(|e| Error::Write(e.to_string()))
         });
-        let header =
-            matches!(committed.outcome, Outcome::Written(_)).then(|| std::mem::take(zip.get_mut()));
         if let Some(lines) = &committed.audit {
             self.jsonl.update(lines.jsonl.as_bytes());
             self.csv.update(lines.csv.as_bytes());
         }
-        to_js(&PageCommit { committed, header })
+        let value = to_js(&committed)?;
+        if matches!(committed.outcome, Outcome::Written(_)) {
+            let header = std::mem::take(zip.get_mut());
+            return with_bytes(value, &[("header", &header)]);
+        }
+        Ok(value)
     }
 
     /// Ends the zip: `{summary, summaryLine, jsonlHeader, csvHeader, end}`. Write
@@ -121,20 +107,25 @@ impl Batch {
         let mut header = |name: &str, sum: &Checksummed| {
             zip.add_stored_header(name, sum.size(), sum.crc32())
                 .map_err(|e| js_error(&Error::Write(e.to_string())))?;
-            Ok::<_, JsValue>(Some(std::mem::take(zip.get_mut())))
+            Ok::<_, JsValue>(std::mem::take(zip.get_mut()))
         };
         let jsonl_header = header("audit.jsonl", &self.jsonl)?;
         let csv_header = header("audit.csv", &self.csv)?;
         let end = zip
             .finish()
             .map_err(|e| js_error(&Error::Write(e.to_string())))?;
-        to_js(&Finished {
+        let value = to_js(&Finished {
             summary: self.ledger.summary(),
             summary_line,
-            jsonl_header,
-            csv_header,
-            end: Some(end),
-        })
+        })?;
+        with_bytes(
+            value,
+            &[
+                ("jsonlHeader", &jsonl_header),
+                ("csvHeader", &csv_header),
+                ("end", &end),
+            ],
+        )
     }
 
     /// The totals so far.

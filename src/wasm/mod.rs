@@ -79,3 +79,20 @@ pub fn key_from_hex(text: &str) -> Result<Vec<u8>, JsValue> {
 pub fn key_to_hex(bytes: &[u8]) -> Result<String, JsValue> {
     Ok(key_from(bytes)?.to_hex())
 }
+
+/// The order in which a batch commits inputs given by relative path (see
+/// [`crate::output::names::input_order`]): indices into `paths`.
+#[wasm_bindgen(js_name = inputOrder)]
+pub fn input_order(paths: Vec<String>) -> Vec<u32> {
+    crate::output::names::input_order(&paths)
+        .into_iter()
+        .map(|i| i as u32)
+        .collect()
+}
+
+/// The result a worker reports for a file on which the engine stopped (a trap), so that the
+/// batch goes on with that file failed.
+#[wasm_bindgen(js_name = internalErrorResult)]
+pub fn internal_error_result() -> Result<JsValue, JsValue> {
+    to_js(&crate::output::FileResult::rejected(&Error::Internal))
+}

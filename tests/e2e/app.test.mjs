@@ -59,7 +59,7 @@ test('browser app de-identifies a folder like the CLI, with no request once star
 
     const before = requests.length;
     await page.click('#start');
-    await page.waitForSelector('body[data-phase=done]', { timeout: 120_000 });
+    await page.waitForSelector('body[data-state=done]', { timeout: 120_000 });
     const during = requests.slice(before);
     assert.deepEqual(during, [], 'no request once processing started');
     for (const u of requests) assert.equal(new URL(u).origin, server.origin, `request to another origin: ${u}`);
@@ -129,11 +129,11 @@ test('cancel stops at once and the page can run again', { timeout: 120_000 }, as
     await page.setInputFiles('#pick-folder', fx.dir);
     await page.click('#start');
     await page.click('#cancel');
-    await page.waitForSelector('body[data-phase=cancelled]');
+    await page.waitForSelector('body[data-state=cancelled]');
     assert.match(await page.textContent('#progress-text'), /Cancelled/);
     await page.waitForSelector('body[data-ready=yes]');
     await page.click('#start');
-    await page.waitForSelector('body[data-phase=done]', { timeout: 60_000 });
+    await page.waitForSelector('body[data-state=done]', { timeout: 60_000 });
     // The copies are one SOP instance: one output, the rest reported as duplicates.
     const text = await page.textContent('#summary');
     assert.match(text, new RegExp(`${fx.count} de-identified, 401 skipped, 1 failed`));
@@ -181,7 +181,7 @@ test('dropped files are taken, and the app works offline once loaded', { timeout
     }, dcm);
     await page.waitForFunction(() => /^2 files/.test(document.getElementById('file-count').textContent));
     await page.click('#start');
-    await page.waitForSelector('body[data-phase=done]', { timeout: 60_000 });
+    await page.waitForSelector('body[data-state=done]', { timeout: 60_000 });
     assert.match(await page.textContent('#summary'), /2 files: 1 de-identified, 1 skipped, 0 failed/);
   } finally {
     await browser.close();

@@ -29,7 +29,7 @@ try {
     })();
     const t0 = Date.now();
     await page.click('#start');
-    await page.waitForSelector('body[data-phase=done]', { timeout: 600_000 });
+    await page.waitForSelector('body[data-state=done]', { timeout: 600_000 });
     const secs = (Date.now() - t0) / 1000;
     sampling = false;
     await sample;

@@ -22,7 +22,7 @@ try {
   await page.waitForFunction(() => /fingerprint/.test(document.getElementById('key-status').textContent));
   const t0 = Date.now();
   await page.click('#start');
-  await page.waitForSelector('body[data-phase=done]', { timeout: 1_800_000 });
+  await page.waitForSelector('body[data-state=done]', { timeout: 1_800_000 });
   console.log(`browser: ${await page.textContent('#summary')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
   const zipPath = path.join(os.tmpdir(), `corpus-${process.pid}.zip`);

@@ -1,5 +1,6 @@
 // Where the zip goes: straight to a file chosen with the File System Access API when the
-// browser has it, otherwise Blob parts assembled at the end (browsers keep large Blobs on disk).
+// browser has it, otherwise a Blob assembled from its parts at the end. Parts are Uint8Arrays
+// (zip headers) and Blobs (the outputs' OPFS files, the audit): their bytes are never read here.
 
 export function canSaveDirectly() {
   return typeof window.showSaveFilePicker === 'function';
@@ -15,7 +16,7 @@ export async function openSink(direct) {
     return {
       kind: 'file',
       name: handle.name,
-      write: (bytes) => writable.write(bytes),
+      write: (part) => writable.write(part),
       close: async () => { await writable.close(); return null; },
       abort: () => writable.abort().catch(() => {}),
     };
@@ -23,7 +24,7 @@ export async function openSink(direct) {
   const parts = [];
   return {
     kind: 'blob',
-    write: async (bytes) => { parts.push(new Blob([bytes])); },
+    write: async (part) => { parts.push(part); },
     close: async () => new Blob(parts, { type: 'application/zip' }),
     abort: async () => { parts.length = 0; },
   };

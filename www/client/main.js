@@ -1,0 +1,164 @@
+// The page: boots the engine (one compiled wasm module, an instance here for the batch ledger and
+// one per worker), mounts the views, and runs a batch when asked. Stable hooks for automated
+// drives: #pick-folder, #start, body[data-ready=yes], body[data-state=done|cancelled|failed],
+// #summary.
+import init, { inputOrder } from '../pkg/dicom_deid.js';
+import { clearScratch } from '../shared/scratch.js';
+import { filesFromDrop, filesFromInput, formatBytes } from './files.js';
+import { WorkerPool } from './pool.js';
+import { newBatch, runBatch } from './run.js';
+import { canSaveDirectly, openSink } from './sink.js';
+import { mountKey } from './views/key.js';
+import { mountOptions } from './views/options.js';
+import { hideResults, showResults } from './views/results.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const state = { inputs: [], running: null, pool: null, options: null, key: null, last: null };
+
+function workerCount() {
+  const asked = Number(params.get('workers'));
+  if (asked > 0) return asked;
+  return Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 8));
+}
+
+async function boot() {
+  const module = await WebAssembly.compileStreaming(fetch('pkg/dicom_deid_bg.wasm'));
+  await init({ module_or_path: module });
+  await clearScratch(); // a run interrupted earlier (closed tab, crash) leaves nothing behind
+  state.options = mountOptions();
+  state.key = mountKey();
+  state.pool = new WorkerPool(module, workerCount());
+  await state.pool.start();
+  if ('serviceWorker' in navigator && params.get('sw') !== '0') {
+    try {
+      await navigator.serviceWorker.register('sw.js');
+      await navigator.serviceWorker.ready;
+    } catch { /* offline support is optional */ }
+  }
+  $('engine').textContent = `Ready (${state.pool.size} workers).`;
+  document.body.dataset.ready = 'yes';
+  refresh();
+}
+
+/** Keeps the inputs in the order the batch commits them (the library's input order). */
+function setInputs(list) {
+  state.inputs = Array.from(inputOrder(list.map((f) => f.path)), (i) => list[i]);
+  refresh();
+}
+
+function refresh() {
+  const bytes = state.inputs.reduce((s, f) => s + f.file.size, 0);
+  $('file-count').textContent = state.inputs.length
+    ? `${state.inputs.length} files, ${formatBytes(bytes)} selected.`
+    : 'No files yet.';
+  $('start').disabled = Boolean(state.running) || !state.inputs.length || document.body.dataset.ready !== 'yes';
+  $('cancel').disabled = !state.running;
+}
+
+/** Progress text at most every 100 ms, so the main thread stays free. */
+function progressReporter(total, totalBytes) {
+  const t0 = performance.now();
+  let last = 0;
+  return (done, bytes, force = false) => {
+    const now = performance.now();
+    if (!force && now - last < 100 && done < total) return;
+    last = now;
+    const rate = bytes / Math.max((now - t0) / 1000, 0.001);
+    const left = rate > 0 ? (totalBytes - bytes) / rate : 0;
+    $('progress').value = total ? done / total : 1;
+    $('progress-text').textContent = `${done} / ${total} files, ${formatBytes(bytes)} of ${formatBytes(totalBytes)}, ` +
+      `${formatBytes(rate)}/s, about ${Math.ceil(left)} s left`;
+  };
+}
+
+async function start() {
+  const settings = { options: state.options(), ...state.key.settings() };
+  let batch, sink;
+  try {
+    batch = newBatch(settings);
+  } catch (err) {
+    $('progress-text').textContent = `Cannot start: ${err.message}`;
+    return;
+  }
+  try {
+    sink = await openSink($('direct').checked && canSaveDirectly());
+  } catch {
+    batch.free();
+    return; // the save dialog was dismissed
+  }
+  state.last?.batch.free();
+  state.last = null;
+  await clearScratch(); // the previous run's zip, if it was not saved, goes now
+  const run = { cancelled: false };
+  state.running = run;
+  document.body.dataset.state = 'running';
+  hideResults();
+  refresh();
+  const totalBytes = state.inputs.reduce((s, f) => s + f.file.size, 0);
+  const progress = progressReporter(state.inputs.length, totalBytes);
+  progress(0, 0, true);
+  try {
+    const result = await runBatch({
+      batch, pool: state.pool, inputs: state.inputs, settings, sink,
+      onProgress: progress, isCancelled: () => run.cancelled,
+    });
+    progress(state.inputs.length, totalBytes, true);
+    state.last = result;
+    showResults(result, sink);
+    document.body.dataset.state = 'done';
+  } catch (err) {
+    if (run.cancelled) {
+      $('progress-text').textContent = 'Cancelled. Nothing was saved.';
+      document.body.dataset.state = 'cancelled';
+    } else {
+      $('progress-text').textContent = `Stopped: ${err.message}`;
+      document.body.dataset.state = 'failed';
+    }
+  } finally {
+    state.running = null;
+    refresh();
+  }
+}
+
+/** Stops at once: the workers are terminated (and restarted for the next run). */
+async function cancel() {
+  if (!state.running) return;
+  state.running.cancelled = true;
+  document.body.dataset.ready = 'no';
+  state.pool.terminate();
+  refresh();
+  await state.pool.start();
+  document.body.dataset.ready = 'yes';
+  refresh();
+}
+
+function wire() {
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', async (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    setInputs(await filesFromDrop(e.dataTransfer));
+  });
+  drop.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('pick-folder').click(); }
+  });
+  $('pick-folder').addEventListener('change', (e) => setInputs(filesFromInput(e.target)));
+  $('pick-files').addEventListener('change', (e) => setInputs(filesFromInput(e.target)));
+  if (!canSaveDirectly()) {
+    $('direct').checked = false;
+    $('direct-label').hidden = true;
+  }
+  if (params.get('direct') === '0') $('direct').checked = false;
+  $('start').addEventListener('click', start);
+  $('cancel').addEventListener('click', cancel);
+}
+
+wire();
+try {
+  await boot();
+} catch (err) {
+  $('engine').textContent = `The engine could not start: ${err.message}`;
+}

@@ -1,0 +1,67 @@
+// One batch: the workers de-identify (pool), the library's Batch commits each result in input
+// order (names, duplicates, skip or fail, audit lines, linkage), and the zip is assembled from
+// zip headers and the outputs' OPFS files. This module holds no batch policy of its own.
+import { Batch } from '../pkg/dicom_deid.js';
+import { openRun } from '../shared/scratch.js';
+
+/**
+ * The ledger of a new batch; throws an Error named by kind (`options`, `key`, `lookup`) when the
+ * settings are unusable, before anything is opened or written.
+ */
+export function newBatch(settings) {
+  return new Batch(settings.options, settings.key, settings.lookup ?? undefined, true);
+}
+
+/**
+ * Runs `inputs` ({file, path}, in commit order) into `batch` (from newBatch) and `sink`.
+ * `settings`: {options, key, lookup}, for the workers. Reports
+ * progress with `onProgress(committed, bytes)`; `isCancelled()` is checked after each commit.
+ * Resolves to {summary, rows, blob, batch} — `rows` lists the inputs not written or written
+ * with warnings; `batch` keeps the linkage tables for their separate download.
+ */
+export async function runBatch({ batch, pool, inputs, settings, sink, onProgress, isCancelled }) {
+  const scratch = await openRun();
+  try {
+    await pool.configure(settings);
+    const jsonl = [];
+    const csv = [Batch.auditCsvHeader()];
+    const rows = [];
+    let bytes = 0;
+    const files = inputs.map((i) => i.file);
+    for await (const { index, result } of pool.runInOrder(files, { scratch: scratch.name, ahead: 4 * pool.size })) {
+      const { path, file } = inputs[index];
+      const c = batch.commit(path, result);
+      if (c.outcome.status === 'written') {
+        await sink.write(c.header);
+        await sink.write(await scratch.file(index));
+        jsonl.push(c.audit.jsonl);
+        csv.push(c.audit.csv);
+      } else if (result.status === 'processed') {
+        scratch.drop(index);
+      }
+      const warnings = result.status === 'processed' ? result.record.warnings.join('; ') : '';
+      if (c.outcome.status !== 'written' || warnings) {
+        rows.push({ path, status: c.outcome.status, detail: c.outcome.detail, warnings });
+      }
+      bytes += file.size;
+      onProgress(index + 1, bytes);
+      if (isCancelled()) throw new DOMException('cancelled', 'AbortError');
+    }
+    const end = batch.finish();
+    await sink.write(end.jsonlHeader);
+    await sink.write(new Blob([...jsonl, end.summaryLine]));
+    await sink.write(end.csvHeader);
+    await sink.write(new Blob(csv));
+    await sink.write(end.end);
+    const blob = await sink.close();
+    // A zip saved straight to disk no longer needs the scratch files; a Blob still reads them
+    // until it has been downloaded (they go at the next run or page load).
+    if (!blob) await scratch.remove();
+    return { summary: end.summary, rows, blob, batch };
+  } catch (err) {
+    batch.free();
+    await sink.abort();
+    await scratch.remove();
+    throw err;
+  }
+}

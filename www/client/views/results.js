@@ -1,0 +1,39 @@
+// The results: the summary, the zip to save, the inputs not written (or written with warnings),
+// and the separate linkage download.
+import { download } from './download.js';
+
+const $ = (id) => document.getElementById(id);
+const MAX_ROWS = 2000;
+
+export function showResults({ summary, rows, blob, batch }, sink) {
+  $('results').hidden = false;
+  const reasons = (m) => Object.entries(m).map(([r, n]) => `${n} × ${r}`).join('; ');
+  $('summary').textContent = `${summary.found} files: ${summary.deidentified} de-identified, ` +
+    `${summary.skipped} skipped, ${summary.failed} failed.` +
+    (summary.skipped ? ` Skipped: ${reasons(summary.skipped_reasons)}.` : '') +
+    (summary.failed ? ` Failed: ${reasons(summary.failed_reasons)}.` : '') +
+    (sink.kind === 'file' ? ` The zip was saved as ${sink.name}.` : '');
+  const save = $('save');
+  if (save.href) URL.revokeObjectURL(save.href);
+  save.hidden = !blob;
+  if (blob) save.href = URL.createObjectURL(blob);
+  const tbody = $('table').querySelector('tbody');
+  tbody.textContent = '';
+  for (const r of rows.slice(0, MAX_ROWS)) {
+    const tr = document.createElement('tr');
+    tr.className = r.status;
+    for (const text of [r.path, r.status, r.detail, r.warnings]) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    tbody.appendChild(tr);
+  }
+  $('linkage').onclick = () =>
+    download('linkage-CONTAINS-PHI.zip', new Blob([batch.linkageZip()], { type: 'application/zip' }));
+}
+
+export function hideResults() {
+  $('results').hidden = true;
+  $('save').hidden = true;
+}
