@@ -31,7 +31,7 @@ pub enum FileResult {
 pub struct Processed {
     /// The name the output asks for (see [`names::output_name`]).
     pub name: String,
-    /// SHA-256 of the output, hex: decides duplicate against alternate name.
+    /// The output's [`names::content_digest`]: decides duplicate against alternate name.
     pub digest: String,
     /// CRC-32 of the output, for a stored zip entry.
     pub crc32: u32,

@@ -25,13 +25,13 @@ pub fn alternate_name(name: &str, digest: &str) -> String {
     format!("{}_{hex}.dcm", name.trim_end_matches(".dcm"))
 }
 
-/// SHA-256 of an output, hex: two outputs with the same name and digest are duplicates.
+/// The digest of an output, hex: two outputs with the same name and digest are duplicates.
+///
+/// XXH3-128 rather than SHA-256: it only has to tell identical outputs from different ones that
+/// claim the same name (accidental collision odds about 2^-128), and in WebAssembly SHA-256 cost
+/// seven times the whole de-identification of a CT slice (2.05 ms against 0.3 ms).
 pub fn content_digest(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
 }
 
 /// Makes a value safe as one path component.

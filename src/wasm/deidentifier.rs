@@ -1,9 +1,9 @@
-//! The worker side: one [`Deidentifier`] per worker, which reads a `File` itself, writes the
-//! output straight from wasm memory to an OPFS file, and returns the [`FileResult`] the page's
+//! The worker side: one [`Deidentifier`] per worker, which takes a file's bytes as the worker
+//! read them, appends the output straight from wasm memory to the worker's OPFS file, and returns the [`FileResult`] the page's
 //! [`Batch`](super::Batch) commits. No byte of a file passes through the page's main thread.
 
 use wasm_bindgen::prelude::*;
-use web_sys::{File, FileReaderSync, FileSystemSyncAccessHandle};
+use web_sys::{FileSystemReadWriteOptions, FileSystemSyncAccessHandle};
 
 use super::{configure, to_js};
 use crate::output::FileResult;
@@ -43,19 +43,21 @@ impl JsDeidentifier {
         Ok(out.into())
     }
 
-    /// Reads `file` (in a worker, synchronously), de-identifies it and writes the output to
-    /// `output` (an OPFS sync access handle, truncated to the output's size and flushed).
-    /// Returns the [`FileResult`]; a file that cannot be read or written is a failed result.
-    #[wasm_bindgen(js_name = deidentifyFile)]
-    pub fn deidentify_file(
+    /// De-identifies `input` (a file's bytes, read by the worker while the previous file was
+    /// processed) and writes the output to `output` (an OPFS sync access handle) at byte `at`.
+    /// Returns the [`FileResult`], whose `size` is the number of bytes written; an output that
+    /// cannot be written is a failed result.
+    #[wasm_bindgen(js_name = deidentifyInto)]
+    pub fn deidentify_into(
         &self,
-        file: &File,
+        input: &[u8],
         output: &FileSystemSyncAccessHandle,
+        at: f64,
     ) -> Result<JsValue, JsValue> {
-        let result = read(file).and_then(|bytes| self.inner.deidentify(&bytes));
+        let result = self.inner.deidentify(input);
         let mut file_result = FileResult::of(&result);
         if let Ok(d) = &result
-            && let Err(e) = write(output, &d.bytes)
+            && let Err(e) = write(output, &d.bytes, at)
         {
             file_result = FileResult::rejected(&e);
         }
@@ -63,16 +65,14 @@ impl JsDeidentifier {
     }
 }
 
-/// The whole file, copied once into wasm memory.
-fn read(file: &File) -> Result<Vec<u8>, Error> {
-    let unreadable = |_| Error::Read(String::new());
-    let reader = FileReaderSync::new().map_err(unreadable)?;
-    let buffer = reader.read_as_array_buffer(file).map_err(unreadable)?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+/// The result for a file the browser could not read.
+#[wasm_bindgen(js_name = unreadableResult)]
+pub fn unreadable_result() -> Result<JsValue, JsValue> {
+    to_js(&FileResult::rejected(&Error::Read(String::new())))
 }
 
-/// Writes `bytes` from wasm memory (no copy on the JS side) to a new, empty `output`.
-fn write(output: &FileSystemSyncAccessHandle, bytes: &[u8]) -> Result<(), Error> {
+/// Writes `bytes` from wasm memory (no copy on the JS side) to `output` at byte `at`.
+fn write(output: &FileSystemSyncAccessHandle, bytes: &[u8], at: f64) -> Result<(), Error> {
     let failed = |e: JsValue| {
         let name = js_sys::Reflect::get(&e, &"name".into())
             .ok()
@@ -80,13 +80,19 @@ fn write(output: &FileSystemSyncAccessHandle, bytes: &[u8]) -> Result<(), Error>
             .unwrap_or_else(|| "storage error".into());
         Error::Write(name)
     };
-    let mut at = 0usize;
-    while at < bytes.len() {
-        let written = output.write_with_u8_array(&bytes[at..]).map_err(failed)? as usize;
+    let mut done = 0usize;
+    while done < bytes.len() {
+        let options = FileSystemReadWriteOptions::new();
+        options.set_at(at + done as f64);
+        let written = output
+            .write_with_u8_array_and_options(&bytes[done..], &options)
+            .map_err(failed)? as usize;
         if written == 0 {
             return Err(Error::Write("the disk is full".into()));
         }
-        at += written;
+        done += written;
     }
-    output.flush().map_err(failed)
+    // No flush(): it syncs to the device, and the page only needs the bytes visible once the
+    // worker closes the handle (a scratch file does not have to survive a power cut).
+    Ok(())
 }

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use crate::{Error, Lookup, Options, ProjectKey};
 
 pub use batch::Batch;
-pub use deidentifier::JsDeidentifier;
+pub use deidentifier::{JsDeidentifier, unreadable_result};
 
 /// A JS `Error` whose `name` is the kind of `e`.
 pub(crate) fn js_error(e: &Error) -> JsValue {

@@ -77,3 +77,20 @@ export function walkFiles(dir, base = dir) {
   }
   return out.sort();
 }
+
+/** Chromium with a persistent profile in a temporary folder (OPFS on disk, as for a real user);
+ * resolves to {context, close}. */
+export async function launchPersistent() {
+  const { chromium } = await import('playwright-core');
+  const os = await import('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-profile-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    acceptDownloads: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--enable-precise-memory-info'],
+  });
+  return { context, close: async () => { await context.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+}

@@ -1,46 +1,75 @@
 // The worker pool: starts module workers with the compiled wasm module, configures them, and
 // runs a list of files through them, yielding results in input order (the order the batch
-// commits in) while running ahead of the commit point by a bounded number of files. A worker
-// whose engine trapped is replaced and the batch goes on; terminate() stops everything at once.
-import { CONFIGURE, FAILED, FILE, LOAD, errorFromMessage } from '../shared/protocol.js';
+// commits in) while running ahead of the commit point by a bounded number of files. Each worker
+// has two files in flight, so it reads one while it processes the other. A worker whose engine
+// trapped is replaced and the batch goes on; terminate() stops everything at once.
+import { CLOSE, CONFIGURE, FAILED, FILE, LOAD, errorFromMessage } from '../shared/protocol.js';
 
-/** Sends one message and waits for the worker's reply (workers answer one message at a time). */
-function ask(worker, message, pending) {
-  return new Promise((resolve, reject) => {
-    const settle = (f) => (v) => { pending.delete(reject); f(v); };
-    pending.add(reject);
-    worker.onmessage = ({ data }) => (data.kind === FAILED ? settle(reject)(errorFromMessage(data.error)) : settle(resolve)(data));
-    worker.onerror = (e) => { e.preventDefault(); settle(reject)(new Error(e.message || 'the worker stopped')); };
-    worker.postMessage(message);
-  });
+const IN_FLIGHT = 2;
+
+/** One worker and its outstanding requests, matched to replies by id. */
+class Channel {
+  constructor(worker, pending) {
+    this.worker = worker;
+    this.pending = pending;
+    this.replies = new Map();
+    this.nextId = 0;
+    worker.onmessage = ({ data }) => {
+      const reply = this.replies.get(data.id);
+      if (!reply) return;
+      this.replies.delete(data.id);
+      pending.delete(reply.reject);
+      if (data.kind === FAILED) reply.reject(errorFromMessage(data.error));
+      else reply.resolve(data);
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      const err = new Error(e.message || 'the worker stopped');
+      for (const r of this.replies.values()) { pending.delete(r.reject); r.reject(err); }
+      this.replies.clear();
+    };
+  }
+
+  ask(message) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.replies.set(id, { resolve, reject });
+      this.pending.add(reject);
+      this.worker.postMessage({ ...message, id });
+    });
+  }
+
+  terminate() {
+    this.worker.terminate();
+  }
 }
 
 export class WorkerPool {
   constructor(module, size) {
     this.module = module;
     this.size = size;
-    this.workers = [];
+    this.channels = [];
     this.settings = null;
-    this.pending = new Set();
+    this.pending = new Set(); // rejecters of every outstanding request, for terminate()
   }
 
   async #spawn() {
-    const worker = new Worker(new URL('../worker/deid.js', import.meta.url), { type: 'module' });
-    await ask(worker, { kind: LOAD, module: this.module }, this.pending);
-    if (this.settings) await ask(worker, { kind: CONFIGURE, ...this.settings }, this.pending);
-    return worker;
+    const channel = new Channel(new Worker(new URL('../worker/deid.js', import.meta.url), { type: 'module' }), this.pending);
+    await channel.ask({ kind: LOAD, module: this.module });
+    if (this.settings) await channel.ask({ kind: CONFIGURE, ...this.settings });
+    return channel;
   }
 
   /** Starts (or restarts) every worker. */
   async start() {
     this.terminate();
-    this.workers = await Promise.all(Array.from({ length: this.size }, () => this.#spawn()));
+    this.channels = await Promise.all(Array.from({ length: this.size }, () => this.#spawn()));
   }
 
   /** Stops every worker at once; whatever waited on them fails with an AbortError. */
   terminate() {
-    for (const w of this.workers) w.terminate();
-    this.workers = [];
+    for (const c of this.channels) c.terminate();
+    this.channels = [];
     for (const reject of this.pending) reject(new DOMException('stopped', 'AbortError'));
     this.pending.clear();
   }
@@ -48,21 +77,39 @@ export class WorkerPool {
   /** Gives every worker the batch's options, key and lookup table. */
   async configure(settings) {
     this.settings = settings;
-    await Promise.all(this.workers.map((w) => ask(w, { kind: CONFIGURE, ...settings }, this.pending)));
+    await Promise.all(this.channels.map((c) => c.ask({ kind: CONFIGURE, ...settings })));
+  }
+
+  /** Closes the workers' output files of the run, so that the page can read them. */
+  async closeOutputs() {
+    await Promise.all(this.channels.map((c) => c.ask({ kind: CLOSE })));
   }
 
   /**
    * Runs `files` (File handles, in commit order) through the workers, outputs to the OPFS run
-   * folder `scratch`; yields `{index, result}` in input order. At most `ahead` files are done
-   * or in flight beyond the one awaited.
+   * folder `scratch`; yields `{index, result, location}` in input order. At most `ahead` files
+   * are done or in flight beyond the one awaited.
    */
   async *runInOrder(files, { scratch, ahead }) {
     const done = new Map();
     let next = 0, committed = 0, failure = null;
     let wakeCommitter = null;
     const waitingFeeders = [];
+    const replacing = new Map(); // slot → promise of its fresh worker
     const wake = () => { wakeCommitter?.(); wakeCommitter = null; };
     const release = () => waitingFeeders.splice(0).forEach((r) => r());
+    const process = async (slot, index) => {
+      for (;;) {
+        await replacing.get(slot);
+        const channel = this.channels[slot];
+        const reply = await channel.ask({ kind: FILE, file: files[index], scratch });
+        if (reply.fatal && !replacing.has(slot)) {
+          replacing.set(slot, this.#spawn().then((c) => { this.channels[slot] = c; replacing.delete(slot); }));
+          channel.terminate();
+        }
+        if (!reply.retry) return reply;
+      }
+    };
     const feed = async (slot) => {
       for (;;) {
         while (next < files.length && next - committed >= ahead && !failure) {
@@ -71,24 +118,23 @@ export class WorkerPool {
         if (next >= files.length || failure) return;
         const index = next++;
         try {
-          const reply = await ask(this.workers[slot], { kind: FILE, id: index, file: files[index], scratch }, this.pending);
-          done.set(index, reply.result);
-          if (reply.fatal) this.workers[slot] = await this.#replace(this.workers[slot]);
+          const reply = await process(slot, index);
+          done.set(index, { result: reply.result, location: reply.location });
         } catch (err) {
           failure ??= err;
         }
         wake();
       }
     };
-    const running = this.workers.map((_, slot) => feed(slot));
+    const running = this.channels.flatMap((_, slot) => Array.from({ length: IN_FLIGHT }, () => feed(slot)));
     try {
       while (committed < files.length) {
         if (done.has(committed)) {
-          const result = done.get(committed);
+          const { result, location } = done.get(committed);
           done.delete(committed);
           const index = committed++;
           release();
-          yield { index, result };
+          yield { index, result, location };
         } else if (failure) {
           throw failure;
         } else {
@@ -100,10 +146,5 @@ export class WorkerPool {
       release();
     }
     await Promise.all(running);
-  }
-
-  async #replace(worker) {
-    worker.terminate();
-    return this.#spawn();
   }
 }

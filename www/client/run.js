@@ -1,6 +1,6 @@
 // One batch: the workers de-identify (pool), the library's Batch commits each result in input
 // order (names, duplicates, skip or fail, audit lines, linkage), and the zip is assembled from
-// zip headers and the outputs' OPFS files. This module holds no batch policy of its own.
+// zip headers and slices of the workers' OPFS files once they are closed. This module holds no batch policy of its own.
 import { Batch } from '../pkg/dicom_deid.js';
 import { openRun } from '../shared/scratch.js';
 
@@ -28,16 +28,15 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     const rows = [];
     let bytes = 0;
     const files = inputs.map((i) => i.file);
-    for await (const { index, result } of pool.runInOrder(files, { scratch: scratch.name, ahead: 4 * pool.size })) {
+    const parts = []; // zip headers and where each written output lies in the scratch files
+    const ahead = 4 * pool.size;
+    for await (const { index, result, location } of pool.runInOrder(files, { scratch: scratch.name, ahead })) {
       const { path, file } = inputs[index];
       const c = batch.commit(path, result);
       if (c.outcome.status === 'written') {
-        await sink.write(c.header);
-        await sink.write(await scratch.file(index));
+        parts.push(c.header, location);
         jsonl.push(c.audit.jsonl);
         csv.push(c.audit.csv);
-      } else if (result.status === 'processed') {
-        scratch.drop(index);
       }
       const warnings = result.status === 'processed' ? result.record.warnings.join('; ') : '';
       if (c.outcome.status !== 'written' || warnings) {
@@ -47,6 +46,8 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
       onProgress(index + 1, bytes);
       if (isCancelled()) throw new DOMException('cancelled', 'AbortError');
     }
+    await pool.closeOutputs();
+    for (const part of parts) await sink.write(part instanceof Uint8Array ? part : await scratch.slice(part));
     const end = batch.finish();
     await sink.write(end.jsonlHeader);
     await sink.write(new Blob([...jsonl, end.summaryLine]));

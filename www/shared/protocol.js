@@ -4,11 +4,14 @@
 // page → worker                                   worker → page
 //   {kind: LOAD, module}                            {kind: READY}
 //   {kind: CONFIGURE, options, key, lookup}         {kind: CONFIGURED} | {kind: FAILED, error}
-//   {kind: FILE, id, file, scratch}                 {kind: RESULT, id, result, fatal}
+//   {kind: FILE, id, file, scratch}                 {kind: RESULT, id, result, location, fatal}
+//   {kind: CLOSE}                                   {kind: CLOSED}
 //
-// `file` is a File handle (structured clone, no bytes read on the page); the worker writes the
-// output to the OPFS file `scratch/<id>` and replies with the library's FileResult. `fatal` means
-// the engine trapped on that file: the pool replaces the worker, the batch goes on.
+// `file` is a File handle (structured clone, no bytes read on the page); the worker appends the
+// output to its own OPFS file in the run folder `scratch` and replies with the library's
+// FileResult and where the bytes are ({file, at, size}). CLOSE closes that file at the end of a
+// run so the page can read it. `fatal` means the engine trapped on that file: the pool replaces
+// the worker, the batch goes on.
 
 export const LOAD = 'load';
 export const READY = 'ready';
@@ -17,6 +20,8 @@ export const CONFIGURED = 'configured';
 export const FILE = 'file';
 export const RESULT = 'result';
 export const FAILED = 'failed';
+export const CLOSE = 'close';
+export const CLOSED = 'closed';
 
 /** An Error as a plain object that survives postMessage. */
 export function errorToMessage(err) {

@@ -1,8 +1,9 @@
-// OPFS scratch space: the workers write each output to `dcm-deid-scratch/<run>/<index>`, and the
-// zip is assembled from those files without their bytes entering the page. A run's folder is
-// removed when the run is cancelled or fails, when its zip was written straight to disk, and
-// otherwise (a zip offered as a download, which reads the files until it has been saved) when
-// the next run starts or the page is next loaded.
+// OPFS scratch space. Each worker appends its outputs to one file of its own in the run's folder
+// (`dcm-deid-scratch/<run>/<worker file>`), so a file costs one write and no file creation; the
+// zip is assembled from slices of those files once the workers have closed them, without the
+// bytes entering the page. A run's folder is removed when the run is cancelled or fails, when
+// its zip was written straight to disk, and otherwise (a zip offered as a download, which reads
+// the files until it has been saved) when the next run starts or the page is next loaded.
 
 const ROOT = 'dcm-deid-scratch';
 
@@ -19,26 +20,50 @@ export async function clearScratch() {
   } catch { /* nothing there, or another tab holds files: the next load tries again */ }
 }
 
-/** A new run's scratch folder: its name (for the workers) and its handle. */
+/** A new run's scratch folder: its name (for the workers) and what the page does with it. */
 export async function openRun() {
   const name = `run-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   const dir = await (await root(true)).getDirectoryHandle(name, { create: true });
+  const snapshots = new Map();
   return {
     name,
-    /** The output of input `index` as a File (a snapshot of the OPFS file). */
-    file: async (index) => (await dir.getFileHandle(String(index))).getFile(),
-    /** Drops the output of input `index` (not written: a duplicate or a failure). */
-    drop: (index) => dir.removeEntry(String(index)).catch(() => {}),
+    /** The bytes at {file, at, size} of a closed worker file, as a Blob slice. */
+    async slice({ file, at, size }) {
+      if (!snapshots.has(file)) snapshots.set(file, await (await dir.getFileHandle(file)).getFile());
+      return snapshots.get(file).slice(at, at + size);
+    },
     /** Removes the whole run. */
-    remove: async () => {
+    async remove() {
       try { await (await root(false)).removeEntry(name, { recursive: true }); } catch { /* see clearScratch */ }
     },
   };
 }
 
-/** The worker side: a sync access handle on a new file for input `id` in run `run`. */
-export async function createOutput(run, id) {
-  const dir = await (await root(true)).getDirectoryHandle(run, { create: true });
-  const handle = await dir.getFileHandle(String(id), { create: true });
-  return handle.createSyncAccessHandle();
+/** The worker side: this worker's output file in run `run`, appended to, closed at the end. */
+export class OutputFile {
+  constructor() {
+    this.run = null;
+    this.handle = null;
+    this.name = null;
+    this.size = 0;
+  }
+
+  /** The open handle for `run` (created on the first output of a run). */
+  async open(run) {
+    if (this.run === run) return this.handle;
+    this.close();
+    const dir = await (await root(true)).getDirectoryHandle(run, { create: true });
+    this.name = `worker-${Math.random().toString(36).slice(2, 10)}`;
+    this.handle = await (await dir.getFileHandle(this.name, { create: true })).createSyncAccessHandle();
+    this.run = run;
+    this.size = 0;
+    return this.handle;
+  }
+
+  /** Closes the file, so that the page can read it. */
+  close() {
+    this.handle?.close();
+    this.handle = null;
+    this.run = null;
+  }
 }

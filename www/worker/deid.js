@@ -1,17 +1,44 @@
-// A de-identification worker: its own wasm instance, one file at a time. It reads the File
-// itself and the library writes the output straight from wasm memory to an OPFS file, so no byte
-// of the file passes through the page. See shared/protocol.js for the messages.
-import init, { Deidentifier, internalErrorResult } from '../pkg/dicom_deid.js';
-import { CONFIGURE, CONFIGURED, FAILED, FILE, LOAD, READY, RESULT, errorToMessage } from '../shared/protocol.js';
-import { createOutput } from '../shared/scratch.js';
+// A de-identification worker: its own wasm instance. It reads each File itself (the next file's
+// read overlaps the current file's processing), the library appends the output straight from
+// wasm memory to this worker's OPFS file, and only a small result goes back: no byte of a file
+// passes through the page. See shared/protocol.js for the messages.
+import init, { Deidentifier, internalErrorResult, unreadableResult } from '../pkg/dicom_deid.js';
+import { CLOSE, CLOSED, CONFIGURE, CONFIGURED, FAILED, FILE, LOAD, READY, RESULT, errorToMessage } from '../shared/protocol.js';
+import { OutputFile } from '../shared/scratch.js';
 
 let deidentifier = null;
-let internalError = null;
+let broken = false; // the engine trapped: this instance must not run again
+let queue = Promise.resolve();
+const output = new OutputFile();
+
+async function process(read, scratch) {
+  if (broken) return { kind: RESULT, retry: true };
+  let bytes;
+  try {
+    bytes = new Uint8Array(await read);
+  } catch {
+    return { kind: RESULT, result: unreadableResult(), fatal: false };
+  }
+  const handle = await output.open(scratch);
+  const at = output.size;
+  let result;
+  try {
+    result = deidentifier.deidentifyInto(bytes, handle, at);
+  } catch {
+    // A trap in the engine (a bug): the file fails, the pool starts a fresh worker.
+    broken = true;
+    output.close();
+    return { kind: RESULT, result: internalErrorResult.cached, fatal: true };
+  }
+  if (result.status !== 'processed') return { kind: RESULT, result, fatal: false };
+  output.size += result.size;
+  return { kind: RESULT, result, location: { file: output.name, at, size: result.size }, fatal: false };
+}
 
 const handlers = {
   async [LOAD]({ module }) {
     await init({ module_or_path: module });
-    internalError = internalErrorResult();
+    internalErrorResult.cached = internalErrorResult(); // made now: after a trap nothing can run
     return { kind: READY };
   },
 
@@ -21,23 +48,22 @@ const handlers = {
     return { kind: CONFIGURED };
   },
 
-  async [FILE]({ id, file, scratch }) {
-    const output = await createOutput(scratch, id);
-    try {
-      return { kind: RESULT, id, result: deidentifier.deidentifyFile(file, output), fatal: false };
-    } catch {
-      // A trap in the engine (a bug): this instance is unusable, the file fails, the pool
-      // starts a fresh worker.
-      return { kind: RESULT, id, result: internalError, fatal: true };
-    } finally {
-      output.close();
-    }
+  [FILE]({ file, scratch }) {
+    const read = file.arrayBuffer(); // starts now, while earlier files are processed
+    queue = queue.then(() => process(read, scratch));
+    return queue;
+  },
+
+  async [CLOSE]() {
+    await queue;
+    output.close();
+    return { kind: CLOSED };
   },
 };
 
 self.onmessage = async ({ data }) => {
   try {
-    self.postMessage(await handlers[data.kind](data));
+    self.postMessage({ ...(await handlers[data.kind](data)), id: data.id });
   } catch (err) {
     self.postMessage({ kind: FAILED, id: data.id, error: errorToMessage(err) });
   }
