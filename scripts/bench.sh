@@ -11,7 +11,9 @@ bash scripts/build-wasm.sh >/dev/null
 cargo run --release --quiet --example gen_bench_set -- "$set_dir" "$N"
 echo "== native: single-file (criterion)"
 cargo bench --bench deidentify 2>&1 | grep -E "^deidentify/|time:|thrpt:"
-echo "== native: whole CLI"
-BENCH_FILES="$N" cargo bench --bench batch 2>&1 | grep -E "files/s|MB$"
-echo "== browser"
-node tests/e2e/bench.mjs "$set_dir"
+corpus=""
+[[ -d ../shared/corpus ]] && corpus="$(cd ../shared/corpus && pwd)"
+echo "== native: whole CLI against cp -r"
+BENCH_FILES="$N" BENCH_CORPUS="$corpus" cargo bench --bench batch 2>&1 | grep -E "files|cp -r|MB/s"
+echo "== browser against a plain read of the same drop"
+node tests/e2e/bench.mjs "$set_dir" $corpus
