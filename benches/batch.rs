@@ -31,7 +31,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn bench_set(name: &str, input: &Path, tmp: &Path, exe: &Path) {
     let files = walk(input);
-    let mb = files.iter().map(|f| f.metadata().unwrap().len()).sum::<u64>() as f64 / 1e6;
+    let mb = files
+        .iter()
+        .map(|f| f.metadata().unwrap().len())
+        .sum::<u64>() as f64
+        / 1e6;
     println!("{name}: {} files, {mb:.1} MB", files.len());
     let key = tmp.join("key");
     let _ = std::fs::remove_file(&key);
@@ -72,7 +76,11 @@ fn bench_set(name: &str, input: &Path, tmp: &Path, exe: &Path) {
             runs.push(secs);
         }
         let secs = median(runs);
-        let kind = if out.extension().is_some() { "zip" } else { "folder" };
+        let kind = if out.extension().is_some() {
+            "zip"
+        } else {
+            "folder"
+        };
         println!(
             "  jobs={jobs} output={kind:<6} {:7.1} files/s {:7.1} MB/s  peak RSS {:6.1} MB  {:.2}× cp -r",
             files.len() as f64 / secs,
