@@ -13,7 +13,10 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use serde::Deserialize;
+
 use crate::deid::profile::Action;
+use crate::deid::tables;
 use crate::dicom::model::Tag;
 
 const TYPES_CSV: &str = include_str!("../../profiles/iod_attribute_types.csv");
@@ -46,12 +49,33 @@ pub struct IodTypes {
     any_parent: HashMap<(u16, u32), AttrType>,
 }
 
-fn parse_tag(s: &str) -> Option<u32> {
+/// A row of `iod_attribute_types.csv`.
+#[derive(Deserialize)]
+struct TypeRow {
+    iod_table_id: String,
+    /// The enclosing sequence; absent at the top level.
+    #[serde(deserialize_with = "hex_tag")]
+    parent_tag: u32,
+    #[serde(deserialize_with = "hex_tag")]
+    tag: u32,
+    #[serde(rename = "type")]
+    attr_type: String,
+}
+
+/// A row of `sop_class_iods.csv`.
+#[derive(Deserialize)]
+struct SopClassRow {
+    sop_class_uid: String,
+    iod_table_id: String,
+}
+
+/// `ggggeeee` in hex; empty is 0 (no parent).
+fn hex_tag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let s = String::deserialize(d)?;
     if s.is_empty() {
-        Some(0)
-    } else {
-        u32::from_str_radix(s, 16).ok()
+        return Ok(0);
     }
+    u32::from_str_radix(&s, 16).map_err(serde::de::Error::custom)
 }
 
 impl IodTypes {
@@ -69,30 +93,20 @@ impl IodTypes {
         };
         let mut exact = HashMap::new();
         let mut any_parent: HashMap<(u16, u32), AttrType> = HashMap::new();
-        for line in TYPES_CSV.lines().skip(1) {
-            let f: Vec<&str> = line.split(',').collect();
-            let [iod, parent, tag, ty] = f[..] else {
-                continue;
-            };
-            let (Some(parent), Some(tag)) = (parse_tag(parent), parse_tag(tag)) else {
-                continue;
-            };
-            let ty = match ty {
+        for row in tables::builtin::<TypeRow>("iod_attribute_types.csv", TYPES_CSV) {
+            let ty = match row.attr_type.as_str() {
                 "1" | "1C" => AttrType::One,
                 "2" | "2C" => AttrType::Two,
                 _ => AttrType::Three,
             };
-            let iod = id(iod);
-            exact.insert((iod, parent, tag), ty);
-            let e = any_parent.entry((iod, tag)).or_insert(ty);
+            let iod = id(&row.iod_table_id);
+            exact.insert((iod, row.parent_tag, row.tag), ty);
+            let e = any_parent.entry((iod, row.tag)).or_insert(ty);
             *e = (*e).min(ty);
         }
         let mut sop_to_iod = HashMap::new();
-        for line in SOP_CLASSES_CSV.lines().skip(1) {
-            let mut f = line.splitn(3, ',');
-            if let (Some(uid), Some(iod)) = (f.next(), f.next()) {
-                sop_to_iod.insert(uid.to_string(), id(iod));
-            }
+        for row in tables::builtin::<SopClassRow>("sop_class_iods.csv", SOP_CLASSES_CSV) {
+            sop_to_iod.insert(row.sop_class_uid, id(&row.iod_table_id));
         }
         IodTypes {
             sop_to_iod,

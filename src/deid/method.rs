@@ -12,12 +12,23 @@ pub const IMPLEMENTATION_VERSION_NAME: &str = "DCMDEID_0_1";
 
 const CID7050: &str = include_str!("../../profiles/cid7050.csv");
 
+/// A row of CID 7050.
+#[derive(serde::Deserialize)]
+struct Cid7050Row {
+    code_value: String,
+    code_meaning: String,
+    /// The Table E.1-1 column the code stands for (`basic_profile` or an option); empty for
+    /// codes of options this engine does not implement.
+    e1_1_column: String,
+}
+
 /// CID 7050 code value and meaning for a Table E.1-1 column (`basic_profile` or an option).
-fn code_for(column: &str) -> Option<(String, String)> {
-    CID7050.lines().skip(1).find_map(|l| {
-        let f: Vec<&str> = l.split(',').collect();
-        (f.len() >= 4 && f[3] == column).then(|| (f[1].to_string(), f[2].to_string()))
-    })
+fn code_for(column: &str) -> Option<(&'static str, &'static str)> {
+    static ROWS: std::sync::LazyLock<Vec<Cid7050Row>> =
+        std::sync::LazyLock::new(|| crate::deid::tables::builtin("cid7050.csv", CID7050));
+    ROWS.iter()
+        .find(|r| r.e1_1_column == column)
+        .map(|r| (r.code_value.as_str(), r.code_meaning.as_str()))
 }
 
 /// Writes Patient Identity Removed, De-identification Method (profile edition and options),
@@ -40,9 +51,9 @@ pub fn record(d: &mut Item<'_>, opts: &Options, edition: &str) {
                 elements: Vec::new(),
                 undefined_length: true,
             };
-            it.put(Element::text(tags::CODE_VALUE, Vr::SH, &value));
+            it.put(Element::text(tags::CODE_VALUE, Vr::SH, value));
             it.put(Element::text(tags::CODING_SCHEME_DESIGNATOR, Vr::SH, "DCM"));
-            it.put(Element::text(tags::CODE_MEANING, Vr::LO, &meaning));
+            it.put(Element::text(tags::CODE_MEANING, Vr::LO, meaning));
             items.push(it);
         }
     }

@@ -14,6 +14,7 @@ pub(crate) mod profile;
 pub(crate) mod pseudonym;
 pub(crate) mod safe_private;
 pub(crate) mod sr;
+pub(crate) mod tables;
 pub(crate) mod uids;
 pub(crate) mod walker;
 

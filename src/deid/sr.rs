@@ -4,11 +4,14 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use serde::Deserialize;
+
 use crate::deid::profile::{Action, Options, ProfileOption, pick_option};
+use crate::deid::tables::{self, action, optional_action};
 
 const TABLE: &str = include_str!("../../profiles/clean_structured_content_e3_4_1.csv");
 
-/// Option columns of Table E.3.4-1, in file order.
+/// Option columns of Table E.3.4-1, in the order of [`Row::options`].
 const COLUMNS: [ProfileOption; 7] = [
     ProfileOption::RetainUids,
     ProfileOption::RetainDeviceIdentity,
@@ -18,6 +21,29 @@ const COLUMNS: [ProfileOption; 7] = [
     ProfileOption::RetainLongModifiedDates,
     ProfileOption::CleanDescriptors,
 ];
+
+/// A row of Table E.3.4-1 as the CSV holds it.
+#[derive(Deserialize)]
+struct TableRow {
+    code_value: String,
+    coding_scheme_designator: String,
+    #[serde(deserialize_with = "action")]
+    basic_profile: Action,
+    #[serde(deserialize_with = "optional_action")]
+    retain_uids: Option<Action>,
+    #[serde(deserialize_with = "optional_action")]
+    retain_device_identity: Option<Action>,
+    #[serde(deserialize_with = "optional_action")]
+    retain_institution_identity: Option<Action>,
+    #[serde(deserialize_with = "optional_action")]
+    retain_patient_characteristics: Option<Action>,
+    #[serde(deserialize_with = "optional_action")]
+    retain_long_full_dates: Option<Action>,
+    #[serde(deserialize_with = "optional_action")]
+    retain_long_modified_dates: Option<Action>,
+    #[serde(deserialize_with = "optional_action")]
+    clean_descriptors: Option<Action>,
+}
 
 #[derive(Debug, Clone)]
 struct Row {
@@ -36,22 +62,24 @@ impl SrRules {
     pub fn builtin() -> &'static SrRules {
         static R: OnceLock<SrRules> = OnceLock::new();
         R.get_or_init(|| {
-            let mut rdr = csv::Reader::from_reader(TABLE.as_bytes());
-            let mut rows = HashMap::new();
-            for rec in rdr.records().flatten() {
-                let Some(basic) = rec.get(6).and_then(Action::parse) else {
-                    continue;
-                };
-                let mut options = [None; 7];
-                for (k, o) in options.iter_mut().enumerate() {
-                    *o = rec.get(7 + k).and_then(Action::parse);
-                }
-                let key = (
-                    rec.get(2).unwrap_or("").trim().to_string(),
-                    rec.get(1).unwrap_or("").trim().to_string(),
-                );
-                rows.insert(key, Row { basic, options });
-            }
+            let rows = tables::builtin::<TableRow>("clean_structured_content_e3_4_1.csv", TABLE)
+                .into_iter()
+                .map(|r| {
+                    let row = Row {
+                        basic: r.basic_profile,
+                        options: [
+                            r.retain_uids,
+                            r.retain_device_identity,
+                            r.retain_institution_identity,
+                            r.retain_patient_characteristics,
+                            r.retain_long_full_dates,
+                            r.retain_long_modified_dates,
+                            r.clean_descriptors,
+                        ],
+                    };
+                    ((r.coding_scheme_designator, r.code_value), row)
+                })
+                .collect();
             SrRules { rows }
         })
     }
