@@ -35,6 +35,9 @@ use crate::error::{Error, Result};
 use crate::output::audit::ActionLog;
 use crate::output::names;
 
+/// Directory Record Sequence: only a DICOMDIR has it.
+const DIRECTORY_RECORD_SEQUENCE: dataset::Tag = dataset::Tag::new(0x0004, 0x1220);
+
 /// SOP Class UID of a DICOMDIR (Media Storage Directory Storage).
 const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
 
@@ -134,7 +137,7 @@ impl Deidentifier {
             .or_else(|| obj.meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID))
             .unwrap_or_default();
         if sop_class == MEDIA_STORAGE_DIRECTORY
-            || obj.dataset.get(dataset::Tag::new(0x0004, 0x1220)).is_some()
+            || obj.dataset.get(DIRECTORY_RECORD_SEQUENCE).is_some()
         {
             return Err(Error::DicomDir);
         }

@@ -118,6 +118,8 @@ impl CharacterSet {
     pub fn from_terms(terms: &[String]) -> CharacterSet {
         let first = terms.first().map(String::as_str).unwrap_or("");
         let plain: Option<&'static TextEncoding> = match first {
+            // encoding_rs follows WHATWG, where the ISO-8859-1 label means windows-1252; it is a
+            // superset, so the default repertoire and ISO_IR 100 are read leniently with it.
             "" | "ISO_IR 6" => Some(WINDOWS_1252),
             "ISO_IR 192" => Some(UTF_8),
             "GB18030" => Some(GB18030),

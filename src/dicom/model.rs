@@ -198,7 +198,8 @@ impl Vr {
         matches!(self, Vr::LT | Vr::ST | Vr::UT | Vr::UR)
     }
 
-    /// Size in bytes of one binary number of this VR, used to swap byte order.
+    /// Size in bytes of one binary number of this VR (the dummy value written for a binary D
+    /// action is one such number; values otherwise stay in file byte order).
     pub fn binary_width(self) -> usize {
         match self {
             Vr::US | Vr::SS | Vr::OW | Vr::AT => 2,

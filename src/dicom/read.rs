@@ -18,7 +18,9 @@ use crate::error::{Error, Result};
 /// Deepest sequence nesting accepted. Real objects (SR trees included) stay far below this.
 pub const MAX_DEPTH: usize = 128;
 
-/// Largest inflated size accepted for a deflated data set, a guard against decompression bombs.
+/// Largest inflated size accepted for a deflated data set, a guard against decompression bombs
+/// natively. On wasm32 it is the whole address space: there the allocation itself fails first,
+/// which the page reports as a failed file.
 pub const MAX_INFLATED: u64 = 4 << 30;
 
 const UNDEFINED: u32 = 0xFFFF_FFFF;
@@ -188,6 +190,8 @@ pub fn implicit_vr(tag: Tag) -> Vr {
     match StandardDataDictionary.by_tag(DcmTag(tag.group(), tag.element())) {
         Some(entry) => match entry.vr() {
             VirtualVr::Exact(vr) => Vr::from_bytes(vr.to_bytes()).unwrap_or(Vr::UN),
+            // US or SS depends on Pixel Representation, which is not known here; US is chosen
+            // because the bytes are kept as they are either way. OB/OW ambiguities read as OW.
             VirtualVr::Xs => Vr::US,
             VirtualVr::Lt => Vr::US,
             _ => Vr::OW,

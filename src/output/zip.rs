@@ -1,5 +1,11 @@
-//! A streaming zip writer (PKWARE APPNOTE 6.3) with zip64, used by the CLI (`-o out.zip`) and by the
-//! browser app alike.
+//! A streaming zip writer (PKWARE APPNOTE 6.3) with zip64, the one writer of the CLI (`-o out.zip`)
+//! and the page.
+//!
+//! Why not the `zip` crate (which reads our archives back in the tests): the page assembles its
+//! zip from the workers' OPFS scratch files and needs only each entry's local header from wasm
+//! ([`ZipWriter::add_stored_header`]); zip 9 has no header-only entry, so every data byte would
+//! have to pass through its writer and the page's wasm memory. Its `add_prepared_file` would serve
+//! the CLI, but one writer for both is the point.
 //!
 //! Each entry is written as soon as it is added, with its size and CRC in the local header, so
 //! memory does not grow with the archive; only the central directory (a few dozen bytes per
@@ -37,7 +43,7 @@ pub struct Prepared {
 impl Prepared {
     /// Computes the CRC and, with `compress`, tries deflate (kept only if it saves space).
     pub fn new(data: &[u8], compress: bool) -> io::Result<Prepared> {
-        let crc = crc32(data);
+        let crc = crc32fast::hash(data);
         let size = data.len() as u64;
         let mut deflated = None;
         if compress {
@@ -77,11 +83,6 @@ fn clamp32(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
-/// CRC-32 of a byte slice, as zip needs it.
-pub fn crc32(data: &[u8]) -> u32 {
-    crc32fast::hash(data)
-}
-
 impl<W: Write> ZipWriter<W> {
     /// Starts an archive.
     pub fn new(out: W) -> Self {
@@ -95,16 +96,6 @@ impl<W: Write> ZipWriter<W> {
     /// The writer, e.g. to drain a `Vec<u8>` buffer between entries.
     pub fn get_mut(&mut self) -> &mut W {
         &mut self.out
-    }
-
-    /// Number of entries written so far.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether no entry has been written.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     /// Adds an entry held in memory, deflated when `compress` is set and that makes it smaller.
@@ -290,10 +281,16 @@ mod tests {
         z.add("a/b/one.dcm", &big, true).unwrap();
         z.add("two.txt", b"hello", false).unwrap();
         let mut audit = Cursor::new(b"{\"record\":\"summary\"}\n".to_vec());
-        z.add_stored_header("three.bin", 3, crc32(b"abc")).unwrap();
-        z.get_mut().extend_from_slice(b"abc");
-        z.add_stored_from("audit.jsonl", 21, crc32(audit.get_ref()), &mut audit)
+        z.add_stored_header("three.bin", 3, crc32fast::hash(b"abc"))
             .unwrap();
+        z.get_mut().extend_from_slice(b"abc");
+        z.add_stored_from(
+            "audit.jsonl",
+            21,
+            crc32fast::hash(audit.get_ref()),
+            &mut audit,
+        )
+        .unwrap();
         let bytes = z.finish().unwrap();
         let mut r = zip::ZipArchive::new(Cursor::new(&bytes)).unwrap();
         assert_eq!(r.len(), 4);
