@@ -250,17 +250,8 @@ impl<'a> Parser<'a> {
     fn read_header(&mut self) -> Result<Header> {
         let offset = self.pos;
         let tag = self.read_tag()?;
-        if tag.group() == 0xFFFE {
-            let b = self.take(4, "item length")?;
-            let len = self.enc.u32([b[0], b[1], b[2], b[3]]);
-            return Ok(Header {
-                tag,
-                vr: None,
-                len,
-                offset,
-            });
-        }
-        if !self.enc.explicit_vr {
+        // Item and delimitation tags have no VR in any syntax; implicit VR elements neither.
+        if tag.group() == 0xFFFE || !self.enc.explicit_vr {
             let b = self.take(4, "element length")?;
             let len = self.enc.u32([b[0], b[1], b[2], b[3]]);
             return Ok(Header {
