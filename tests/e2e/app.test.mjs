@@ -46,7 +46,8 @@ test('browser app de-identifies a folder like the CLI, with no request once star
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${server.origin}/?direct=0`);
+    // Small scratch files (100 kB), so that outputs span several of them as in a large run.
+    await page.goto(`${server.origin}/?direct=0&rotate=100000`);
     await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
 
     await page.setInputFiles('#pick-folder', fx.dir);
@@ -186,5 +187,56 @@ test('dropped files are taken, and the app works offline once loaded', { timeout
   } finally {
     await browser.close();
     server.stop();
+  }
+});
+
+test('a zip saved straight to disk equals the CLI output and leaves no scratch file', { timeout: 180_000 }, async () => {
+  const fx = fixtures();
+  const nativeOut = path.join(fx.tmp, 'native');
+  try {
+    execFileSync(path.join(root, 'target', 'release', 'dcm-deid'),
+      ['deidentify', fx.input, '-o', nativeOut, '--preset', 'tcia', '--key', fx.key], { stdio: 'pipe' });
+  } catch (e) {
+    assert.equal(e.status, 1);
+  }
+  const server = await serve();
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    // The save dialog cannot be answered headless: the picker hands out a file in OPFS instead,
+    // whose writable stream behaves like the chosen file's.
+    await page.addInitScript(() => {
+      window.showSaveFilePicker = async () =>
+        (await navigator.storage.getDirectory()).getFileHandle('saved.zip', { create: true });
+    });
+    await page.goto(`${server.origin}/?rotate=100000`);
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    assert.ok(await page.isChecked('#direct'), 'saving straight to disk is the default');
+    await page.setInputFiles('#pick-folder', fx.dir);
+    await page.check('input[name=preset][value=tcia]');
+    await page.setInputFiles('#key-import', fx.key);
+    await page.waitForFunction(() => /fingerprint 5a5a5a5a/.test(document.getElementById('key-status').textContent));
+    await page.click('#start');
+    await page.waitForSelector('body[data-state=done]', { timeout: 120_000 });
+    assert.match(await page.textContent('#summary'), /The zip was saved as saved\.zip/);
+    const { zip, scratch } = await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const bytes = new Uint8Array(await (await (await root.getFileHandle('saved.zip')).getFile()).arrayBuffer());
+      let left = [];
+      try {
+        for await (const [name] of (await root.getDirectoryHandle('dcm-deid-scratch')).entries()) left.push(name);
+      } catch { left = []; }
+      return { zip: Array.from(bytes), scratch: left };
+    });
+    assert.deepEqual(scratch, [], 'no scratch file is left');
+    const entries = readZip(Buffer.from(zip));
+    const native = walkFiles(nativeOut).filter((f) => f.endsWith('.dcm'));
+    assert.deepEqual([...entries.keys()].filter((n) => n.endsWith('.dcm')).sort(), native);
+    for (const n of native) assert.ok(entries.get(n).equals(fs.readFileSync(path.join(nativeOut, n))), n);
+    assert.ok(entries.has('audit.jsonl') && entries.has('audit.csv'));
+  } finally {
+    await browser.close();
+    server.stop();
+    fs.rmSync(fx.tmp, { recursive: true, force: true });
   }
 });

@@ -28,7 +28,7 @@ async function boot() {
   await clearScratch(); // a run interrupted earlier (closed tab, crash) leaves nothing behind
   state.options = mountOptions();
   state.key = mountKey();
-  state.pool = new WorkerPool(module, workerCount());
+  state.pool = new WorkerPool(module, workerCount(), Number(params.get('rotate')) || 0);
   await state.pool.start();
   if ('serviceWorker' in navigator && params.get('sw') !== '0') {
     try {

@@ -45,8 +45,10 @@ class Channel {
 }
 
 export class WorkerPool {
-  constructor(module, size) {
+  /** `rotate`: bytes after which a worker starts a new scratch file (0: the worker's default). */
+  constructor(module, size, rotate = 0) {
     this.module = module;
+    this.rotate = rotate;
     this.size = size;
     this.channels = [];
     this.settings = null;
@@ -55,7 +57,7 @@ export class WorkerPool {
 
   async #spawn() {
     const channel = new Channel(new Worker(new URL('../worker/deid.js', import.meta.url), { type: 'module' }), this.pending);
-    await channel.ask({ kind: LOAD, module: this.module });
+    await channel.ask({ kind: LOAD, module: this.module, rotate: this.rotate });
     if (this.settings) await channel.ask({ kind: CONFIGURE, ...this.settings });
     return channel;
   }
@@ -80,14 +82,17 @@ export class WorkerPool {
     await Promise.all(this.channels.map((c) => c.ask({ kind: CONFIGURE, ...settings })));
   }
 
-  /** Closes the workers' output files of the run, so that the page can read them. */
+  /** Closes the workers' output files of the run, so that the page can read them; resolves to
+   * their names. */
   async closeOutputs() {
-    await Promise.all(this.channels.map((c) => c.ask({ kind: CLOSE })));
+    const replies = await Promise.all(this.channels.map((c) => c.ask({ kind: CLOSE })));
+    return replies.map((r) => r.closed).filter(Boolean);
   }
 
   /**
    * Runs `files` (File handles, in commit order) through the workers, outputs to the OPFS run
-   * folder `scratch`; yields `{index, result, location}` in input order. At most `ahead` files
+   * folder `scratch`; yields `{index, result, location, closed}` in input order (`closed`: a
+   * worker file that can now be read). At most `ahead` files
    * are done or in flight beyond the one awaited.
    */
   async *runInOrder(files, { scratch, ahead }) {
@@ -119,7 +124,7 @@ export class WorkerPool {
         const index = next++;
         try {
           const reply = await process(slot, index);
-          done.set(index, { result: reply.result, location: reply.location });
+          done.set(index, { result: reply.result, location: reply.location, closed: reply.closed });
         } catch (err) {
           failure ??= err;
         }
@@ -130,11 +135,11 @@ export class WorkerPool {
     try {
       while (committed < files.length) {
         if (done.has(committed)) {
-          const { result, location } = done.get(committed);
+          const { result, location, closed } = done.get(committed);
           done.delete(committed);
           const index = committed++;
           release();
-          yield { index, result, location };
+          yield { index, result, location, closed };
         } else if (failure) {
           throw failure;
         } else {

@@ -1,8 +1,44 @@
 // One batch: the workers de-identify (pool), the library's Batch commits each result in input
 // order (names, duplicates, skip or fail, audit lines, linkage), and the zip is assembled from
-// zip headers and slices of the workers' OPFS files once they are closed. This module holds no batch policy of its own.
+// zip headers and slices of the workers' OPFS files as they are closed (during the run: a zip
+// saved straight to disk grows as the run goes on). This module holds no batch policy of its own.
 import { Batch } from '../pkg/dicom_deid.js';
 import { openRun } from '../shared/scratch.js';
+
+/** The zip's parts in order: headers, and outputs that can be written once their file is closed. */
+class ZipParts {
+  constructor(sink, scratch) {
+    this.sink = sink;
+    this.scratch = scratch;
+    this.queue = [];
+    this.closed = new Set();
+    this.unwritten = new Map(); // worker file → outputs in it not yet written
+  }
+
+  add(header, location) {
+    this.queue.push(header, location);
+    this.unwritten.set(location.file, (this.unwritten.get(location.file) ?? 0) + 1);
+  }
+
+  /** Writes every part whose bytes can be read now, in order. */
+  async flush(closed = []) {
+    for (const f of closed) this.closed.add(f);
+    while (this.queue.length) {
+      const part = this.queue[0];
+      if (!(part instanceof Uint8Array) && !this.closed.has(part.file)) return;
+      this.queue.shift();
+      if (part instanceof Uint8Array) {
+        await this.sink.write(part);
+        continue;
+      }
+      await this.sink.write(await this.scratch.slice(part));
+      const left = this.unwritten.get(part.file) - 1;
+      this.unwritten.set(part.file, left);
+      // A file sink has copied the bytes; a Blob still reads them until it is saved.
+      if (left === 0 && this.sink.kind === 'file') await this.scratch.removeFile(part.file);
+    }
+  }
+}
 
 /**
  * The ledger of a new batch; throws an Error named by kind (`options`, `key`, `lookup`) when the
@@ -28,13 +64,13 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     const rows = [];
     let bytes = 0;
     const files = inputs.map((i) => i.file);
-    const parts = []; // zip headers and where each written output lies in the scratch files
+    const parts = new ZipParts(sink, scratch);
     const ahead = 4 * pool.size;
-    for await (const { index, result, location } of pool.runInOrder(files, { scratch: scratch.name, ahead })) {
+    for await (const { index, result, location, closed } of pool.runInOrder(files, { scratch: scratch.name, ahead })) {
       const { path, file } = inputs[index];
       const c = batch.commit(path, result);
       if (c.outcome.status === 'written') {
-        parts.push(c.header, location);
+        parts.add(c.header, location);
         jsonl.push(c.audit.jsonl);
         csv.push(c.audit.csv);
       }
@@ -42,12 +78,12 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
       if (c.outcome.status !== 'written' || warnings) {
         rows.push({ path, status: c.outcome.status, detail: c.outcome.detail, warnings });
       }
+      await parts.flush(closed ? [closed] : []);
       bytes += file.size;
       onProgress(index + 1, bytes);
       if (isCancelled()) throw new DOMException('cancelled', 'AbortError');
     }
-    await pool.closeOutputs();
-    for (const part of parts) await sink.write(part instanceof Uint8Array ? part : await scratch.slice(part));
+    await parts.flush(await pool.closeOutputs());
     const end = batch.finish();
     await sink.write(end.jsonlHeader);
     await sink.write(new Blob([...jsonl, end.summaryLine]));

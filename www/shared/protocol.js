@@ -2,15 +2,16 @@
 // replies matched by id, errors as {name, message} rebuilt into Errors by name).
 //
 // page → worker                                   worker → page
-//   {kind: LOAD, module}                            {kind: READY}
+//   {kind: LOAD, module, rotate}                    {kind: READY}
 //   {kind: CONFIGURE, options, key, lookup}         {kind: CONFIGURED} | {kind: FAILED, error}
-//   {kind: FILE, id, file, scratch}                 {kind: RESULT, id, result, location, fatal}
-//   {kind: CLOSE}                                   {kind: CLOSED}
+//   {kind: FILE, id, file, scratch}                 {kind: RESULT, id, result, location, closed, fatal}
+//   {kind: CLOSE}                                   {kind: CLOSED, closed}
 //
 // `file` is a File handle (structured clone, no bytes read on the page); the worker appends the
 // output to its own OPFS file in the run folder `scratch` and replies with the library's
-// FileResult and where the bytes are ({file, at, size}). CLOSE closes that file at the end of a
-// run so the page can read it. `fatal` means the engine trapped on that file: the pool replaces
+// FileResult and where the bytes are ({file, at, size}). `closed` names a worker file the worker
+// has just closed (it starts a new one every 64 MB, and CLOSE closes the last at the end of a
+// run): from then on the page can read it. `fatal` means the engine trapped on that file: the pool replaces
 // the worker, the batch goes on.
 
 export const LOAD = 'load';

@@ -1,7 +1,7 @@
-// OPFS scratch space. Each worker appends its outputs to one file of its own in the run's folder
-// (`dcm-deid-scratch/<run>/<worker file>`), so a file costs one write and no file creation; the
-// zip is assembled from slices of those files once the workers have closed them, without the
-// bytes entering the page. A run's folder is removed when the run is cancelled or fails, when
+// OPFS scratch space. Each worker appends its outputs to a file of its own in the run's folder
+// (`dcm-deid-scratch/<run>/<worker file>`), so an output costs one write and no file creation,
+// and starts a new file every 64 MB; the zip is assembled from slices of the closed files,
+// without the bytes entering the page. A run's folder is removed when the run is cancelled or fails, when
 // its zip was written straight to disk, and otherwise (a zip offered as a download, which reads
 // the files until it has been saved) when the next run starts or the page is next loaded.
 
@@ -32,6 +32,11 @@ export async function openRun() {
       if (!snapshots.has(file)) snapshots.set(file, await (await dir.getFileHandle(file)).getFile());
       return snapshots.get(file).slice(at, at + size);
     },
+    /** Removes one worker file whose outputs have all been written elsewhere. */
+    async removeFile(file) {
+      snapshots.delete(file);
+      try { await dir.removeEntry(file); } catch { /* the run's removal takes it */ }
+    },
     /** Removes the whole run. */
     async remove() {
       try { await (await root(false)).removeEntry(name, { recursive: true }); } catch { /* see clearScratch */ }
@@ -60,10 +65,12 @@ export class OutputFile {
     return this.handle;
   }
 
-  /** Closes the file, so that the page can read it. */
+  /** Closes the file, so that the page can read it; returns its name (null if none was open). */
   close() {
-    this.handle?.close();
+    if (!this.handle) return null;
+    this.handle.close();
     this.handle = null;
     this.run = null;
+    return this.name;
   }
 }

@@ -9,6 +9,9 @@ import { OutputFile } from '../shared/scratch.js';
 let deidentifier = null;
 let broken = false; // the engine trapped: this instance must not run again
 let queue = Promise.resolve();
+// A worker file is closed (and so readable by the page) once it holds this much (64 MB unless
+// the page says otherwise), so that a zip saved straight to disk is written as the run goes on.
+let rotateBytes = 64 << 20;
 const output = new OutputFile();
 
 async function process(read, scratch) {
@@ -27,17 +30,19 @@ async function process(read, scratch) {
   } catch {
     // A trap in the engine (a bug): the file fails, the pool starts a fresh worker.
     broken = true;
-    output.close();
-    return { kind: RESULT, result: internalErrorResult.cached, fatal: true };
+    return { kind: RESULT, result: internalErrorResult.cached, closed: output.close(), fatal: true };
   }
   if (result.status !== 'processed') return { kind: RESULT, result, fatal: false };
   output.size += result.size;
-  return { kind: RESULT, result, location: { file: output.name, at, size: result.size }, fatal: false };
+  const location = { file: output.name, at, size: result.size };
+  const closed = output.size >= rotateBytes ? output.close() : null;
+  return { kind: RESULT, result, location, closed, fatal: false };
 }
 
 const handlers = {
-  async [LOAD]({ module }) {
+  async [LOAD]({ module, rotate }) {
     await init({ module_or_path: module });
+    if (rotate > 0) rotateBytes = rotate;
     internalErrorResult.cached = internalErrorResult(); // made now: after a trap nothing can run
     return { kind: READY };
   },
@@ -56,8 +61,7 @@ const handlers = {
 
   async [CLOSE]() {
     await queue;
-    output.close();
-    return { kind: CLOSED };
+    return { kind: CLOSED, closed: output.close() };
   },
 };
 
