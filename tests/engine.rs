@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use dicom_deid::deid::SafePrivate;
-use dicom_deid::dicom::model::{Item, Tag, Value, tags};
+use dicom_deid::dicom::model::{Item, Tag, TagExt, Value, tags};
 use dicom_deid::{Deidentifier, Error, Lookup, Options, ProjectKey};
 
 fn key(n: u8) -> ProjectKey {
@@ -23,14 +23,14 @@ fn with_parsed<R>(bytes: &[u8], f: impl FnOnce(&Item<'_>, &Item<'_>) -> R) -> R 
 }
 
 fn items<'a, 'b>(item: &'b Item<'a>, tag: u32) -> &'b [Item<'a>] {
-    match item.get(Tag(tag)).map(|e| &e.value) {
+    match item.get(Tag::from_u32(tag)).map(|e| &e.value) {
         Some(Value::Items(i)) => i,
         _ => &[],
     }
 }
 
 fn s(item: &Item<'_>, tag: u32) -> Option<String> {
-    item.ascii(Tag(tag))
+    item.ascii(Tag::from_u32(tag))
 }
 
 fn opts(f: impl FnOnce(&mut Options)) -> Options {
@@ -94,7 +94,7 @@ fn uids_are_consistent_across_files_and_standard_uids_stay() {
             "meta follows the new SOP Instance UID"
         );
         assert!(
-            meta.get(Tag(0x0002_0016)).is_none(),
+            meta.get(Tag(0x0002, 0x0016)).is_none(),
             "Source AE Title removed"
         );
         assert_eq!(s(ds, 0x0008_0016).unwrap(), "1.2.840.10008.5.1.4.1.1.2");
@@ -186,11 +186,11 @@ fn compound_actions_follow_the_iod_type() {
         .unwrap();
     with_parsed(&ct.bytes, |ds, _| {
         // Institution Name X/Z/D is Type 3 in the CT IOD: removed.
-        assert!(ds.get(Tag(0x0008_0080)).is_none());
+        assert!(ds.get(Tag(0x0008, 0x0080)).is_none());
         // Referring Physician's Name is Z: present and empty.
         assert_eq!(s(ds, 0x0008_0090).as_deref(), Some(""));
         // Device Serial Number X/Z/D, Type 3 in General Equipment: removed.
-        assert!(ds.get(Tag(0x0018_1000)).is_none());
+        assert!(ds.get(Tag(0x0018, 0x1000)).is_none());
     });
     // A SOP Class the standard does not know: the conformance-safe fallback (D) applies.
     let mut private = els.clone();
@@ -290,7 +290,7 @@ fn age_over_89_and_method_record() {
         .deidentify(&file(&els, Syntax::ExplicitLe))
         .unwrap();
     with_parsed(&basic.bytes, |ds, _| {
-        assert!(ds.get(Tag(0x0010_1010)).is_none(), "age is X in Basic");
+        assert!(ds.get(Tag(0x0010, 0x1010)).is_none(), "age is X in Basic");
         assert_eq!(s(ds, 0x0010_0040).as_deref(), Some(""), "sex is Z in Basic");
     });
 }
@@ -320,7 +320,7 @@ fn clean_descriptors_removes_identifying_values_only() {
         .deidentify(&file(&els, Syntax::ExplicitLe))
         .unwrap();
     with_parsed(&basic.bytes, |ds, _| {
-        assert!(ds.get(Tag(0x0008_1030)).is_none())
+        assert!(ds.get(Tag(0x0008, 0x1030)).is_none())
     });
 }
 
@@ -450,7 +450,7 @@ fn clean_graphics_keeps_graphics_and_drops_text_objects() {
     with_parsed(&out.bytes, |ds, _| {
         let g = items(ds, 0x0070_0001);
         assert_eq!(g.len(), 1);
-        assert!(g[0].get(Tag(0x0070_0008)).is_none());
+        assert!(g[0].get(Tag(0x0070, 0x0008)).is_none());
         assert_eq!(items(&g[0], 0x0070_0009).len(), 1);
     });
     // The real GSPS object keeps its graphic objects under Clean Graphics.
@@ -497,7 +497,7 @@ fn safe_private_uses_creator_and_any_block_and_shifts_kept_dates() {
             s(ds, 0x0008_0020).unwrap(),
             "same shift as the study date"
         );
-        assert!(ds.get(Tag(0x0009_1002)).is_none());
+        assert!(ds.get(Tag(0x0009, 0x1002)).is_none());
     });
 }
 
@@ -628,7 +628,7 @@ fn character_sets_are_decoded_for_cleaning() {
     let real = dicom_deid::dicom::read_file(&input, &mut scratch).unwrap();
     let name = real
         .dataset
-        .get(Tag(0x0010_0010))
+        .get(Tag(0x0010, 0x0010))
         .unwrap()
         .raw()
         .unwrap()
@@ -646,7 +646,7 @@ fn character_sets_are_decoded_for_cleaning() {
         .unwrap();
     with_parsed(&out.bytes, |ds, _| {
         assert_eq!(s(ds, 0x0008_0005).unwrap(), "\\ISO 2022 IR 58");
-        let raw = ds.get(Tag(0x0008_1030)).unwrap().raw().unwrap();
+        let raw = ds.get(Tag(0x0008, 0x1030)).unwrap().raw().unwrap();
         let cleaned = cs.decode(dicom_deid::dicom::model::trim_text(
             dicom_deid::dicom::model::Vr::LO,
             raw,
@@ -663,7 +663,7 @@ fn character_sets_are_decoded_for_cleaning() {
         .unwrap();
     with_parsed(&out.bytes, |ds, _| {
         assert_eq!(
-            ds.get(Tag(0x0008_1030)).unwrap().raw().unwrap(),
+            ds.get(Tag(0x0008, 0x1030)).unwrap().raw().unwrap(),
             b"Kopf f\xfcr"
         );
     });

@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use dicom_deid::dicom::model::{Tag, Value};
+use dicom_deid::dicom::model::{Tag, TagExt, Value};
 use dicom_deid::{Deidentifier, Options, ProfileOption, ProjectKey};
 use std::collections::HashMap;
 
@@ -173,13 +173,13 @@ fn values(out: &[u8]) -> [HashMap<u32, Vec<u8>>; 2] {
     let collect = |item: &dicom_deid::dicom::model::Item<'_>| {
         item.elements
             .iter()
-            .filter_map(|e| e.raw().map(|r| (e.tag.0, r.to_vec())))
+            .filter_map(|e| e.raw().map(|r| (e.tag.as_u32(), r.to_vec())))
             .collect::<HashMap<u32, Vec<u8>>>()
     };
     let top = collect(&f.dataset);
     let mut item = &f.dataset;
     for w in WRAP {
-        match item.get(Tag(w)).map(|e| &e.value) {
+        match item.get(Tag::from_u32(w)).map(|e| &e.value) {
             Some(Value::Items(items)) if !items.is_empty() => item = &items[0],
             _ => return [top, HashMap::new()],
         }

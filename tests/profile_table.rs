@@ -1,10 +1,8 @@
 //! The profile data: every row of the built-in tables parses, and every keyword in Table E.1-1
 //! names the same tag in the dicom-rs standard dictionary.
 
-use dicom_core::Tag as DcmTag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_deid::deid::{BUILTIN_TABLE, TagPattern};
-use dicom_deid::dicom::model::Tag;
 use dicom_deid::{Profile, ProfileOption};
 use dicom_dictionary_std::StandardDataDictionary;
 
@@ -60,13 +58,12 @@ fn keywords_match_the_dicom_rs_dictionary() {
     // Covers the supplement's keywords too.
     let mut mismatches = Vec::new();
     for r in &p.rules {
-        let TagPattern::Exact(Tag(t)) = r.pattern else {
+        let TagPattern::Exact(tag) = r.pattern else {
             continue;
         };
         if r.keyword.is_empty() {
             continue;
         }
-        let tag = DcmTag((t >> 16) as u16, t as u16);
         match StandardDataDictionary.by_tag(tag) {
             Some(e) if e.alias() == r.keyword => checked += 1,
             Some(e) => mismatches.push(format!(

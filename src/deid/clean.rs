@@ -6,33 +6,34 @@
 use std::collections::BTreeSet;
 
 use crate::dicom::charset::CharacterSet;
-use crate::dicom::model::{Item, Tag, Value, Vr, split_values};
+use crate::dicom::model::{Item, Tag, Value, Vr, split_values, tags};
 
 /// Attributes whose values identify a patient, a person or an institution, looked for inside
 /// descriptors. Person names (VR PN) are always included.
-const IDENTIFYING: &[(u32, Kind)] = &[
-    (0x0010_0020, Kind::Id),          // Patient ID
-    (0x0010_1000, Kind::Id),          // Other Patient IDs
-    (0x0010_0030, Kind::Date),        // Patient's Birth Date
-    (0x0008_0050, Kind::Id),          // Accession Number
-    (0x0020_0010, Kind::Id),          // Study ID
-    (0x0010_1090, Kind::Id),          // Medical Record Locator
-    (0x0038_0010, Kind::Id),          // Admission ID
-    (0x0040_2016, Kind::Id),          // Placer Order Number / Imaging Service Request
-    (0x0040_2017, Kind::Id),          // Filler Order Number / Imaging Service Request
-    (0x0040_1001, Kind::Id),          // Requested Procedure ID
-    (0x0040_0009, Kind::Id),          // Scheduled Procedure Step ID
-    (0x0040_0253, Kind::Id),          // Performed Procedure Step ID
-    (0x0010_1040, Kind::Phrase),      // Patient's Address
-    (0x0010_2154, Kind::Phrase),      // Patient's Telephone Numbers
-    (0x0010_2152, Kind::Phrase),      // Region of Residence
-    (0x0008_0080, Kind::Institution), // Institution Name
-    (0x0008_0081, Kind::Institution), // Institution Address
-    (0x0008_1040, Kind::Institution), // Institutional Department Name
-    (0x0008_0092, Kind::Phrase),      // Referring Physician's Address
-    (0x0008_0094, Kind::Phrase),      // Referring Physician's Telephone Numbers
-    (0x0008_1010, Kind::Device),      // Station Name
-    (0x0018_1000, Kind::Device),      // Device Serial Number
+#[allow(deprecated)] // retired attributes (Other Patient IDs, ...) still occur in files
+const IDENTIFYING: &[(Tag, Kind)] = &[
+    (tags::PATIENT_ID, Kind::Id),
+    (tags::OTHER_PATIENT_I_DS, Kind::Id),
+    (tags::PATIENT_BIRTH_DATE, Kind::Date),
+    (tags::ACCESSION_NUMBER, Kind::Id),
+    (tags::STUDY_ID, Kind::Id),
+    (tags::MEDICAL_RECORD_LOCATOR, Kind::Id),
+    (tags::ADMISSION_ID, Kind::Id),
+    (tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST, Kind::Id),
+    (tags::FILLER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST, Kind::Id),
+    (tags::REQUESTED_PROCEDURE_ID, Kind::Id),
+    (tags::SCHEDULED_PROCEDURE_STEP_ID, Kind::Id),
+    (tags::PERFORMED_PROCEDURE_STEP_ID, Kind::Id),
+    (tags::PATIENT_ADDRESS, Kind::Phrase),
+    (tags::PATIENT_TELEPHONE_NUMBERS, Kind::Phrase),
+    (tags::REGION_OF_RESIDENCE, Kind::Phrase),
+    (tags::INSTITUTION_NAME, Kind::Institution),
+    (tags::INSTITUTION_ADDRESS, Kind::Institution),
+    (tags::INSTITUTIONAL_DEPARTMENT_NAME, Kind::Institution),
+    (tags::REFERRING_PHYSICIAN_ADDRESS, Kind::Phrase),
+    (tags::REFERRING_PHYSICIAN_TELEPHONE_NUMBERS, Kind::Phrase),
+    (tags::STATION_NAME, Kind::Device),
+    (tags::DEVICE_SERIAL_NUMBER, Kind::Device),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +90,7 @@ impl Identifiers {
                     let kind = if e.vr == Vr::PN {
                         None
                     } else {
-                        match IDENTIFYING.iter().find(|(t, _)| Tag(*t) == e.tag) {
+                        match IDENTIFYING.iter().find(|(t, _)| *t == e.tag) {
                             Some((_, k)) => Some(*k),
                             None => continue,
                         }
@@ -267,19 +268,15 @@ mod tests {
 
     fn ids() -> Identifiers {
         let mut d = Item::default();
-        d.put(Element::text(Tag::new(0x0008, 0x0050), Vr::SH, "ACC778899"));
+        d.put(Element::text(Tag(0x0008, 0x0050), Vr::SH, "ACC778899"));
         d.put(Element::text(
-            Tag::new(0x0008, 0x0080),
+            Tag(0x0008, 0x0080),
             Vr::LO,
             "St Elsewhere Hospital",
         ));
-        d.put(Element::text(
-            Tag::new(0x0010, 0x0010),
-            Vr::PN,
-            "Doe^Jane^Q^Dr",
-        ));
-        d.put(Element::text(Tag::new(0x0010, 0x0020), Vr::LO, "PID42"));
-        d.put(Element::text(Tag::new(0x0010, 0x0030), Vr::DA, "19600704"));
+        d.put(Element::text(Tag(0x0010, 0x0010), Vr::PN, "Doe^Jane^Q^Dr"));
+        d.put(Element::text(Tag(0x0010, 0x0020), Vr::LO, "PID42"));
+        d.put(Element::text(Tag(0x0010, 0x0030), Vr::DA, "19600704"));
         Identifiers::collect(&d, &CharacterSet::default(), false, false)
     }
 

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::deid::profile::Action;
 use crate::deid::tables;
-use crate::dicom::model::Tag;
+use crate::dicom::model::{Tag, TagExt};
 
 const TYPES_CSV: &str = include_str!("../../profiles/iod_attribute_types.csv");
 const SOP_CLASSES_CSV: &str = include_str!("../../profiles/sop_class_iods.csv");
@@ -121,12 +121,12 @@ impl IodTypes {
         let Some(&iod) = self.sop_to_iod.get(sop_class) else {
             return Lookup::UnknownIod;
         };
-        let p = parent.map(|t| t.0).unwrap_or(0);
-        if let Some(t) = self.exact.get(&(iod, p, tag.0)) {
+        let p = parent.map(TagExt::as_u32).unwrap_or(0);
+        if let Some(t) = self.exact.get(&(iod, p, tag.as_u32())) {
             return Lookup::Type(*t);
         }
         if parent.is_some()
-            && let Some(t) = self.any_parent.get(&(iod, tag.0))
+            && let Some(t) = self.any_parent.get(&(iod, tag.as_u32()))
         {
             return Lookup::Type(*t);
         }
@@ -171,23 +171,23 @@ mod tests {
         let t = IodTypes::builtin();
         // Patient ID is Type 2 in the Patient Module; Institution Name Type 3 in General Equipment.
         assert_eq!(
-            t.lookup(CT, None, Tag::new(0x0010, 0x0020)),
+            t.lookup(CT, None, Tag(0x0010, 0x0020)),
             Lookup::Type(AttrType::Two)
         );
         assert_eq!(
-            t.lookup(CT, None, Tag::new(0x0008, 0x0080)),
+            t.lookup(CT, None, Tag(0x0008, 0x0080)),
             Lookup::Type(AttrType::Three)
         );
         assert_eq!(
-            t.lookup("1.2.3.4", None, Tag::new(0x0010, 0x0020)),
+            t.lookup("1.2.3.4", None, Tag(0x0010, 0x0020)),
             Lookup::UnknownIod
         );
         assert_eq!(
-            resolve(Action::ZD, t.lookup(CT, None, Tag::new(0x0010, 0x0020))),
+            resolve(Action::ZD, t.lookup(CT, None, Tag(0x0010, 0x0020))),
             Action::Z
         );
         assert_eq!(
-            resolve(Action::XZD, t.lookup(CT, None, Tag::new(0x0008, 0x0080))),
+            resolve(Action::XZD, t.lookup(CT, None, Tag(0x0008, 0x0080))),
             Action::X
         );
         assert_eq!(resolve(Action::XZD, Lookup::UnknownIod), Action::D);

@@ -96,7 +96,7 @@ pub fn age_over_89(age: &str) -> bool {
 /// Flags files a reviewer should look at: declared burned-in text, modalities that often carry
 /// it, overlays and curves.
 pub fn warnings(d: &Item<'_>, report: &mut ActionLog) {
-    if d.ascii(Tag::new(0x0028, 0x0301))
+    if d.ascii(Tag(0x0028, 0x0301))
         .is_some_and(|v| v.eq_ignore_ascii_case("YES"))
     {
         report.warn("BurnedInAnnotation is YES: pixel data may show identifying text");

@@ -36,7 +36,7 @@ use crate::output::audit::ActionLog;
 use crate::output::names;
 
 /// Directory Record Sequence: only a DICOMDIR has it.
-const DIRECTORY_RECORD_SEQUENCE: dataset::Tag = dataset::Tag::new(0x0004, 0x1220);
+const DIRECTORY_RECORD_SEQUENCE: dataset::Tag = dataset::Tag(0x0004, 0x1220);
 
 /// SOP Class UID of a DICOMDIR (Media Storage Directory Storage).
 const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
@@ -273,7 +273,11 @@ fn finish_meta(obj: &mut FileObject<'_>, sop_class: &str) {
         .ascii(tags::SOP_INSTANCE_UID)
         .unwrap_or_default();
     let mut meta = Item::default();
-    meta.put(Element::bytes(tags::FILE_META_VERSION, Vr::OB, vec![0, 1]));
+    meta.put(Element::bytes(
+        tags::FILE_META_INFORMATION_VERSION,
+        Vr::OB,
+        vec![0, 1],
+    ));
     meta.put(Element::text(
         tags::MEDIA_STORAGE_SOP_CLASS_UID,
         Vr::UI,

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use serde::Serialize;
 
 pub use crate::deid::options::{Options, ProfileOption};
-use crate::dicom::model::Tag;
+use crate::dicom::model::{Tag, TagExt};
 use crate::error::{Error, Result};
 
 /// An action code of Table E.1-1a.
@@ -120,7 +120,7 @@ impl TagPattern {
             }
         }
         Some(if mask == u32::MAX {
-            TagPattern::Exact(Tag(value))
+            TagPattern::Exact(Tag::from_u32(value))
         } else {
             TagPattern::Masked { value, mask }
         })
@@ -130,7 +130,7 @@ impl TagPattern {
     pub fn matches(&self, tag: Tag) -> bool {
         match *self {
             TagPattern::Exact(t) => t == tag,
-            TagPattern::Masked { value, mask } => tag.0 & mask == value && !tag.is_private(),
+            TagPattern::Masked { value, mask } => tag.as_u32() & mask == value && !tag.is_private(),
             TagPattern::Private => tag.is_private(),
         }
     }
@@ -360,23 +360,23 @@ mod tests {
     fn builtin_table_spot_checks() {
         let p = Profile::builtin();
         assert_eq!(p.rules.len(), 656 + 4, "Table E.1-1 and the supplement");
-        let alt = p.rule(Tag::new(0x0010, 0x0033)).unwrap();
+        let alt = p.rule(Tag(0x0010, 0x0033)).unwrap();
         assert_eq!(alt.basic, Action::X);
         assert_eq!(
             alt.option(ProfileOption::RetainLongFullDates),
             Some(Action::K)
         );
-        let name = p.rule(Tag::new(0x0010, 0x0010)).unwrap();
+        let name = p.rule(Tag(0x0010, 0x0010)).unwrap();
         assert_eq!(name.basic, Action::Z);
-        let sop = p.rule(Tag::new(0x0008, 0x0018)).unwrap();
+        let sop = p.rule(Tag(0x0008, 0x0018)).unwrap();
         assert_eq!(sop.basic, Action::U);
         assert_eq!(sop.option(ProfileOption::RetainUids), Some(Action::K));
-        let overlay = p.rule(Tag::new(0x6002, 0x3000)).unwrap();
+        let overlay = p.rule(Tag(0x6002, 0x3000)).unwrap();
         assert_eq!(overlay.basic, Action::X);
-        assert!(p.rule(Tag::new(0x6003, 0x3000)).is_none());
-        let curve = p.rule(Tag::new(0x5010, 0x2500)).unwrap();
+        assert!(p.rule(Tag(0x6003, 0x3000)).is_none());
+        let curve = p.rule(Tag(0x5010, 0x2500)).unwrap();
         assert_eq!(curve.option(ProfileOption::CleanGraphics), Some(Action::C));
-        assert_eq!(p.rule(Tag::new(0x0008, 0x0080)).unwrap().basic, Action::XZD);
+        assert_eq!(p.rule(Tag(0x0008, 0x0080)).unwrap().basic, Action::XZD);
         let pr = p.private_rule().unwrap();
         assert_eq!(pr.basic, Action::X);
         assert_eq!(pr.option(ProfileOption::RetainSafePrivate), Some(Action::C));
@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn option_precedence() {
         let p = Profile::builtin();
-        let study_date = p.rule(Tag::new(0x0008, 0x0020)).unwrap();
+        let study_date = p.rule(Tag(0x0008, 0x0020)).unwrap();
         assert_eq!(study_date.resolve(&Options::basic()).0, Action::Z);
         let mut o = Options::basic();
         o.retain_long_modified_dates = true;
@@ -394,7 +394,7 @@ mod tests {
         o.retain_long_full_dates = true;
         assert_eq!(study_date.resolve(&o).0, Action::K);
         // Allergies: Retain Patient Characteristics C and Clean Descriptors C.
-        let allergies = p.rule(Tag::new(0x0010, 0x2110)).unwrap();
+        let allergies = p.rule(Tag(0x0010, 0x2110)).unwrap();
         let (a, by) = allergies.resolve(&Options::tcia());
         assert_eq!(a, Action::C);
         assert_eq!(by, Some(ProfileOption::RetainPatientCharacteristics));
@@ -418,7 +418,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            p.rule(Tag::new(0x0008, 0x1030))
+            p.rule(Tag(0x0008, 0x1030))
                 .unwrap()
                 .option(ProfileOption::CleanDescriptors),
             Some(Action::C)

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use crate::dicom::model::{Item, Tag, Vr, trim_text};
+use crate::dicom::model::{Item, Tag, TagExt, Vr, trim_text};
 use crate::error::{Error, Result};
 
 /// The built-in safe-private table (PS3.15 2024c Table E.3.10-1).
@@ -159,16 +159,16 @@ mod tests {
         assert_eq!(s.len(), 479);
         let mut item = Item::default();
         item.put(Element::text(
-            Tag::new(0x7053, 0x0042),
+            Tag(0x7053, 0x0042),
             Vr::LO,
             "Philips PET Private Group",
         ));
         let c = creators(&item);
-        let a = address(Tag::new(0x7053, 0x4200), &c).unwrap();
+        let a = address(Tag(0x7053, 0x4200), &c).unwrap();
         assert_eq!(a.offset, 0);
         assert_eq!(s.lookup(&a), Some(Some(Vr::DS)));
-        assert!(address(Tag::new(0x7053, 0x1000), &c).is_none());
-        let b = address(Tag::new(0x7053, 0x42FF), &c).unwrap();
+        assert!(address(Tag(0x7053, 0x1000), &c).is_none());
+        let b = address(Tag(0x7053, 0x42FF), &c).unwrap();
         assert!(s.lookup(&b).is_none());
     }
 }

@@ -2,7 +2,7 @@
 //! `2.25.` UUID-derived UID (PS3.5 B.2). Deterministic, so references across files stay consistent.
 
 use crate::deid::key::ProjectKey;
-use crate::dicom::model::Tag;
+use crate::dicom::model::{Tag, tags};
 
 /// Maps one UID. Standard UIDs (PS3.6 registry `1.2.840.10008.*`) and well-known coding scheme
 /// UIDs are returned unchanged: they identify kinds of things, not patients or instances.
@@ -42,24 +42,25 @@ pub fn is_registered(uid: &str) -> bool {
 /// UI attributes that hold class, syntax or scheme identifiers rather than instance identifiers;
 /// their values are never remapped even when private (vendor SOP classes, for example).
 pub fn is_class_uid_attribute(tag: Tag) -> bool {
-    matches!(
-        tag.0,
-        0x0002_0002 // Media Storage SOP Class UID
-            | 0x0002_0010 // Transfer Syntax UID
-            | 0x0002_0012 // Implementation Class UID
-            | 0x0004_1510 // Referenced SOP Class UID in File
-            | 0x0004_1512 // Referenced Transfer Syntax UID in File
-            | 0x0008_0016 // SOP Class UID
-            | 0x0008_001A // Related General SOP Class UID
-            | 0x0008_001B // Original Specialized SOP Class UID
-            | 0x0008_0062 // SOP Classes in Study
-            | 0x0008_010C // Coding Scheme UID
-            | 0x0008_1150 // Referenced SOP Class UID
-            | 0x0040_DB0C // Template Extension Organization UID
-            | 0x0040_DB0D // Template Extension Creator UID
-            | 0x0400_0010 // MAC Calculation Transfer Syntax UID
-            | 0x0400_0510 // Encrypted Content Transfer Syntax UID
-    )
+    #[allow(deprecated)] // retired attributes still occur in files
+    const CLASS_UID_ATTRIBUTES: [Tag; 15] = [
+        tags::MEDIA_STORAGE_SOP_CLASS_UID,
+        tags::TRANSFER_SYNTAX_UID,
+        tags::IMPLEMENTATION_CLASS_UID,
+        tags::REFERENCED_SOP_CLASS_UID_IN_FILE,
+        tags::REFERENCED_TRANSFER_SYNTAX_UID_IN_FILE,
+        tags::SOP_CLASS_UID,
+        tags::RELATED_GENERAL_SOP_CLASS_UID,
+        tags::ORIGINAL_SPECIALIZED_SOP_CLASS_UID,
+        tags::SOP_CLASSES_IN_STUDY,
+        tags::CODING_SCHEME_UID,
+        tags::REFERENCED_SOP_CLASS_UID,
+        tags::TEMPLATE_EXTENSION_ORGANIZATION_UID,
+        tags::TEMPLATE_EXTENSION_CREATOR_UID,
+        tags::MAC_CALCULATION_TRANSFER_SYNTAX_UID,
+        tags::ENCRYPTED_CONTENT_TRANSFER_SYNTAX_UID,
+    ];
+    CLASS_UID_ATTRIBUTES.contains(&tag)
 }
 
 #[cfg(test)]

@@ -18,7 +18,9 @@ use crate::deid::safe_private::{self, SafePrivate};
 use crate::deid::sr::SrRules;
 use crate::deid::uids;
 use crate::dicom::charset::CharacterSet;
-use crate::dicom::model::{Element, Item, Tag, Value, Vr, pad_text, split_values, tags, trim_text};
+use crate::dicom::model::{
+    Element, Item, Tag, TagExt, Value, Vr, pad_text, split_values, tags, trim_text,
+};
 
 /// Context shared by the processing of sequence items.
 #[derive(Debug, Clone, Copy, Default)]
@@ -125,12 +127,12 @@ impl<'c> Walker<'c> {
     ) -> Option<Option<Tag>> {
         let value_type = item.ascii(tags::VALUE_TYPE)?;
         let value_tag = match value_type.as_str() {
-            "TEXT" => Tag::new(0x0040, 0xA160),
-            "PNAME" => Tag::new(0x0040, 0xA123),
-            "DATE" => Tag::new(0x0040, 0xA121),
-            "TIME" => Tag::new(0x0040, 0xA122),
-            "DATETIME" => Tag::new(0x0040, 0xA120),
-            "UIDREF" => Tag::new(0x0040, 0xA124),
+            "TEXT" => Tag(0x0040, 0xA160),
+            "PNAME" => Tag(0x0040, 0xA123),
+            "DATE" => Tag(0x0040, 0xA121),
+            "TIME" => Tag(0x0040, 0xA122),
+            "DATETIME" => Tag(0x0040, 0xA120),
+            "UIDREF" => Tag(0x0040, 0xA124),
             _ => return None,
         };
         let (scheme, code) = match item.get(tags::CONCEPT_NAME_CODE_SEQUENCE).map(|e| &e.value) {
@@ -218,7 +220,7 @@ impl<'c> Walker<'c> {
         // is meaningless, and its label and description are free text.
         let rule_tag =
             if (0x6000..=0x601E).contains(&g) && g.is_multiple_of(2) && tag.element() != 0x4000 {
-                Tag::new(g, 0x3000)
+                Tag(g, 0x3000)
             } else {
                 tag
             };
@@ -558,7 +560,7 @@ impl<'c> Walker<'c> {
 /// that PS3.5 forbids.
 fn never_kept(tag: Tag) -> bool {
     let g = tag.group();
-    tag == Tag::new(0xFFFC, 0xFFFC) || g == 0x0002 || matches!(g, 0x0001 | 0x0003 | 0x0005 | 0x0007)
+    tag == Tag(0xFFFC, 0xFFFC) || g == 0x0002 || matches!(g, 0x0001 | 0x0003 | 0x0005 | 0x0007)
 }
 
 /// The element with an empty value (a sequence with no items).

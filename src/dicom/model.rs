@@ -7,81 +7,45 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// A data element tag, `(group << 16) | element`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Tag(pub u32);
+/// A data element tag: dicom-rs's, so that this crate speaks the vocabulary of its dictionary and
+/// of its pixel-data adapters. Tag numbers come from [`tags`] (the standard dictionary).
+pub use dicom_core::Tag;
 
-impl Tag {
-    /// Builds a tag from its group and element numbers.
-    pub const fn new(group: u16, element: u16) -> Tag {
-        Tag(((group as u32) << 16) | element as u32)
-    }
-    /// The group number.
-    pub const fn group(self) -> u16 {
-        (self.0 >> 16) as u16
-    }
-    /// The element number.
-    pub const fn element(self) -> u16 {
-        self.0 as u16
-    }
-    /// Odd groups (other than 0001, 0003, 0005, 0007, FFFF) hold private attributes.
-    pub fn is_private(self) -> bool {
-        let g = self.group();
-        g % 2 == 1 && g > 0x0007 && g != 0xFFFF
-    }
-    /// A private creator element `(gggg,0010-00FF)` reserves a block of 256 elements.
-    pub fn is_private_creator(self) -> bool {
-        self.is_private() && (0x0010..=0x00FF).contains(&self.element())
-    }
-}
-
-impl fmt::Display for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "({:04X},{:04X})", self.group(), self.element())
-    }
-}
-
-impl fmt::Debug for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-/// Tags used by the engine itself.
+/// Tags by keyword: the standard dictionary's, and the three structural tags of PS3.5 7.5.
 pub mod tags {
     use super::Tag;
-    pub const FILE_META_GROUP_LENGTH: Tag = Tag::new(0x0002, 0x0000);
-    pub const FILE_META_VERSION: Tag = Tag::new(0x0002, 0x0001);
-    pub const MEDIA_STORAGE_SOP_CLASS_UID: Tag = Tag::new(0x0002, 0x0002);
-    pub const MEDIA_STORAGE_SOP_INSTANCE_UID: Tag = Tag::new(0x0002, 0x0003);
-    pub const TRANSFER_SYNTAX_UID: Tag = Tag::new(0x0002, 0x0010);
-    pub const IMPLEMENTATION_CLASS_UID: Tag = Tag::new(0x0002, 0x0012);
-    pub const IMPLEMENTATION_VERSION_NAME: Tag = Tag::new(0x0002, 0x0013);
-    pub const SPECIFIC_CHARACTER_SET: Tag = Tag::new(0x0008, 0x0005);
-    pub const SOP_CLASS_UID: Tag = Tag::new(0x0008, 0x0016);
-    pub const SOP_INSTANCE_UID: Tag = Tag::new(0x0008, 0x0018);
-    pub const MODALITY: Tag = Tag::new(0x0008, 0x0060);
-    pub const CODE_VALUE: Tag = Tag::new(0x0008, 0x0100);
-    pub const CODING_SCHEME_DESIGNATOR: Tag = Tag::new(0x0008, 0x0102);
-    pub const CODING_SCHEME_VERSION: Tag = Tag::new(0x0008, 0x0103);
-    pub const CODE_MEANING: Tag = Tag::new(0x0008, 0x0104);
-    pub const PATIENT_NAME: Tag = Tag::new(0x0010, 0x0010);
-    pub const PATIENT_ID: Tag = Tag::new(0x0010, 0x0020);
-    pub const PATIENT_AGE: Tag = Tag::new(0x0010, 0x1010);
-    pub const PATIENT_IDENTITY_REMOVED: Tag = Tag::new(0x0012, 0x0062);
-    pub const DEIDENTIFICATION_METHOD: Tag = Tag::new(0x0012, 0x0063);
-    pub const DEIDENTIFICATION_METHOD_CODE_SEQUENCE: Tag = Tag::new(0x0012, 0x0064);
-    pub const STUDY_INSTANCE_UID: Tag = Tag::new(0x0020, 0x000D);
-    pub const SERIES_INSTANCE_UID: Tag = Tag::new(0x0020, 0x000E);
-    pub const LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED: Tag = Tag::new(0x0028, 0x0303);
-    pub const VALUE_TYPE: Tag = Tag::new(0x0040, 0xA040);
-    pub const CONCEPT_NAME_CODE_SEQUENCE: Tag = Tag::new(0x0040, 0xA043);
-    pub const CONTENT_SEQUENCE: Tag = Tag::new(0x0040, 0xA730);
-    pub const TEXT_OBJECT_SEQUENCE: Tag = Tag::new(0x0070, 0x0008);
-    pub const PIXEL_DATA: Tag = Tag::new(0x7FE0, 0x0010);
-    pub const ITEM: Tag = Tag::new(0xFFFE, 0xE000);
-    pub const ITEM_DELIMITATION: Tag = Tag::new(0xFFFE, 0xE00D);
-    pub const SEQUENCE_DELIMITATION: Tag = Tag::new(0xFFFE, 0xE0DD);
+    pub use dicom_dictionary_std::tags::*;
+    pub const ITEM: Tag = Tag(0xFFFE, 0xE000);
+    pub const ITEM_DELIMITATION: Tag = Tag(0xFFFE, 0xE00D);
+    pub const SEQUENCE_DELIMITATION: Tag = Tag(0xFFFE, 0xE0DD);
+}
+
+/// What the engine needs of a tag beyond dicom-rs's type.
+pub trait TagExt: Copy {
+    /// Odd groups (other than 0001, 0003, 0005, 0007, FFFF) hold private attributes.
+    fn is_private(self) -> bool;
+    /// A private creator element `(gggg,0010-00FF)` reserves a block of 256 elements.
+    fn is_private_creator(self) -> bool;
+    /// `(group << 16) | element`, for masks and compact keys.
+    fn as_u32(self) -> u32;
+    /// The tag of `(group << 16) | element`.
+    fn from_u32(v: u32) -> Self;
+}
+
+impl TagExt for Tag {
+    fn is_private(self) -> bool {
+        let g = self.0;
+        g % 2 == 1 && g > 0x0007 && g != 0xFFFF
+    }
+    fn is_private_creator(self) -> bool {
+        self.is_private() && (0x0010..=0x00FF).contains(&self.1)
+    }
+    fn as_u32(self) -> u32 {
+        ((self.0 as u32) << 16) | self.1 as u32
+    }
+    fn from_u32(v: u32) -> Tag {
+        Tag((v >> 16) as u16, v as u16)
+    }
 }
 
 /// A value representation, as its two ASCII letters.

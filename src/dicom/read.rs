@@ -12,7 +12,7 @@ use dicom_core::Tag as DcmTag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
 use dicom_dictionary_std::StandardDataDictionary;
 
-use crate::dicom::model::{Element, Encoding, FileObject, Item, Tag, Value, Vr, tags};
+use crate::dicom::model::{Element, Encoding, FileObject, Item, Tag, TagExt, Value, Vr, tags};
 use crate::error::{Error, Result};
 
 /// Deepest sequence nesting accepted. Real objects (SR trees included) stay far below this.
@@ -95,7 +95,7 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
                 break;
             }
             let e = p.read_element(0)?;
-            if e.tag != tags::FILE_META_GROUP_LENGTH {
+            if e.tag != tags::FILE_META_INFORMATION_GROUP_LENGTH {
                 meta.elements.push(e);
             }
         }
@@ -244,7 +244,7 @@ impl<'a> Parser<'a> {
         let b = self.take(4, "element tag")?;
         let g = self.enc.u16([b[0], b[1]]);
         let e = self.enc.u16([b[2], b[3]]);
-        Ok(Tag::new(g, e))
+        Ok(Tag(g, e))
     }
 
     fn read_header(&mut self) -> Result<Header> {

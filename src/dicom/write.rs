@@ -19,7 +19,7 @@ pub fn write_file(obj: &FileObject<'_>) -> Result<Vec<u8>> {
         write_element(e, Encoding::EXPLICIT_LE, &mut meta)?;
     }
     let gl = Element::bytes(
-        tags::FILE_META_GROUP_LENGTH,
+        tags::FILE_META_INFORMATION_GROUP_LENGTH,
         Vr::UL,
         (meta.len() as u32).to_le_bytes().to_vec(),
     );
