@@ -706,3 +706,31 @@ fn bad_input_gets_a_clear_error_without_values() {
         Error::Malformed { .. }
     ));
 }
+
+#[test]
+fn deflated_image_frame_compression_has_a_plain_data_set() {
+    // 1.2.840.10008.1.2.8.1 deflates each frame of an encapsulated Pixel Data; unlike Deflated
+    // Explicit VR Little Endian, the data set itself is not deflated.
+    let mut els = ct_image("PID-77", "DOE^JANE", "1.2.3.4.5");
+    els.retain(|e| e.tag != 0x7FE0_0010);
+    let mut body = Vec::new();
+    encode(&els, Syntax::ExplicitLe, 0, &mut body);
+    let frame = [0x63u8, 0x60, 0x60, 0x60, 0x00, 0x00, 0x00, 0x0C];
+    body.extend_from_slice(&[
+        0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+    ]);
+    body.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]);
+    body.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, frame.len() as u8, 0, 0, 0]);
+    body.extend_from_slice(&frame);
+    body.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+    let input = file_with(&els, "1.2.840.10008.1.2.8.1", &body);
+    let out = Deidentifier::new(Options::basic(), ProjectKey::from_bytes([1; 32]))
+        .unwrap()
+        .deidentify(&input)
+        .expect("de-identified");
+    let mut scratch = Vec::new();
+    let f = dicom_deid::dicom::read_file(&out.bytes, &mut scratch).unwrap();
+    assert_eq!(f.transfer_syntax, "1.2.840.10008.1.2.8.1");
+    assert!(contains(&out.bytes, &frame), "the frame is kept as it was");
+    assert!(!contains(&out.bytes, b"PID-77"));
+}

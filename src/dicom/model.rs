@@ -10,6 +10,7 @@ use std::fmt;
 /// A data element tag: dicom-rs's, so that this crate speaks the vocabulary of its dictionary and
 /// of its pixel-data adapters. Tag numbers come from [`tags`] (the standard dictionary).
 pub use dicom_core::Tag;
+use dicom_dictionary_std::uids;
 
 /// Tags by keyword: the standard dictionary's, and the three structural tags of PS3.5 7.5.
 pub mod tags {
@@ -359,15 +360,18 @@ impl Encoding {
     };
 
     /// The encoding a transfer syntax UID implies; every encapsulated syntax is explicit little
-    /// endian.
+    /// endian. Only Deflated Explicit VR Little Endian deflates the data set: Deflated Image
+    /// Frame Compression (1.2.840.10008.1.2.8.1) deflates each frame of an encapsulated Pixel
+    /// Data, and its data set is plain explicit little endian.
+    #[allow(deprecated)] // Explicit VR Big Endian is retired, and still found in files
     pub fn from_transfer_syntax(uid: &str) -> Encoding {
         match uid {
-            "1.2.840.10008.1.2" => Encoding::IMPLICIT_LE,
-            "1.2.840.10008.1.2.2" => Encoding {
+            uids::IMPLICIT_VR_LITTLE_ENDIAN => Encoding::IMPLICIT_LE,
+            uids::EXPLICIT_VR_BIG_ENDIAN => Encoding {
                 big_endian: true,
                 ..Encoding::EXPLICIT_LE
             },
-            "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.8.1" => Encoding {
+            uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN => Encoding {
                 deflated: true,
                 ..Encoding::EXPLICIT_LE
             },

@@ -10,7 +10,7 @@ use std::io::Read;
 
 use dicom_core::Tag as DcmTag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
-use dicom_dictionary_std::StandardDataDictionary;
+use dicom_dictionary_std::{StandardDataDictionary, uids};
 
 use crate::dicom::model::{Element, Encoding, FileObject, Item, Tag, TagExt, Value, Vr, tags};
 use crate::error::{Error, Result};
@@ -113,17 +113,12 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
         if let Some(actual) = sniff_native_le(&bytes[p.pos..])
             && matches!(
                 transfer_syntax.as_str(),
-                "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1"
+                uids::IMPLICIT_VR_LITTLE_ENDIAN | uids::EXPLICIT_VR_LITTLE_ENDIAN
             )
             && actual != encoding
         {
             encoding = actual;
-            transfer_syntax = if actual.explicit_vr {
-                "1.2.840.10008.1.2.1"
-            } else {
-                "1.2.840.10008.1.2"
-            }
-            .into();
+            transfer_syntax = native_le_syntax(actual).into();
         }
         return Ok(Preamble {
             encoding,
@@ -135,11 +130,7 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
     // No meta header: accept a bare little-endian data set starting with a group 0008 element.
     if bytes.len() >= 8 && bytes[0..2] == [0x08, 0x00] {
         let encoding = sniff_native_le(bytes).unwrap_or(Encoding::IMPLICIT_LE);
-        let ts = if encoding.explicit_vr {
-            "1.2.840.10008.1.2.1"
-        } else {
-            "1.2.840.10008.1.2"
-        };
+        let ts = native_le_syntax(encoding);
         return Ok(Preamble {
             meta: Item::default(),
             transfer_syntax: ts.to_string(),
@@ -553,4 +544,13 @@ impl<'a> Parser<'a> {
 
 fn starts_with_item(b: &[u8]) -> bool {
     b.len() >= 4 && b[..4] == [0xFE, 0xFF, 0x00, 0xE0]
+}
+
+/// The transfer syntax UID of a native little-endian encoding.
+fn native_le_syntax(encoding: Encoding) -> &'static str {
+    if encoding.explicit_vr {
+        uids::EXPLICIT_VR_LITTLE_ENDIAN
+    } else {
+        uids::IMPLICIT_VR_LITTLE_ENDIAN
+    }
 }
