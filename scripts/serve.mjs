@@ -9,7 +9,7 @@ const here = path.dirname(url.fileURLToPath(import.meta.url));
 const root = path.resolve(process.argv[2] || path.join(here, '..', 'www'));
 const port = Number(process.argv[3] ?? process.env.PORT ?? 8080);
 // The page's own policy (one source: the meta tag in index.html), plus what only a header can say.
-const page = fs.readFileSync(path.join(root, 'index.html'), 'utf8');
+const page = fs.readFileSync(path.join(here, '..', 'www', 'index.html'), 'utf8');
 export const CSP = `${/http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(page)[1]}; frame-ancestors 'none'`;
 const types = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',

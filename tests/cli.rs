@@ -413,3 +413,46 @@ fn an_explicit_date_option_overrides_the_preset_and_no_key_means_a_fresh_one() {
         .collect();
     assert_ne!(names[0], names[1]);
 }
+
+#[test]
+fn the_linkage_folder_is_never_the_output_or_inside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::write(
+        input.join("a.dcm"),
+        file(&ct_image("P1", "DOE^JANE", "1.2.3.4"), Syntax::ExplicitLe),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    for linkage in [
+        out.clone(),
+        out.join("phi"),
+        out.join("x").join("..").join("y"),
+    ] {
+        let res = run(&[
+            "deidentify",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--linkage",
+            linkage.to_str().unwrap(),
+        ]);
+        assert_eq!(res.status.code(), Some(2), "{}", linkage.display());
+        assert!(
+            String::from_utf8_lossy(&res.stderr).contains("must not be the output or inside it")
+        );
+        assert!(!linkage.join("linkage.csv").exists());
+    }
+    let beside = tmp.path().join("linkage");
+    let res = run(&[
+        "deidentify",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--linkage",
+        beside.to_str().unwrap(),
+    ]);
+    assert_eq!(res.status.code(), Some(0));
+    assert!(beside.join("linkage.csv").exists());
+}

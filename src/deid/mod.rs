@@ -41,7 +41,7 @@ const DIRECTORY_RECORD_SEQUENCE: dataset::Tag = dataset::Tag(0x0004, 0x1220);
 /// SOP Class UID of a DICOMDIR (Media Storage Directory Storage).
 const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
 
-/// A configured de-identification session: options, key, profile, safe-private table and an
+/// A configured de-identifier: options, key, profile, safe-private table and an
 /// optional pseudonym lookup. Cheap to share between threads.
 #[derive(Debug, Clone)]
 pub struct Deidentifier {
@@ -87,7 +87,7 @@ pub struct FileRecord {
 }
 
 impl Deidentifier {
-    /// A session with the built-in profile (PS3.15 Table E.1-1) and safe-private table.
+    /// A de-identifier with the built-in profile (PS3.15 Table E.1-1) and safe-private table.
     pub fn new(options: Options, key: ProjectKey) -> Result<Deidentifier> {
         options.validate()?;
         Ok(Deidentifier {

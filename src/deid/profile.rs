@@ -213,7 +213,7 @@ impl Profile {
         Self::shared()
     }
 
-    /// The built-in profile as a shared handle, so sessions do not copy the table.
+    /// The built-in profile as a shared handle, so de-identifiers do not copy the table.
     pub fn builtin_shared() -> Arc<Profile> {
         Arc::clone(Self::shared())
     }

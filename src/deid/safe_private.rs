@@ -48,7 +48,7 @@ impl SafePrivate {
         Self::shared()
     }
 
-    /// The built-in table as a shared handle, so sessions do not copy it.
+    /// The built-in table as a shared handle, so de-identifiers do not copy it.
     pub fn builtin_shared() -> Arc<SafePrivate> {
         Arc::clone(Self::shared())
     }

@@ -68,6 +68,9 @@ pub struct ZipWriter<W: Write> {
     out: W,
     offset: u64,
     entries: Vec<CentralEntry>,
+    /// Set by a failed write: the archive's offsets no longer match its bytes, so nothing more
+    /// may be added and `finish` refuses, rather than producing a corrupt zip.
+    failed: bool,
 }
 
 fn put16(b: &mut Vec<u8>, v: u16) {
@@ -90,7 +93,15 @@ impl<W: Write> ZipWriter<W> {
             out,
             offset: 0,
             entries: Vec::new(),
+            failed: false,
         }
+    }
+
+    fn check(&self) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other("an earlier write to the zip failed"));
+        }
+        Ok(())
     }
 
     /// The writer, e.g. to drain a `Vec<u8>` buffer between entries.
@@ -142,8 +153,11 @@ impl<W: Write> ZipWriter<W> {
         compressed: u64,
     ) -> io::Result<()> {
         let header = self.write_header(name, method, crc, size, compressed)?;
-        let copied = io::copy(&mut data.take(compressed), &mut self.out)?;
+        let copied = io::copy(&mut data.take(compressed), &mut self.out).inspect_err(|_| {
+            self.failed = true;
+        })?;
         if copied != compressed {
+            self.failed = true;
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "entry data shorter than declared",
@@ -162,6 +176,7 @@ impl<W: Write> ZipWriter<W> {
         size: u64,
         compressed: u64,
     ) -> io::Result<u64> {
+        self.check()?;
         let zip64 = size >= u32::MAX as u64 || compressed >= u32::MAX as u64;
         let mut h = Vec::with_capacity(30 + name.len() + 20);
         put32(&mut h, LOCAL);
@@ -182,7 +197,7 @@ impl<W: Write> ZipWriter<W> {
             put64(&mut h, size);
             put64(&mut h, compressed);
         }
-        self.out.write_all(&h)?;
+        self.out.write_all(&h).inspect_err(|_| self.failed = true)?;
         self.entries.push(CentralEntry {
             name: name.to_string(),
             method,
@@ -196,6 +211,7 @@ impl<W: Write> ZipWriter<W> {
 
     /// Writes the central directory and end records, and returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
+        self.check()?;
         let cd_offset = self.offset;
         let mut cd = Vec::new();
         for e in &self.entries {
@@ -364,5 +380,37 @@ mod tests {
             z.finish().unwrap()
         };
         assert_eq!(make(), make());
+    }
+
+    #[test]
+    fn a_failed_write_stops_the_archive() {
+        /// Accepts `room` bytes, then fails.
+        struct Full {
+            room: usize,
+        }
+        impl Write for Full {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                if self.room == 0 {
+                    return Err(io::Error::other("disk full"));
+                }
+                let n = b.len().min(self.room);
+                self.room -= n;
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut z = ZipWriter::new(Full { room: 100 });
+        z.add("a.bin", &[7; 50], false).unwrap();
+        assert!(
+            z.add("b.bin", &[7; 50], false).is_err(),
+            "runs out mid-entry"
+        );
+        assert!(
+            z.add("c.bin", b"x", false).is_err(),
+            "nothing more is added"
+        );
+        assert!(z.finish().is_err(), "and no central directory is written");
     }
 }

@@ -73,8 +73,12 @@ impl Batch {
     /// the worker's [`FileResult`]). Returns `{outcome: {status, detail}, audit?: {jsonl, csv},
     /// header?}`: for a written output, append `header` then the output's bytes to the zip.
     pub fn commit(&mut self, input: &str, result: JsValue) -> Result<JsValue, JsValue> {
-        let result: FileResult = serde_wasm_bindgen::from_value(result)
-            .map_err(|e| js_error(&Error::Unsupported(e.to_string())))?;
+        // A fixed message: serde's would quote the value it rejected, which may be PHI.
+        let result: FileResult = serde_wasm_bindgen::from_value(result).map_err(|_| {
+            js_error(&Error::Unsupported(
+                "a worker's result could not be read".into(),
+            ))
+        })?;
         let size_crc = match &result {
             FileResult::Processed(p) => Some((p.size, p.crc32)),
             _ => None,
@@ -126,11 +130,6 @@ impl Batch {
                 ("end", &end),
             ],
         )
-    }
-
-    /// The totals so far.
-    pub fn summary(&self) -> Result<JsValue, JsValue> {
-        to_js(self.ledger.summary())
     }
 
     /// The linkage files (PHI) as a zip, for a separate download; throws when the batch was made

@@ -7,10 +7,10 @@ import url from 'node:url';
 
 export const root = path.resolve(path.dirname(url.fileURLToPath(import.meta.url)), '..', '..');
 
-/** Starts scripts/serve.mjs on a free port; resolves to {origin, stop}. */
-export function serve() {
+/** Starts scripts/serve.mjs for `dir` (www/ by default) on a free port; resolves to {origin, stop}. */
+export function serve(dir = path.join(root, 'www')) {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(root, 'scripts', 'serve.mjs'), path.join(root, 'www'), '0']);
+    const p = spawn(process.execPath, [path.join(root, 'scripts', 'serve.mjs'), dir, '0']);
     p.stdout.on('data', (d) => {
       const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(String(d));
       if (m) resolve({ origin: `http://127.0.0.1:${m[1]}`, stop: () => p.kill() });

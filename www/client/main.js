@@ -25,7 +25,7 @@ function workerCount() {
 async function boot() {
   const module = await WebAssembly.compileStreaming(fetch('pkg/dicom_deid_bg.wasm'));
   await init({ module_or_path: module });
-  await clearScratch(); // a run interrupted earlier (closed tab, crash) leaves nothing behind
+  await clearScratch(); // what a closed or crashed tab left behind goes now
   state.options = mountOptions();
   state.key = mountKey();
   state.pool = new WorkerPool(module, workerCount(), Number(params.get('rotate')) || 0);
@@ -43,6 +43,7 @@ async function boot() {
 
 /** Keeps the inputs in the order the batch commits them (the library's input order). */
 function setInputs(list) {
+  if (state.running) return; // the drop zone and pickers wait for the run to end
   state.inputs = Array.from(inputOrder(list.map((f) => f.path)), (i) => list[i]);
   refresh();
 }
@@ -87,9 +88,13 @@ async function start() {
     batch.free();
     return; // the save dialog was dismissed
   }
-  state.last?.batch.free();
-  state.last = null;
-  await clearScratch(); // the previous run's zip, if it was not saved, goes now
+  if (state.last) {
+    // The previous run's zip, if it was not saved, goes now.
+    state.last.batch.free();
+    await state.last.scratch.remove();
+    state.last = null;
+  }
+  await clearScratch();
   const run = { cancelled: false };
   state.running = run;
   document.body.dataset.state = 'running';
@@ -114,6 +119,7 @@ async function start() {
     } else {
       $('progress-text').textContent = `Stopped: ${err.message}`;
       document.body.dataset.state = 'failed';
+      await restartPool();
     }
   } finally {
     state.running = null;
@@ -121,16 +127,25 @@ async function start() {
   }
 }
 
+/** Fresh workers for the next run (after a cancel or a failure). */
+async function restartPool() {
+  document.body.dataset.ready = 'no';
+  refresh();
+  try {
+    await state.pool.start();
+    document.body.dataset.ready = 'yes';
+  } catch (err) {
+    $('engine').textContent = `The engine could not restart: ${err.message}. Reload the page.`;
+  }
+  refresh();
+}
+
 /** Stops at once: the workers are terminated (and restarted for the next run). */
 async function cancel() {
   if (!state.running) return;
   state.running.cancelled = true;
-  document.body.dataset.ready = 'no';
   state.pool.terminate();
-  refresh();
-  await state.pool.start();
-  document.body.dataset.ready = 'yes';
-  refresh();
+  await restartPool();
 }
 
 function wire() {

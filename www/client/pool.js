@@ -14,6 +14,7 @@ class Channel {
     this.pending = pending;
     this.replies = new Map();
     this.nextId = 0;
+    this.idleWaiters = [];
     worker.onmessage = ({ data }) => {
       const reply = this.replies.get(data.id);
       if (!reply) return;
@@ -21,13 +22,20 @@ class Channel {
       pending.delete(reply.reject);
       if (data.kind === FAILED) reply.reject(errorFromMessage(data.error));
       else reply.resolve(data);
+      if (!this.replies.size) this.idleWaiters.splice(0).forEach((r) => r());
     };
     worker.onerror = (e) => {
       e.preventDefault();
       const err = new Error(e.message || 'the worker stopped');
       for (const r of this.replies.values()) { pending.delete(r.reject); r.reject(err); }
       this.replies.clear();
+      this.idleWaiters.splice(0).forEach((r) => r());
     };
+  }
+
+  /** Resolves once every request sent has been answered. */
+  idle() {
+    return this.replies.size ? new Promise((r) => this.idleWaiters.push(r)) : Promise.resolve();
   }
 
   ask(message) {
@@ -45,18 +53,21 @@ class Channel {
 }
 
 export class WorkerPool {
-  /** `rotate`: bytes after which a worker starts a new scratch file (0: the worker's default). */
-  constructor(module, size, rotate = 0) {
+  /** `rotate`: bytes after which a worker starts a new scratch file (0: the worker's default);
+   * `script`: the worker module (tests give a stand-in). */
+  constructor(module, size, rotate = 0, script = new URL('../worker/deid.js', import.meta.url)) {
     this.module = module;
+    this.script = script;
     this.rotate = rotate;
     this.size = size;
     this.channels = [];
     this.settings = null;
     this.pending = new Set(); // rejecters of every outstanding request, for terminate()
+    this.generation = 0; // bumped by terminate(), so a replacement started before it is dropped
   }
 
   async #spawn() {
-    const channel = new Channel(new Worker(new URL('../worker/deid.js', import.meta.url), { type: 'module' }), this.pending);
+    const channel = new Channel(new Worker(this.script, { type: 'module' }), this.pending);
     await channel.ask({ kind: LOAD, module: this.module, rotate: this.rotate });
     if (this.settings) await channel.ask({ kind: CONFIGURE, ...this.settings });
     return channel;
@@ -70,6 +81,7 @@ export class WorkerPool {
 
   /** Stops every worker at once; whatever waited on them fails with an AbortError. */
   terminate() {
+    this.generation++;
     for (const c of this.channels) c.terminate();
     this.channels = [];
     for (const reject of this.pending) reject(new DOMException('stopped', 'AbortError'));
@@ -101,17 +113,27 @@ export class WorkerPool {
     let wakeCommitter = null;
     const waitingFeeders = [];
     const replacing = new Map(); // slot → promise of its fresh worker
+    // A trapped worker answers its other queued file with `retry`; once it has answered
+    // everything it is replaced, and the retried file goes to the fresh worker.
+    const replace = (slot, channel) => {
+      const generation = this.generation;
+      replacing.set(slot, (async () => {
+        await channel.idle();
+        channel.terminate();
+        const fresh = await this.#spawn();
+        if (generation === this.generation) this.channels[slot] = fresh;
+        else fresh.terminate(); // the pool was stopped meanwhile
+      })());
+    };
     const wake = () => { wakeCommitter?.(); wakeCommitter = null; };
     const release = () => waitingFeeders.splice(0).forEach((r) => r());
     const process = async (slot, index) => {
       for (;;) {
         await replacing.get(slot);
+        replacing.delete(slot);
         const channel = this.channels[slot];
         const reply = await channel.ask({ kind: FILE, file: files[index], scratch });
-        if (reply.fatal && !replacing.has(slot)) {
-          replacing.set(slot, this.#spawn().then((c) => { this.channels[slot] = c; replacing.delete(slot); }));
-          channel.terminate();
-        }
+        if (reply.fatal) replace(slot, channel);
         if (!reply.retry) return reply;
       }
     };
@@ -151,5 +173,6 @@ export class WorkerPool {
       release();
     }
     await Promise.all(running);
+    await Promise.all(replacing.values()); // every slot has a live worker for closeOutputs()
   }
 }

@@ -1,7 +1,7 @@
 // One batch: the workers de-identify (pool), the library's Batch commits each result in input
 // order (names, duplicates, skip or fail, audit lines, linkage), and the zip is assembled from
-// zip headers and slices of the workers' OPFS files as they are closed (during the run: a zip
-// saved straight to disk grows as the run goes on). This module holds no batch policy of its own.
+// zip headers and slices of the workers' OPFS files as they are closed (so a zip saved straight
+// to disk is written during the run, not after it). This module holds no batch policy of its own.
 import { Batch } from '../pkg/dicom_deid.js';
 import { openRun } from '../shared/scratch.js';
 
@@ -11,18 +11,17 @@ class ZipParts {
     this.sink = sink;
     this.scratch = scratch;
     this.queue = [];
-    this.closed = new Set();
-    this.unwritten = new Map(); // worker file → outputs in it not yet written
+    this.closed = new Map(); // worker file → outputs it holds
+    this.written = new Map(); // worker file → outputs written from it so far
   }
 
   add(header, location) {
     this.queue.push(header, location);
-    this.unwritten.set(location.file, (this.unwritten.get(location.file) ?? 0) + 1);
   }
 
   /** Writes every part whose bytes can be read now, in order. */
   async flush(closed = []) {
-    for (const f of closed) this.closed.add(f);
+    for (const c of closed) this.closed.set(c.file, c.outputs);
     while (this.queue.length) {
       const part = this.queue[0];
       if (!(part instanceof Uint8Array) && !this.closed.has(part.file)) return;
@@ -32,11 +31,18 @@ class ZipParts {
         continue;
       }
       await this.sink.write(await this.scratch.slice(part));
-      const left = this.unwritten.get(part.file) - 1;
-      this.unwritten.set(part.file, left);
+      const written = (this.written.get(part.file) ?? 0) + 1;
+      this.written.set(part.file, written);
       // A file sink has copied the bytes; a Blob still reads them until it is saved.
-      if (left === 0 && this.sink.kind === 'file') await this.scratch.removeFile(part.file);
+      if (written === this.closed.get(part.file) && this.sink.kind === 'file') {
+        await this.scratch.removeFile(part.file);
+      }
     }
+  }
+
+  /** After the last flush: every output must have been written. */
+  finish() {
+    if (this.queue.length) throw new Error('internal error: some outputs were never written to the zip');
   }
 }
 
@@ -52,8 +58,9 @@ export function newBatch(settings) {
  * Runs `inputs` ({file, path}, in commit order) into `batch` (from newBatch) and `sink`.
  * `settings`: {options, key, lookup}, for the workers. Reports
  * progress with `onProgress(committed, bytes)`; `isCancelled()` is checked after each commit.
- * Resolves to {summary, rows, blob, batch} — `rows` lists the inputs not written or written
- * with warnings; `batch` keeps the linkage tables for their separate download.
+ * Resolves to {summary, rows, blob, batch, scratch} — `rows` lists the inputs not written or
+ * written with warnings; `batch` keeps the linkage tables for their separate download; remove
+ * `scratch` once `blob` is no longer needed.
  */
 export async function runBatch({ batch, pool, inputs, settings, sink, onProgress, isCancelled }) {
   const scratch = await openRun();
@@ -84,6 +91,7 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
       if (isCancelled()) throw new DOMException('cancelled', 'AbortError');
     }
     await parts.flush(await pool.closeOutputs());
+    parts.finish();
     const end = batch.finish();
     await sink.write(end.jsonlHeader);
     await sink.write(new Blob([...jsonl, end.summaryLine]));
@@ -94,10 +102,12 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     // A zip saved straight to disk no longer needs the scratch files; a Blob still reads them
     // until it has been downloaded (they go at the next run or page load).
     if (!blob) await scratch.remove();
-    return { summary: end.summary, rows, blob, batch };
+    return { summary: end.summary, rows, blob, batch, scratch };
   } catch (err) {
     batch.free();
     await sink.abort();
+    // Files still held by a worker go at the next clearScratch(), once the page has restarted
+    // the pool (the run's lock is released here).
     await scratch.remove();
     throw err;
   }

@@ -34,6 +34,7 @@ async function process(read, scratch) {
   }
   if (result.status !== 'processed') return { kind: RESULT, result, fatal: false };
   output.size += result.size;
+  output.outputs++;
   const location = { file: output.name, at, size: result.size };
   const closed = output.size >= rotateBytes ? output.close() : null;
   return { kind: RESULT, result, location, closed, fatal: false };
@@ -55,12 +56,13 @@ const handlers = {
 
   [FILE]({ file, scratch }) {
     const read = file.arrayBuffer(); // starts now, while earlier files are processed
-    queue = queue.then(() => process(read, scratch));
-    return queue;
+    const done = queue.then(() => process(read, scratch));
+    queue = done.catch(() => {}); // one failed file does not fail the ones after it
+    return done;
   },
 
   async [CLOSE]() {
-    await queue;
+    await queue; // never rejects
     return { kind: CLOSED, closed: output.close() };
   },
 };

@@ -273,7 +273,11 @@ pub fn run(
                     while g.turn != i {
                         g = turn_changed.wait(g).unwrap_or_else(|e| e.into_inner());
                     }
-                    let outcome = commit(&mut g, destination, &inputs[i], ready);
+                    // A panic here must still pass the turn on, or the other threads wait forever.
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        commit(&mut g, destination, &inputs[i], ready)
+                    }))
+                    .unwrap_or_else(|_| Outcome::Failed(Error::Internal.to_string()));
                     g.outcomes[i] = Some(outcome);
                     g.turn += 1;
                     drop(g);

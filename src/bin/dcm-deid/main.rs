@@ -101,14 +101,10 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
     // temporary .partial file) is never taken for an input.
     let inputs = batch::collect_inputs(&args.inputs, Some(&args.output));
     let destination = batch::Destination::open(&args.output).context("cannot create the output")?;
-    if let Some(l) = &args.linkage {
-        let inside = fs::canonicalize(l.parent().unwrap_or(l))
-            .ok()
-            .zip(fs::canonicalize(destination.path()).ok())
-            .is_some_and(|(l, o)| l.starts_with(o));
-        if inside {
-            bail!("the linkage folder must not be inside the output");
-        }
+    if let Some(l) = &args.linkage
+        && inside(l, destination.path())
+    {
+        bail!("the linkage folder (PHI) must not be the output or inside it");
     }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -142,6 +138,45 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         say!("linkage files (contain PHI) written to {}", l.display());
     }
     Ok(result.summary.failed == 0)
+}
+
+/// Whether `path` (which may not exist yet) is `folder` or lies inside it, links resolved.
+fn inside(path: &Path, folder: &Path) -> bool {
+    let Ok(folder) = fs::canonicalize(folder) else {
+        return false;
+    };
+    // `..` folded lexically, then the longest part that exists resolved, the rest added back.
+    let Ok(absolute) = std::path::absolute(path) else {
+        return false;
+    };
+    let mut resolved = std::path::PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                resolved.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => resolved.push(other),
+        }
+    }
+    let mut rest = Vec::new();
+    while !resolved.exists() {
+        match (
+            resolved.file_name().map(|n| n.to_owned()),
+            resolved.parent(),
+        ) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                resolved = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let Ok(mut full) = fs::canonicalize(&resolved) else {
+        return false;
+    };
+    full.extend(rest.into_iter().rev());
+    full.starts_with(&folder)
 }
 
 fn print_summary(summary: &Summary) {

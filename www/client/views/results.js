@@ -29,6 +29,14 @@ export function showResults({ summary, rows, blob, batch }, sink) {
     }
     tbody.appendChild(tr);
   }
+  if (rows.length > MAX_ROWS) {
+    const tr = document.createElement('tr');
+    const td = document.createElement('td');
+    td.colSpan = 4;
+    td.textContent = `… and ${rows.length - MAX_ROWS} more (every input is in the linkage file and the audit).`;
+    tr.appendChild(td);
+    tbody.appendChild(tr);
+  }
   $('linkage').onclick = () =>
     download('linkage-CONTAINS-PHI.zip', new Blob([batch.linkageZip()], { type: 'application/zip' }));
 }
