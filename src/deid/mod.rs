@@ -93,8 +93,8 @@ impl Deidentifier {
         Ok(Deidentifier {
             options,
             key,
-            profile: Profile::builtin_shared(),
-            safe_private: SafePrivate::builtin_shared(),
+            profile: Profile::builtin(),
+            safe_private: SafePrivate::builtin(),
             lookup: None,
         })
     }

@@ -4,7 +4,7 @@
 //! user's own profile file, so a site can tighten or relax single rows without rebuilding.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock};
 
 use serde::Serialize;
 
@@ -208,26 +208,18 @@ pub const BUILTIN_EDITION: &str = "DICOM PS3.15 2026c Table E.1-1";
 pub const BUILTIN_SUPPLEMENT: &str = include_str!("../../profiles/supplement.csv");
 
 impl Profile {
-    /// The built-in profile (Table E.1-1 and the supplement), parsed once.
-    pub fn builtin() -> &'static Profile {
-        Self::shared()
-    }
-
-    /// The built-in profile as a shared handle, so de-identifiers do not copy the table.
-    pub fn builtin_shared() -> Arc<Profile> {
-        Arc::clone(Self::shared())
-    }
-
-    fn shared() -> &'static Arc<Profile> {
-        static P: OnceLock<Arc<Profile>> = OnceLock::new();
-        P.get_or_init(|| {
+    /// The built-in profile (Table E.1-1 and the supplement), parsed once and shared, so
+    /// de-identifiers do not copy the table.
+    pub fn builtin() -> Arc<Profile> {
+        static BUILTIN: LazyLock<Arc<Profile>> = LazyLock::new(|| {
             let mut p = Profile::from_csv(BUILTIN_EDITION, BUILTIN_TABLE)
                 .expect("the built-in profile table parses (checked by tests)");
             let extra = Profile::from_csv("supplement", BUILTIN_SUPPLEMENT)
                 .expect("the built-in supplement parses (checked by tests)");
             p.extend(extra);
             Arc::new(p)
-        })
+        });
+        Arc::clone(&BUILTIN)
     }
 
     /// Parses a profile CSV with a header row. Required columns: `tag_pattern` (or `tag`) and

@@ -6,7 +6,7 @@
 //! byte), never on the raw element number.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock};
 
 use crate::dicom::model::{Item, Tag, TagExt, Vr, trim_text};
 use crate::error::{Error, Result};
@@ -43,24 +43,15 @@ pub struct SafePrivate {
 }
 
 impl SafePrivate {
-    /// The built-in table, parsed once.
-    pub fn builtin() -> &'static SafePrivate {
-        Self::shared()
-    }
-
-    /// The built-in table as a shared handle, so de-identifiers do not copy it.
-    pub fn builtin_shared() -> Arc<SafePrivate> {
-        Arc::clone(Self::shared())
-    }
-
-    fn shared() -> &'static Arc<SafePrivate> {
-        static S: OnceLock<Arc<SafePrivate>> = OnceLock::new();
-        S.get_or_init(|| {
+    /// The built-in table (E.3.10-1), parsed once and shared, so de-identifiers do not copy it.
+    pub fn builtin() -> Arc<SafePrivate> {
+        static BUILTIN: LazyLock<Arc<SafePrivate>> = LazyLock::new(|| {
             Arc::new(
                 SafePrivate::from_csv("safe_private_e3_10_1.csv", BUILTIN_SAFE_PRIVATE)
                     .expect("built-in safe-private table parses (checked by tests)"),
             )
-        })
+        });
+        Arc::clone(&BUILTIN)
     }
 
     /// Parses a CSV with columns `private_creator,group,element_offset[,...,vr,...]` (header row

@@ -111,19 +111,17 @@ fn write_element(e: &Element<'_>, enc: Encoding, out: &mut Vec<u8>) -> Result<()
                 enc
             };
             let vr = if e.vr == Vr::UN { Vr::UN } else { Vr::SQ };
-            if e.undefined_length {
-                put_header(enc, out, e.tag, vr, u32::MAX)?;
-                write_items(items, inner, out)?;
-                put_tag(enc, out, tags::SEQUENCE_DELIMITATION);
-                enc.put_u32(out, 0);
-            } else {
-                let mut body = Vec::new();
-                write_items(items, inner, &mut body)?;
-                let len = u32::try_from(body.len())
-                    .map_err(|_| Error::Unsupported(format!("sequence {} exceeds 4 GiB", e.tag)))?;
-                put_header(enc, out, e.tag, vr, len)?;
-                out.extend_from_slice(&body);
-            }
+            let framing = Framing {
+                undefined_length: e.undefined_length,
+                delimiter: tags::SEQUENCE_DELIMITATION,
+                tag: e.tag,
+            };
+            framing.write(
+                enc,
+                out,
+                |out, len| put_header(enc, out, e.tag, vr, len),
+                |body| write_items(items, inner, body),
+            )?;
         }
     }
     Ok(())
@@ -131,18 +129,56 @@ fn write_element(e: &Element<'_>, enc: Encoding, out: &mut Vec<u8>) -> Result<()
 
 fn write_items(items: &[Item<'_>], enc: Encoding, out: &mut Vec<u8>) -> Result<()> {
     for item in items {
-        put_tag(enc, out, tags::ITEM);
-        if item.undefined_length {
-            enc.put_u32(out, u32::MAX);
-            write_item_body(item, enc, out)?;
-            put_tag(enc, out, tags::ITEM_DELIMITATION);
-            enc.put_u32(out, 0);
-        } else {
-            let mut body = Vec::new();
-            write_item_body(item, enc, &mut body)?;
-            enc.put_u32(out, body.len() as u32);
-            out.extend_from_slice(&body);
-        }
+        let framing = Framing {
+            undefined_length: item.undefined_length,
+            delimiter: tags::ITEM_DELIMITATION,
+            tag: tags::ITEM,
+        };
+        framing.write(
+            enc,
+            out,
+            |out, len| {
+                put_tag(enc, out, tags::ITEM);
+                enc.put_u32(out, len);
+                Ok(())
+            },
+            |body| write_item_body(item, enc, body),
+        )?;
     }
     Ok(())
+}
+
+/// How a sequence or an item is delimited: kept as it was read, an undefined length closed by
+/// its delimitation tag, or a defined length (checked to fit 32 bits).
+struct Framing {
+    undefined_length: bool,
+    delimiter: Tag,
+    /// Named in the error when a defined length does not fit.
+    tag: Tag,
+}
+
+impl Framing {
+    /// Writes the header (given the length to declare), the body, and the delimiter if any.
+    fn write(
+        &self,
+        enc: Encoding,
+        out: &mut Vec<u8>,
+        header: impl FnOnce(&mut Vec<u8>, u32) -> Result<()>,
+        body: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
+        if self.undefined_length {
+            header(out, u32::MAX)?;
+            body(out)?;
+            put_tag(enc, out, self.delimiter);
+            enc.put_u32(out, 0);
+        } else {
+            let mut bytes = Vec::new();
+            body(&mut bytes)?;
+            let len = u32::try_from(bytes.len())
+                .map_err(|_| Error::Unsupported(format!("{} is longer than 4 GiB", self.tag)))?;
+            header(out, len)?;
+            out.extend_from_slice(&bytes);
+        }
+        Ok(())
+    }
 }
