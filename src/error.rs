@@ -41,6 +41,10 @@ pub enum Error {
     /// The engine stopped on this input (a bug); the batch goes on.
     #[error("internal error: the engine stopped on this file")]
     Internal,
+    /// An image that may show identifying text in its pixels and that no mask covered (or whose
+    /// masks could not be applied): held back, never written as if clean.
+    #[error("quarantined: {0}")]
+    Quarantined(String),
     /// A project key file has the wrong size or format.
     #[error("key: {0}")]
     Key(String),
@@ -71,6 +75,7 @@ impl Error {
             Error::Write(_) => "write",
             Error::Internal => "internal",
             Error::Key(_) => "key",
+            Error::Quarantined(_) => "quarantined",
         }
     }
 }
@@ -82,6 +87,8 @@ pub enum Disposition {
     Skip,
     /// An input that should have been de-identified and was not: the batch reports a failure.
     Fail,
+    /// An image held back for review (pixels at risk): not written, listed apart.
+    Quarantine,
 }
 
 impl Error {
@@ -89,6 +96,7 @@ impl Error {
     pub fn disposition(&self) -> Disposition {
         match self {
             Error::NotDicom(_) | Error::DicomDir => Disposition::Skip,
+            Error::Quarantined(_) => Disposition::Quarantine,
             _ => Disposition::Fail,
         }
     }

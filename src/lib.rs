@@ -30,6 +30,7 @@ pub mod deid;
 pub mod dicom;
 pub mod error;
 pub mod output;
+pub mod pixels;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

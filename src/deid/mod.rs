@@ -34,6 +34,7 @@ use crate::dicom::{read as reader, write as writer};
 use crate::error::{Error, Result};
 use crate::output::audit::ActionLog;
 use crate::output::names;
+use crate::pixels::{self, PixelPolicy, PixelRecord};
 
 /// Directory Record Sequence: only a DICOMDIR has it.
 const DIRECTORY_RECORD_SEQUENCE: dataset::Tag = dataset::Tag(0x0004, 0x1220);
@@ -50,6 +51,7 @@ pub struct Deidentifier {
     profile: Arc<Profile>,
     safe_private: Arc<SafePrivate>,
     lookup: Option<Arc<Lookup>>,
+    pixels: PixelPolicy,
 }
 
 /// One de-identified file.
@@ -84,6 +86,9 @@ pub struct FileRecord {
     pub transfer_syntax: String,
     #[serde(flatten)]
     pub report: ActionLog,
+    /// What Clean Pixel Data did, or the risk left in the pixels.
+    #[serde(default, skip_serializing_if = "PixelRecord::is_empty")]
+    pub pixels: PixelRecord,
 }
 
 impl Deidentifier {
@@ -96,7 +101,14 @@ impl Deidentifier {
             profile: Profile::builtin(),
             safe_private: SafePrivate::builtin(),
             lookup: None,
+            pixels: PixelPolicy::default(),
         })
+    }
+
+    /// Uses these mask sources and this policy for images at risk (Clean Pixel Data).
+    pub fn with_pixels(mut self, pixels: PixelPolicy) -> Self {
+        self.pixels = pixels;
+        self
     }
 
     /// Uses a user-supplied profile table instead of the built-in one.
@@ -167,6 +179,7 @@ impl Deidentifier {
         } else {
             clean::Identifiers::default()
         };
+        let pixel_plan = self.plan_pixels(&obj, &charset, &sop_class)?;
         let mut report = ActionLog::default();
         method::warnings(&obj.dataset, &mut report);
         let mut walker = walker::Walker {
@@ -186,7 +199,8 @@ impl Deidentifier {
         let mut report = walker.report;
         let uid_pairs = walker.uid_pairs;
 
-        self.finish_dataset(&mut obj.dataset, &charset, &pseudonym, &mut report);
+        let pixels = self.clean_pixels(&mut obj, pixel_plan)?;
+        self.finish_dataset(&mut obj.dataset, &charset, &pseudonym, &mut report, &pixels);
         finish_meta(&mut obj, &sop_class);
 
         let bytes = writer::write_file(&obj)?;
@@ -214,6 +228,7 @@ impl Deidentifier {
                 modality: d.ascii(tags::MODALITY).unwrap_or_default(),
                 transfer_syntax: obj.transfer_syntax.clone(),
                 report,
+                pixels,
             },
             name,
             bytes,
@@ -233,6 +248,7 @@ impl Deidentifier {
         cs: &CharacterSet,
         p: &Pseudonym,
         report: &mut ActionLog,
+        pixels: &PixelRecord,
     ) {
         // Pseudonyms from a lookup table may be non-ASCII: write them in the file's own
         // character set, or keep only their ASCII characters when it cannot hold them.
@@ -261,8 +277,92 @@ impl Deidentifier {
             d.put(Element::text(tags::PATIENT_AGE, Vr::AS, "090Y"));
             report.warn("Patient's Age over 89 was set to 090Y");
         }
-        method::record(d, &self.options, &self.profile.edition);
+        // Clean Pixel Data is claimed (code 113101) only for an image whose pixels were masked.
+        let options = Options {
+            clean_pixel_data: pixels.masked.is_some(),
+            ..self.options
+        };
+        method::record(d, &options, &self.profile.edition);
     }
+
+    /// Decides, from the original header, what Clean Pixel Data will do to this file: the image
+    /// geometry, the risk of burned-in text, and the regions to paint. `None` for objects
+    /// without Pixel Data.
+    fn plan_pixels(
+        &self,
+        obj: &FileObject<'_>,
+        charset: &CharacterSet,
+        sop_class: &str,
+    ) -> Result<Option<PixelPlan>> {
+        if obj.dataset.get(tags::PIXEL_DATA).is_none() {
+            return Ok(None);
+        }
+        let at_risk = pixels::risk::at_risk(&obj.dataset, sop_class);
+        let info = pixels::ImageInfo::of(&obj.dataset, obj.encoding);
+        let choice = match (&info, self.options.clean_pixel_data) {
+            (Ok(Some(info)), true) => self
+                .pixels
+                .masks
+                .choose(&pixels::header(obj, charset), info),
+            _ => None,
+        };
+        Ok(Some(PixelPlan {
+            info,
+            at_risk,
+            choice,
+        }))
+    }
+
+    /// Applies the plan: paints the regions, or holds back an image at risk that no region
+    /// covers (unless the user accepted the risk).
+    fn clean_pixels(
+        &self,
+        obj: &mut FileObject<'_>,
+        plan: Option<PixelPlan>,
+    ) -> Result<PixelRecord> {
+        let Some(plan) = plan else {
+            return Ok(PixelRecord::default());
+        };
+        let mut record = PixelRecord {
+            at_risk: plan.at_risk.clone(),
+            ..PixelRecord::default()
+        };
+        if !self.options.clean_pixel_data {
+            return Ok(record);
+        }
+        let quarantine = |why: String| -> Result<PixelRecord> { Err(Error::Quarantined(why)) };
+        match (plan.choice, plan.info) {
+            (Some(choice), Ok(Some(info))) if !choice.rects.is_empty() => {
+                let masked = pixels::apply(obj, &info, &choice).map_err(|e| {
+                    Error::Quarantined(format!("masks apply but could not be painted ({e})"))
+                })?;
+                pixels::mark_clean(&mut obj.dataset);
+                record.masked = Some(masked);
+                Ok(record)
+            }
+            _ if plan.at_risk.is_none() => Ok(record),
+            _ if self.pixels.release_unmasked => {
+                record.released_unmasked = true;
+                Ok(record)
+            }
+            (Some(_), _) => quarantine(format!(
+                "{}; the matching mask rule has no region inside the image",
+                plan.at_risk.unwrap_or_default()
+            )),
+            (None, Err(e)) => quarantine(format!("{}; {e}", plan.at_risk.unwrap_or_default())),
+            (None, _) => quarantine(format!(
+                "{}; no mask rule or region covers it",
+                plan.at_risk.unwrap_or_default()
+            )),
+        }
+    }
+}
+
+/// What Clean Pixel Data will do to one image, decided on the original header.
+struct PixelPlan {
+    info: Result<Option<pixels::ImageInfo>>,
+    at_risk: Option<String>,
+    choice: Option<pixels::Choice>,
 }
 
 /// Sets the file meta information for the de-identified object: new SOP Instance UID, this

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// The options of PS3.15 E.3, in the order of the Table E.1-1 columns.
+/// The options of PS3.15 E.3, in the order of the Table E.1-1 columns; Clean Pixel Data, which
+/// acts on pixels rather than attributes and has no column, last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileOption {
@@ -19,6 +20,7 @@ pub enum ProfileOption {
     CleanDescriptors,
     CleanStructuredContent,
     CleanGraphics,
+    CleanPixelData,
 }
 
 /// What a user needs to know about one option: its identifier (the Table E.1-1 column, the
@@ -35,7 +37,7 @@ pub struct OptionInfo {
 }
 
 /// Every option, in column order. The one place where option names and help live.
-const OPTIONS: [OptionInfo; 10] = {
+const OPTIONS: [OptionInfo; ProfileOption::COUNT] = {
     use ProfileOption::*;
     const fn info(
         option: ProfileOption,
@@ -123,15 +125,25 @@ const OPTIONS: [OptionInfo; 10] = {
             "Keep overlays and graphic annotations, dropping free-text annotations.",
             None,
         ),
+        info(
+            CleanPixelData,
+            "clean_pixel_data",
+            "Clean Pixel Data Option",
+            "Black out names, IDs and dates burned into images (ultrasound banners, screen captures) using CTP's mask library and your masks; images at risk that no mask covers are held back.",
+            None,
+        ),
     ]
 };
 
 impl ProfileOption {
+    /// How many options there are.
+    pub const COUNT: usize = 11;
+
     /// All options, in column order.
-    pub const ALL: [ProfileOption; 10] = {
-        let mut all = [ProfileOption::RetainSafePrivate; 10];
+    pub const ALL: [ProfileOption; ProfileOption::COUNT] = {
+        let mut all = [ProfileOption::RetainSafePrivate; ProfileOption::COUNT];
         let mut i = 0;
-        while i < 10 {
+        while i < ProfileOption::COUNT {
             all[i] = OPTIONS[i].option;
             i += 1;
         }
@@ -177,6 +189,7 @@ pub struct Options {
     pub clean_descriptors: bool,
     pub clean_structured_content: bool,
     pub clean_graphics: bool,
+    pub clean_pixel_data: bool,
 }
 
 /// A named starting point for the options.
@@ -304,6 +317,7 @@ impl Options {
             self.clean_descriptors,
             self.clean_structured_content,
             self.clean_graphics,
+            self.clean_pixel_data,
         ];
         in_column_order[o.index()]
     }
@@ -325,6 +339,7 @@ impl Options {
             ProfileOption::CleanDescriptors => &mut self.clean_descriptors,
             ProfileOption::CleanStructuredContent => &mut self.clean_structured_content,
             ProfileOption::CleanGraphics => &mut self.clean_graphics,
+            ProfileOption::CleanPixelData => &mut self.clean_pixel_data,
         }
     }
 

@@ -144,7 +144,7 @@ pub struct Rule {
     pub keyword: String,
     pub basic: Action,
     /// The entry of each option column, in [`ProfileOption::ALL`] order.
-    pub options: [Option<Action>; 10],
+    pub options: [Option<Action>; ProfileOption::COUNT],
 }
 
 impl Rule {
@@ -266,7 +266,7 @@ impl Profile {
             .ok_or_else(|| err(line, "tag pattern is not 8 hex digits or x".into()))?;
             let basic = Action::parse(get(Some(basic_col)))
                 .ok_or_else(|| err(line, "unknown Basic action code".into()))?;
-            let mut options = [None; 10];
+            let mut options = [None; ProfileOption::COUNT];
             for (k, c) in option_cols.iter().enumerate() {
                 let v = get(*c);
                 if !v.is_empty() {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::FileRecord;
 use crate::deid::Options;
+use crate::pixels::PixelRecord;
 
 /// An action as applied to one element, after compound codes were resolved by the IOD. Declared
 /// in alphabetical order, which is the order of the audit's counts.
@@ -55,7 +56,7 @@ impl ActionLog {
     }
 }
 
-/// Totals for a batch; `found == deidentified + skipped + failed` always.
+/// Totals for a batch; `found == deidentified + skipped + failed + quarantined` always.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     pub found: usize,
@@ -66,6 +67,15 @@ pub struct Summary {
     pub skipped_reasons: BTreeMap<String, usize>,
     /// Reason → count, for inputs that could not be de-identified.
     pub failed_reasons: BTreeMap<String, usize>,
+    /// Images held back because their pixels may show identifying text.
+    pub quarantined: usize,
+    /// Reason → count, for quarantined inputs.
+    pub quarantined_reasons: BTreeMap<String, usize>,
+    /// Written images whose pixels were masked.
+    pub masked: usize,
+    /// Written images at risk of burned-in text that no mask covered (Clean Pixel Data off, or
+    /// the risk accepted).
+    pub at_risk_unmasked: usize,
 }
 
 impl Summary {
@@ -79,6 +89,20 @@ impl Summary {
         self.found += 1;
         self.skipped += 1;
         *self.skipped_reasons.entry(reason.to_string()).or_default() += 1;
+    }
+    /// Counts one quarantined input.
+    pub fn quarantine(&mut self, reason: &str) {
+        self.found += 1;
+        self.quarantined += 1;
+        *self
+            .quarantined_reasons
+            .entry(reason.to_string())
+            .or_default() += 1;
+    }
+    /// Counts what the pixel stage did to a written file.
+    pub fn pixels(&mut self, p: &PixelRecord) {
+        self.masked += p.masked.is_some() as usize;
+        self.at_risk_unmasked += (p.at_risk.is_some() && p.masked.is_none()) as usize;
     }
     /// Counts one failed input.
     pub fn fail(&mut self, reason: &str) {
@@ -136,9 +160,48 @@ pub fn summary_jsonl(profile: &str, options: &Options, summary: &Summary) -> Str
     s
 }
 
+#[derive(Serialize)]
+struct QuarantineLine<'a> {
+    record: &'static str,
+    /// The input's position in the batch's input order (1-based): input paths may name patients.
+    input_number: usize,
+    reason: &'a str,
+}
+
+/// The audit.jsonl line of a quarantined input (no name: nothing was written).
+pub fn quarantine_jsonl(input_number: usize, reason: &str) -> String {
+    let mut s = serde_json::to_string(&QuarantineLine {
+        record: "quarantined",
+        input_number,
+        reason,
+    })
+    .unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// Header of audit.csv.
 pub const CSV_HEADER: &str =
-    "output_name,sop_class_uid,modality,transfer_syntax,X,Z,D,K,C,U,warnings,actions\n";
+    "output_name,sop_class_uid,modality,transfer_syntax,X,Z,D,K,C,U,pixels,warnings,actions\n";
+
+/// The pixel column of audit.csv: what was masked, or the risk left.
+fn pixels_csv(p: &PixelRecord) -> String {
+    match (&p.masked, &p.at_risk) {
+        (Some(m), _) => format!(
+            "masked by {}: {} regions on {} frames, {}, {} -> {}, {:+} bytes",
+            m.source,
+            m.regions,
+            m.frames,
+            m.method,
+            m.transfer_syntax_in,
+            m.transfer_syntax_out,
+            m.size_change
+        ),
+        (None, Some(r)) if p.released_unmasked => format!("at risk, released unmasked: {r}"),
+        (None, Some(r)) => format!("at risk, not masked: {r}"),
+        (None, None) => String::new(),
+    }
+}
 
 /// The audit.csv row of one output file; `actions` lists `path=code` separated by spaces.
 pub fn file_csv(output_name: &str, file: &FileRecord) -> String {
@@ -164,6 +227,7 @@ pub fn file_csv(output_name: &str, file: &FileRecord) -> String {
         &c(Applied::K),
         &c(Applied::C),
         &c(Applied::U),
+        &pixels_csv(&file.pixels),
         &file.report.warnings.join("; "),
         &actions.join(" "),
     ]);

@@ -11,6 +11,7 @@ use crate::error::{Disposition, Error};
 use crate::output::audit::{self, Summary};
 use crate::output::linkage::LinkageTables;
 use crate::output::names::{self, OutputNames};
+use crate::output::quarantine::Held;
 
 /// One input's result, made in parallel before it is committed. It crosses from a page worker to
 /// the page's ledger as a plain object, so it holds no bytes: the output itself is staged by
@@ -24,6 +25,8 @@ pub enum FileResult {
     Skipped { reason: String },
     /// DICOM that could not be de-identified: nothing written.
     Failed { reason: String },
+    /// An image held back because its pixels may show identifying text: nothing written.
+    Quarantined { reason: String },
 }
 
 /// A de-identified file as the ledger needs it.
@@ -65,6 +68,7 @@ impl FileResult {
         match e.disposition() {
             Disposition::Skip => FileResult::Skipped { reason },
             Disposition::Fail => FileResult::Failed { reason },
+            Disposition::Quarantine => FileResult::Quarantined { reason },
         }
     }
 }
@@ -79,6 +83,8 @@ pub enum Outcome {
     Skipped(String),
     /// Nothing written, for this reason.
     Failed(String),
+    /// Held back for review (pixels at risk), for this reason.
+    Quarantined(String),
 }
 
 /// The audit lines of one written output.
@@ -92,7 +98,8 @@ pub struct AuditLines {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Committed {
     pub outcome: Outcome,
-    /// Present when the output was written: append to audit.jsonl and audit.csv.
+    /// Present when the output was written (append to audit.jsonl and audit.csv), or quarantined
+    /// (a line for audit.jsonl; the CSV lists written files only).
     pub audit: Option<AuditLines>,
 }
 
@@ -104,6 +111,7 @@ pub struct Ledger {
     linkage: Option<LinkageTables>,
     profile: String,
     options: Options,
+    held: Vec<Held>,
 }
 
 impl Ledger {
@@ -116,6 +124,7 @@ impl Ledger {
             linkage: keep_linkage.then(LinkageTables::default),
             profile: profile.to_string(),
             options,
+            held: Vec::new(),
         }
     }
 
@@ -130,6 +139,7 @@ impl Ledger {
         let (outcome, processed) = match result {
             FileResult::Skipped { reason } => (Outcome::Skipped(reason), None),
             FileResult::Failed { reason } => (Outcome::Failed(reason), None),
+            FileResult::Quarantined { reason } => (Outcome::Quarantined(reason), None),
             FileResult::Processed(p) => match self.names.claim(&p.name, &p.digest) {
                 None => (Outcome::Skipped(names::DUPLICATE.into()), None),
                 Some(name) => match write(&name) {
@@ -138,22 +148,38 @@ impl Ledger {
                 },
             },
         };
-        self.count(input, &outcome, processed.as_ref().map(|p| &p.linkage));
+        self.count(input, &outcome, processed.as_deref());
         let audit = match (&outcome, &processed) {
             (Outcome::Written(name), Some(p)) => Some(AuditLines {
                 jsonl: audit::file_jsonl(name, &p.record),
                 csv: audit::file_csv(name, &p.record),
+            }),
+            (Outcome::Quarantined(reason), _) => Some(AuditLines {
+                jsonl: audit::quarantine_jsonl(self.summary.found, reason),
+                csv: String::new(),
             }),
             _ => None,
         };
         Committed { outcome, audit }
     }
 
-    fn count(&mut self, input: &str, outcome: &Outcome, linkage: Option<&Linkage>) {
+    fn count(&mut self, input: &str, outcome: &Outcome, processed: Option<&Processed>) {
         let (status, detail) = match outcome {
             Outcome::Written(n) => {
                 self.summary.done();
+                if let Some(p) = processed {
+                    self.summary.pixels(&p.record.pixels);
+                }
                 ("deidentified", n)
+            }
+            Outcome::Quarantined(r) => {
+                self.summary.quarantine(r);
+                self.held.push(Held {
+                    input_number: self.summary.found,
+                    input: input.to_string(),
+                    reason: r.clone(),
+                });
+                ("quarantined", r)
             }
             Outcome::Skipped(r) => {
                 self.summary.skip(r);
@@ -165,7 +191,7 @@ impl Ledger {
             }
         };
         if let Some(tables) = &mut self.linkage {
-            tables.add(input, status, detail, linkage);
+            tables.add(input, status, detail, processed.map(|p| &p.linkage));
         }
     }
 
@@ -177,6 +203,11 @@ impl Ledger {
     /// The summary line that ends audit.jsonl (after every input is committed).
     pub fn summary_jsonl(&self) -> String {
         audit::summary_jsonl(&self.profile, &self.options, &self.summary)
+    }
+
+    /// The quarantined inputs so far (PHI: their paths), for the quarantine's index.
+    pub fn quarantined(&self) -> &[Held] {
+        &self.held
     }
 
     /// The linkage tables (PHI), when the batch keeps them.
@@ -200,6 +231,7 @@ mod tests {
                 modality: "CT".into(),
                 transfer_syntax: "1.2.840.10008.1.2.1".into(),
                 report: Default::default(),
+                pixels: Default::default(),
             },
             linkage: Linkage {
                 original_patient_id: "ORIG".into(),

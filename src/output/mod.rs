@@ -5,6 +5,7 @@ pub mod audit;
 pub mod ledger;
 pub mod linkage;
 pub mod names;
+pub mod quarantine;
 pub mod zip;
 
 pub use audit::Summary;

@@ -59,6 +59,22 @@ pub struct DeidArgs {
     /// A safe-private CSV in the format of profiles/safe_private_e3_10_1.csv.
     #[arg(long)]
     pub safe_private: Option<PathBuf>,
+    /// A CTP DicomPixelAnonymizer script of mask regions by header signature (Clean Pixel Data);
+    /// repeatable; applied in the order given, before the built-in CTP library.
+    #[arg(long = "pixel-script", value_name = "FILE")]
+    pub pixel_scripts: Vec<PathBuf>,
+    /// A JSON file of explicit mask regions by image, series or device (as the page exports
+    /// them); they take precedence over every script.
+    #[arg(long, value_name = "FILE")]
+    pub pixel_regions: Option<PathBuf>,
+    /// Write the original files of quarantined images (pixels at risk, no mask) to this folder
+    /// for review. They hold PHI; the folder must be outside the output.
+    #[arg(long, value_name = "DIR")]
+    pub quarantine: Option<PathBuf>,
+    /// Write images at risk of burned-in text that no mask covers instead of quarantining them;
+    /// the audit records the accepted risk.
+    #[arg(long)]
+    pub release_unmasked: bool,
     /// Worker threads (default: number of cores).
     #[arg(long, short)]
     pub jobs: Option<usize>,

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use dicom_deid::output::audit::{CSV_HEADER, Checksummed};
+use dicom_deid::output::quarantine::{self, Held};
 use dicom_deid::output::zip::{Prepared, ZipWriter};
 use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
 use dicom_deid::{Deidentifier, Error};
@@ -239,6 +240,7 @@ pub fn run(
     destination: &Destination,
     jobs: usize,
     linkage_dir: Option<&Path>,
+    quarantine_dir: Option<&Path>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> io::Result<BatchResult> {
     let next = AtomicUsize::new(0);
@@ -305,10 +307,29 @@ pub fn run(
             write_atomically(&dir.join(name), text.as_bytes())?;
         }
     }
+    if let Some(dir) = quarantine_dir {
+        write_quarantine(dir, inputs, shared.ledger.quarantined())?;
+    }
     Ok(BatchResult {
         summary: shared.ledger.summary().clone(),
         outcomes,
     })
+}
+
+/// Copies the originals of quarantined inputs to `dir` under the names the quarantine gives
+/// them, with its index and README. Everything there is PHI.
+fn write_quarantine(dir: &Path, inputs: &[PathBuf], held: &[Held]) -> io::Result<()> {
+    if held.is_empty() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir)?;
+    for h in held {
+        fs::copy(&inputs[h.input_number - 1], dir.join(h.file_name()))?;
+    }
+    for (name, text) in quarantine::files(held) {
+        write_atomically(&dir.join(name), text.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Reads, de-identifies and stages one input (the parallel part).

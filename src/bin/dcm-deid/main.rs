@@ -11,6 +11,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Parser;
 use dicom_deid::output::{Outcome, Summary};
+use dicom_deid::pixels::script::Expr;
+use dicom_deid::pixels::{Masks, PixelPolicy, PixelScript};
 use dicom_deid::{Deidentifier, Lookup, Profile, ProjectKey, SafePrivate};
 
 use args::{Cli, Command, DeidArgs};
@@ -92,7 +94,36 @@ fn deidentifier(args: &DeidArgs) -> anyhow::Result<Deidentifier> {
         let (_, text) = read_table(p, "lookup table")?;
         d = d.with_lookup(Lookup::from_csv(&text)?);
     }
-    Ok(d)
+    Ok(d.with_pixels(pixel_policy(args)?))
+}
+
+/// The mask sources and the at-risk policy from the arguments.
+fn pixel_policy(args: &DeidArgs) -> anyhow::Result<PixelPolicy> {
+    let mut masks = Masks::builtin();
+    for p in &args.pixel_scripts {
+        let (name, text) = read_table(p, "pixel script")?;
+        let script = PixelScript::parse(&name, &text);
+        if script.signatures.is_empty() {
+            bail!("the pixel script {name} has no signature ({{ ... }} followed by regions)");
+        }
+        for s in script.signatures.iter().filter(|s| s.expr == Expr::Invalid) {
+            warn!(
+                "warning: {name} line {}: the signature does not parse and will never match",
+                s.line
+            );
+        }
+        masks = masks.with_script(script);
+    }
+    if let Some(p) = &args.pixel_regions {
+        let (name, text) = read_table(p, "pixel regions file")?;
+        let explicit = serde_json::from_str(&text)
+            .with_context(|| format!("the pixel regions file {name} is not valid"))?;
+        masks = masks.with_explicit(explicit);
+    }
+    Ok(PixelPolicy {
+        masks: std::sync::Arc::new(masks),
+        release_unmasked: args.release_unmasked,
+    })
 }
 
 fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
@@ -105,6 +136,11 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         && inside(l, destination.path())
     {
         bail!("the linkage folder (PHI) must not be the output or inside it");
+    }
+    if let Some(q) = &args.quarantine
+        && inside(q, destination.path())
+    {
+        bail!("the quarantine folder (PHI) must not be the output or inside it");
     }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -122,6 +158,7 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         &destination,
         jobs,
         args.linkage.as_deref(),
+        args.quarantine.as_deref(),
         &|_| bar.inc(1),
     )
     .context("cannot write the output")?;
@@ -130,12 +167,19 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         match outcome {
             Outcome::Failed(r) => warn!("failed:  {}: {r}", input.display()),
             Outcome::Skipped(r) => warn!("skipped: {}: {r}", input.display()),
+            Outcome::Quarantined(r) => warn!("{}: {r}", input.display()),
             Outcome::Written(_) => {}
         }
     }
     print_summary(&result.summary);
     if let Some(l) = &args.linkage {
         say!("linkage files (contain PHI) written to {}", l.display());
+    }
+    if let (Some(q), true) = (&args.quarantine, result.summary.quarantined > 0) {
+        say!(
+            "quarantined originals (contain PHI) written to {}",
+            q.display()
+        );
     }
     Ok(result.summary.failed == 0)
 }
@@ -181,18 +225,29 @@ fn inside(path: &Path, folder: &Path) -> bool {
 
 fn print_summary(summary: &Summary) {
     say!(
-        "{} files found: {} de-identified, {} skipped, {} failed",
+        "{} files found: {} de-identified, {} skipped, {} failed, {} quarantined",
         summary.found,
         summary.deidentified,
         summary.skipped,
-        summary.failed
+        summary.failed,
+        summary.quarantined
     );
     for (reason, n) in summary
         .skipped_reasons
         .iter()
         .chain(&summary.failed_reasons)
+        .chain(&summary.quarantined_reasons)
     {
         say!("  {n:>6} × {reason}");
+    }
+    if summary.masked > 0 {
+        say!("{} images masked (Clean Pixel Data)", summary.masked);
+    }
+    if summary.at_risk_unmasked > 0 {
+        say!(
+            "warning: {} images that may show burned-in text were written unmasked",
+            summary.at_risk_unmasked
+        );
     }
 }
 

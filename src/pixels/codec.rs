@@ -1,0 +1,104 @@
+//! Decoding one encapsulated frame through dicom-rs's transfer-syntax registry (the codec stack
+//! dicom-pixeldata is built on), reached through a view of our own data set so that the engine
+//! keeps its byte-preserving model.
+
+use std::borrow::Cow;
+
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_encoding::adapters::{PixelDataObject, RawPixelData};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use crate::error::{Error, Result};
+use crate::pixels::image::ImageInfo;
+
+/// One frame of an encapsulated image, as the registry's pixel-data adapters see it: a
+/// single-frame object with one fragment, so that adapters which copy every fragment on each
+/// call (the JPEG one does) cost one frame, not the whole cine loop.
+struct FrameView<'a> {
+    ts: &'a str,
+    info: &'a ImageInfo,
+    photometric: &'a str,
+    data: &'a [u8],
+}
+
+impl PixelDataObject for FrameView<'_> {
+    fn transfer_syntax_uid(&self) -> &str {
+        self.ts
+    }
+    fn rows(&self) -> Option<u16> {
+        u16::try_from(self.info.rows).ok()
+    }
+    fn cols(&self) -> Option<u16> {
+        u16::try_from(self.info.columns).ok()
+    }
+    fn samples_per_pixel(&self) -> Option<u16> {
+        Some(self.info.samples_per_pixel)
+    }
+    fn bits_allocated(&self) -> Option<u16> {
+        Some(self.info.bits_allocated)
+    }
+    fn bits_stored(&self) -> Option<u16> {
+        Some(self.info.bits_stored)
+    }
+    fn photometric_interpretation(&self) -> Option<&str> {
+        Some(self.photometric)
+    }
+    fn number_of_frames(&self) -> Option<u32> {
+        Some(1)
+    }
+    fn number_of_fragments(&self) -> Option<u32> {
+        Some(1)
+    }
+    fn fragment(&self, fragment: usize) -> Option<Cow<'_, [u8]>> {
+        (fragment == 0).then_some(Cow::Borrowed(self.data))
+    }
+    fn offset_table(&self) -> Option<Cow<'_, [u32]>> {
+        Some(Cow::Borrowed(&[]))
+    }
+    fn raw_pixel_data(&self) -> Option<RawPixelData> {
+        Some(RawPixelData {
+            fragments: std::iter::once(self.data.to_vec()).collect(),
+            offset_table: Default::default(),
+        })
+    }
+}
+
+/// Whether the registry in this build can decode frames of a transfer syntax.
+pub fn can_decode(ts: &str) -> bool {
+    TransferSyntaxRegistry
+        .get(ts)
+        .is_some_and(|t| t.pixel_data_reader().is_some())
+}
+
+/// Decodes one frame (its fragments joined) into native little-endian samples, interleaved
+/// (planar configuration 0), one frame long.
+pub fn decode(ts: &str, info: &ImageInfo, frame: &[u8]) -> Result<Vec<u8>> {
+    let reader = TransferSyntaxRegistry
+        .get(ts)
+        .and_then(|t| t.pixel_data_reader())
+        .ok_or_else(|| no_codec(ts))?;
+    let view = FrameView {
+        ts,
+        info,
+        photometric: &info.photometric,
+        data: frame,
+    };
+    let mut out = Vec::new();
+    reader
+        .decode_frame(&view, 0, &mut out)
+        .map_err(|_| Error::Unsupported("pixel masking: a frame could not be decoded".into()))?;
+    let expected = (info.frame_bits() / 8) as usize;
+    if out.len() < expected {
+        return Err(Error::Unsupported(
+            "pixel masking: a frame decoded to fewer samples than the image declares".into(),
+        ));
+    }
+    out.truncate(expected);
+    Ok(out)
+}
+
+fn no_codec(ts: &str) -> Error {
+    Error::Unsupported(format!(
+        "pixel masking: no decoder for transfer syntax {ts} in this build"
+    ))
+}

@@ -1,0 +1,126 @@
+//! Which fragments of encapsulated Pixel Data make up each frame (PS3.5 A.4), found once so that
+//! a cine loop costs linear time: from the Basic Offset Table, the Extended Offset Table, or by
+//! looking for the start of each frame's codestream.
+
+use std::ops::Range;
+
+use crate::error::{Error, Result};
+
+/// The fragments (indices into the fragment list, Basic Offset Table excluded) of each frame.
+pub fn split(
+    bot: &[u8],
+    fragments: &[&[u8]],
+    frames: u32,
+    extended: Option<&[u8]>,
+) -> Result<Vec<Range<usize>>> {
+    let n = fragments.len();
+    let frames = frames as usize;
+    if n == 0 {
+        return Err(unsplittable("no fragments"));
+    }
+    if frames == 1 {
+        return Ok(vec![0..n]);
+    }
+    if n == frames {
+        return Ok((0..n).map(|i| i..i + 1).collect());
+    }
+    let offsets: Vec<u64> = match extended {
+        Some(eot) if eot.len() >= 8 * frames => eot
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect(),
+        _ if bot.len() >= 4 * frames => bot
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()) as u64)
+            .collect(),
+        _ => return by_codestream_starts(fragments, frames),
+    };
+    by_offsets(fragments, &offsets[..frames])
+}
+
+/// Frames from byte offsets of each frame's first fragment item, counted from the first item.
+fn by_offsets(fragments: &[&[u8]], offsets: &[u64]) -> Result<Vec<Range<usize>>> {
+    let mut starts = Vec::with_capacity(fragments.len());
+    let mut pos = 0u64;
+    for f in fragments {
+        starts.push(pos);
+        pos += 8 + f.len() as u64;
+    }
+    let index_of = |offset: u64| {
+        starts
+            .binary_search(&offset)
+            .map_err(|_| unsplittable("an offset table entry is not the start of a fragment"))
+    };
+    let mut firsts = offsets
+        .iter()
+        .map(|&o| index_of(o))
+        .collect::<Result<Vec<_>>>()?;
+    if firsts.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(unsplittable("the offset table is not increasing"));
+    }
+    firsts.push(fragments.len());
+    Ok(firsts.windows(2).map(|w| w[0]..w[1]).collect())
+}
+
+/// Frames from the fragments that begin a codestream (JPEG SOI, JPEG 2000 SOC or a JP2
+/// signature box); used only when their number is the number of frames.
+fn by_codestream_starts(fragments: &[&[u8]], frames: usize) -> Result<Vec<Range<usize>>> {
+    let starts_frame = |f: &[u8]| {
+        f.starts_with(&[0xFF, 0xD8])
+            || f.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
+            || f.starts_with(&[0, 0, 0, 0x0C, b'j', b'P', b' ', b' '])
+    };
+    let mut firsts: Vec<usize> = (0..fragments.len())
+        .filter(|&i| starts_frame(fragments[i]))
+        .collect();
+    if firsts.len() != frames || firsts.first() != Some(&0) {
+        return Err(unsplittable(
+            "no offset table, and the fragments do not show where each frame starts",
+        ));
+    }
+    firsts.push(fragments.len());
+    Ok(firsts.windows(2).map(|w| w[0]..w[1]).collect())
+}
+
+fn unsplittable(why: &str) -> Error {
+    Error::Unsupported(format!("pixel masking: cannot find the frames ({why})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JPEG: &[u8] = &[0xFF, 0xD8, 1, 2];
+    const MORE: &[u8] = &[3, 4];
+
+    #[test]
+    fn frames_from_each_source() {
+        let frags = [JPEG, MORE, JPEG, JPEG, MORE];
+        let expect = vec![0..2, 2..3, 3..5];
+        assert_eq!(split(&[], &frags, 3, None).unwrap(), expect, "by scanning");
+        let bot: Vec<u8> = [0u32, 22, 34]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(split(&bot, &frags, 3, None).unwrap(), expect, "by the BOT");
+        let eot: Vec<u8> = [0u64, 22, 34]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(
+            split(&[], &frags, 3, Some(&eot)).unwrap(),
+            expect,
+            "by the EOT"
+        );
+        assert_eq!(
+            split(&[], &frags[..3], 3, None).unwrap(),
+            vec![0..1, 1..2, 2..3]
+        );
+        assert!(
+            split(&[], &frags, 2, None).is_err(),
+            "3 starts for 2 frames"
+        );
+        let bad: Vec<u8> = [0u32, 5, 34].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert!(split(&bad, &frags, 3, None).is_err());
+    }
+}
