@@ -59,7 +59,8 @@ enum Expect {
 }
 
 fn code(row: &Row, opt: Option<ProfileOption>) -> &str {
-    opt.map(|o| row.cols[o.column()].as_str())
+    // Clean Pixel Data has no Table E.1-1 column: its attributes follow the Basic profile.
+    opt.and_then(|o| row.cols.get(o.column()).map(String::as_str))
         .filter(|c| !c.is_empty())
         .unwrap_or(row.cols["basic_profile"].as_str())
 }

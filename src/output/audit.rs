@@ -185,7 +185,7 @@ pub const CSV_HEADER: &str =
     "output_name,sop_class_uid,modality,transfer_syntax,X,Z,D,K,C,U,pixels,warnings,actions\n";
 
 /// The pixel column of audit.csv: what was masked, or the risk left.
-fn pixels_csv(p: &PixelRecord) -> String {
+pub fn pixels_text(p: &PixelRecord) -> String {
     match (&p.masked, &p.at_risk) {
         (Some(m), _) => format!(
             "masked by {}: {} regions on {} frames, {}, {} -> {}, {:+} bytes",
@@ -227,7 +227,7 @@ pub fn file_csv(output_name: &str, file: &FileRecord) -> String {
         &c(Applied::K),
         &c(Applied::C),
         &c(Applied::U),
-        &pixels_csv(&file.pixels),
+        &pixels_text(&file.pixels),
         &file.report.warnings.join("; "),
         &actions.join(" "),
     ]);

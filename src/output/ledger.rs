@@ -92,6 +92,8 @@ pub enum Outcome {
 pub struct AuditLines {
     pub jsonl: String,
     pub csv: String,
+    /// What Clean Pixel Data did (the audit's pixel column), for a results table.
+    pub pixels: String,
 }
 
 /// The result of committing one input.
@@ -153,10 +155,12 @@ impl Ledger {
             (Outcome::Written(name), Some(p)) => Some(AuditLines {
                 jsonl: audit::file_jsonl(name, &p.record),
                 csv: audit::file_csv(name, &p.record),
+                pixels: audit::pixels_text(&p.record.pixels),
             }),
             (Outcome::Quarantined(reason), _) => Some(AuditLines {
                 jsonl: audit::quarantine_jsonl(self.summary.found, reason),
                 csv: String::new(),
+                pixels: String::new(),
             }),
             _ => None,
         };

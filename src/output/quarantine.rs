@@ -5,7 +5,7 @@
 use crate::output::audit::csv_row;
 
 /// One quarantined input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Held {
     /// The input's position in input order (1-based), as the audit gives it.
     pub input_number: usize,

@@ -471,6 +471,48 @@ pub struct PixelPolicy {
     pub release_unmasked: bool,
 }
 
+/// The user's pixel settings as the page and the CLI gather them: scripts by name and text,
+/// explicit regions, and whether unmasked images at risk may be written.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PixelSettings {
+    pub release_unmasked: bool,
+    pub scripts: Vec<ScriptText>,
+    pub regions: Option<ExplicitMasks>,
+}
+
+/// A pixel script file's name and text.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScriptText {
+    pub name: String,
+    pub text: String,
+}
+
+impl PixelSettings {
+    /// The policy: the user's scripts in the order given, then CTP's library; explicit regions
+    /// before both. A script without any signature is refused (it is not a pixel script).
+    pub fn policy(&self) -> Result<PixelPolicy> {
+        let mut masks = Masks::builtin();
+        for s in &self.scripts {
+            let script = PixelScript::parse(&s.name, &s.text);
+            if script.signatures.is_empty() {
+                return Err(Error::Options(format!(
+                    "the pixel script {} has no signature ({{ ... }} followed by regions)",
+                    s.name
+                )));
+            }
+            masks = masks.with_script(script);
+        }
+        if let Some(r) = &self.regions {
+            masks = masks.with_explicit(r.clone());
+        }
+        Ok(PixelPolicy {
+            masks: Arc::new(masks),
+            release_unmasked: self.release_unmasked,
+        })
+    }
+}
+
 /// The original header of a file, for scripts.
 pub fn header<'h, 'a>(obj: &'h FileObject<'a>, charset: &'h CharacterSet) -> Header<'h, 'a> {
     Header {

@@ -147,8 +147,13 @@ fn regions(tail: &str) -> Vec<Region> {
         let Some(close) = rest[open..].find(')').map(|c| open + c) else {
             break;
         };
-        let fields: Vec<Option<i64>> = rest[open + 1..close].split(',').map(get_int).collect();
-        if let [Some(x), Some(y), Some(w), Some(h)] = fields[..] {
+        // Java's split drops trailing empty fields.
+        let mut fields: Vec<&str> = rest[open + 1..close].split(',').collect();
+        while fields.last().is_some_and(|f| f.is_empty()) {
+            fields.pop();
+        }
+        if let [x, y, w, h] = fields[..] {
+            let [x, y, w, h] = [x, y, w, h].map(get_int);
             out.push(Region { x, y, w, h });
         }
         rest = &rest[close + 1..];
@@ -156,9 +161,9 @@ fn regions(tail: &str) -> Vec<Region> {
     out
 }
 
-/// CTP's `StringUtil.getInt`: the value of the trimmed text, or nothing.
-fn get_int(s: &str) -> Option<i64> {
-    s.trim().parse().ok()
+/// CTP's `StringUtil.getInt`: the trimmed text as a 32-bit integer, or 0.
+fn get_int(s: &str) -> i64 {
+    s.trim().parse::<i32>().unwrap_or(0) as i64
 }
 
 /// The header an expression reads: the top-level data set and the file meta information.
@@ -361,7 +366,8 @@ enum Token {
     Operand(Expr),
 }
 
-/// Splits an expression into tokens; `//` comments run to the end of the line.
+/// Splits an expression into tokens as CTP's tokenizer does: `//` comments run to the end of the
+/// line between tokens; an operand starts with `[` or a letter; anything else is a parse error.
 fn tokenize(text: &str) -> Option<Vec<Token>> {
     let s: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
@@ -374,127 +380,150 @@ fn tokenize(text: &str) -> Option<Vec<Token>> {
             while i < s.len() && s[i] != '\n' {
                 i += 1;
             }
-        } else if c == '(' && !tag_in_parens(&s[i..]) {
-            out.push(Token::Open);
-            i += 1;
-        } else if let Some(t) = match c {
-            ')' => Some(Token::Close),
-            '!' => Some(Token::Not),
-            '*' => Some(Token::And),
-            '+' => Some(Token::Or),
-            _ => None,
-        } {
-            out.push(t);
-            i += 1;
-        } else {
-            let (expr, next) = operand(&s, i)?;
+        } else if c == '[' || c.is_alphabetic() {
+            let (expr, next) = operand(&s, i);
             out.push(Token::Operand(expr));
             i = next;
+        } else {
+            out.push(match c {
+                '(' => Token::Open,
+                ')' => Token::Close,
+                '!' => Token::Not,
+                '*' => Token::And,
+                '+' => Token::Or,
+                _ => return None,
+            });
+            i += 1;
         }
     }
     Some(out)
 }
 
-/// Whether text starting with `(` is a tag written `(gggg,eeee)` followed by a method call.
-fn tag_in_parens(s: &[char]) -> bool {
-    s.len() > 11
-        && s[1..5].iter().all(char::is_ascii_hexdigit)
-        && s[5] == ','
-        && s[6..10].iter().all(char::is_ascii_hexdigit)
-        && s[10] == ')'
-        && s[11] == '.'
+/// Reads from `i` up to the first `delim` outside double quotes (consumed), as CTP's
+/// `getField`; returns the text and where reading stopped.
+fn field(s: &[char], mut i: usize, delim: char) -> (String, usize) {
+    let mut text = String::new();
+    let mut quoted = false;
+    while i < s.len() {
+        let c = s[i];
+        i += 1;
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if !quoted && c == delim {
+            break;
+        }
+        text.push(c);
+    }
+    (text, i)
 }
 
-/// One `identifier.method("literal")` starting at `i`, or `true` / `false`.
-fn operand(s: &[char], i: usize) -> Option<(Expr, usize)> {
-    let word: String = s[i..]
-        .iter()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect();
-    let after = i + word.len();
-    let ends_word = s
-        .get(after)
-        .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '[' || *c == ':'));
-    if ends_word && (word == "true" || word == "false") {
-        return Some((Expr::Const(word == "true"), after));
+/// One operand starting at `i`: `identifier.method("literal")`, or `true` / `false` when the
+/// text up to the next `.` is exactly that word. A literal that is not quoted makes the operand
+/// false, as in CTP.
+fn operand(s: &[char], i: usize) -> (Expr, usize) {
+    let (ident, i) = field(s, i, '.');
+    let ident = ident.trim();
+    if ident == "true" || ident == "false" {
+        return (Expr::Const(ident == "true"), i);
     }
-    // The identifier runs to the last '.' before the method's '(' (a private creator in
-    // brackets may itself hold dots).
-    let open = (i..s.len()).find(|&k| s[k] == '(' && !(k == i && tag_in_parens(&s[k..])))?;
-    let head: String = s[i..open].iter().collect();
-    let dot = head.rfind('.')?;
-    let ident = head[..dot].trim();
-    let method = head[dot + 1..].trim();
-    let mut k = open + 1;
-    while k < s.len() && s[k].is_whitespace() {
-        k += 1;
+    let (method, i) = field(s, i, '(');
+    let (literal, i) = field(s, i, ')');
+    let literal = literal.trim();
+    let quoted = literal.len() > 1 && literal.starts_with('"') && literal.ends_with('"');
+    if !quoted {
+        return (Expr::Const(false), i);
     }
-    if s.get(k) != Some(&'"') {
-        return None;
-    }
-    let lit_start = k + 1;
-    let lit_end = (lit_start..s.len()).find(|&j| s[j] == '"')?;
-    let mut k = lit_end + 1;
-    while k < s.len() && s[k].is_whitespace() {
-        k += 1;
-    }
-    if s.get(k) != Some(&')') {
-        return None;
-    }
-    let literal: String = s[lit_start..lit_end].iter().collect();
-    Some((
-        Expr::Test {
-            path: parse_path(ident)?,
-            method: Method::parse(method),
-            literal,
-        },
-        k + 1,
-    ))
+    let expr = Expr::Test {
+        path: parse_path(ident),
+        method: Method::parse(method.trim()),
+        literal: literal[1..literal.len() - 1].to_string(),
+    };
+    (expr, i)
 }
 
-/// An attribute path: steps separated by `::`, an optional `root:` prefix; each step a keyword,
-/// a tag (`[gggg,eeee]`, `(gggg,eeee)`, `gggg,eeee`, `ggggeeee`) or `gggg[Creator]ee`.
-fn parse_path(ident: &str) -> Option<Vec<Selector>> {
+/// An attribute path: steps separated by `::`, an optional `root:` prefix.
+fn parse_path(ident: &str) -> Vec<Selector> {
+    let ident = ident.trim();
     let ident = ident.strip_prefix("root:").unwrap_or(ident);
-    ident
-        .split("::")
-        .map(|step| selector(step.trim()))
-        .collect()
+    ident.split("::").map(|step| selector(step.trim())).collect()
 }
 
-fn selector(step: &str) -> Option<Selector> {
-    let hex = |s: &str| u16::from_str_radix(s, 16).ok();
-    if let Some((group, rest)) = step.split_once('[')
-        && group.len() == 4
-        && let Some((creator, offset)) = rest.rsplit_once(']')
-        && let (Some(g), Ok(o)) = (hex(group), u8::from_str_radix(offset, 16))
-    {
-        return Some(Selector::Private {
-            group: g,
-            creator: creator.to_string(),
-            offset: o,
+/// dcm4che 1.4 keys that differ from the DICOM keyword of their tag (CTP names attributes by
+/// dcm4che's `Tags` field names); see `profiles/README.md`.
+const DCM4CHE_KEYS: &str = include_str!("../../profiles/ctp/dcm4che_keys.csv");
+
+fn dcm4che_key(name: &str) -> Option<Tag> {
+    static KEYS: std::sync::LazyLock<std::collections::HashMap<&'static str, Tag>> =
+        std::sync::LazyLock::new(|| {
+            DCM4CHE_KEYS
+                .lines()
+                .skip(1)
+                .filter_map(|l| {
+                    let (k, t) = l.split_once(',')?;
+                    let v = u32::from_str_radix(t.trim(), 16).ok()?;
+                    Some((k, Tag((v >> 16) as u16, v as u16)))
+                })
+                .collect()
         });
-    }
-    let bare: String = step
-        .chars()
-        .filter(|c| !matches!(c, '[' | ']' | '(' | ')' | ','))
-        .collect();
-    if bare.len() == 8
-        && step.len() >= 8
-        && bare.chars().all(|c| c.is_ascii_hexdigit())
-        && !step.chars().all(|c| c.is_ascii_alphabetic())
-    {
-        return Some(Selector::Tag(Tag(hex(&bare[..4])?, hex(&bare[4..])?)));
-    }
-    if step.is_empty() || !step.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return None;
-    }
-    Some(
+    KEYS.get(name).copied()
+}
+
+/// One step, as CTP's `getElementTag` then `getPrivateElementTag` read it: outer brackets or
+/// parentheses stripped; a dcm4che key (or, beyond CTP, a DICOM keyword); hex `ggggeeee` or
+/// `gggg,eeee`; a private element `gggg[Creator]ee`.
+fn selector(step: &str) -> Selector {
+    let inner = ['[', '(', '{']
+        .iter()
+        .zip([']', ')', '}'])
+        .find(|(o, c)| step.starts_with(**o) && step.ends_with(*c) && step.len() >= 2)
+        .map_or(step, |_| step[1..step.len() - 1].trim());
+    if let Some(t) = dcm4che_key(inner).or_else(|| {
         StandardDataDictionary
-            .by_name(step)
-            .map(|e| Selector::Tag(e.tag()))
-            .unwrap_or(Selector::Unknown),
-    )
+            .by_name(inner)
+            .map(|e| e.tag())
+            .filter(|_| !inner.is_empty())
+    }) {
+        return Selector::Tag(t);
+    }
+    let hex = |s: &str, max: usize| {
+        (!s.is_empty() && s.len() <= max && s.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| u32::from_str_radix(s, 16).ok())
+            .flatten()
+    };
+    if let Some(v) = hex(inner, 8) {
+        return Selector::Tag(Tag((v >> 16) as u16, v as u16));
+    }
+    if let Some((g, e)) = inner.split_once(',')
+        && let (Some(g), Some(e)) = (if g.is_empty() { Some(0) } else { hex(g, 4) }, hex(e, 4))
+    {
+        return Selector::Tag(Tag(g as u16, e as u16));
+    }
+    private_selector(inner).unwrap_or(Selector::Unknown)
+}
+
+/// `gggg[Creator]ee` (commas allowed around the brackets; `ee` defaults to 00); the group must
+/// be odd.
+fn private_selector(s: &str) -> Option<Selector> {
+    let (group, rest) = s.split_once('[')?;
+    let (creator, offset) = rest.split_once(']')?;
+    let group = group.strip_suffix(',').unwrap_or(group);
+    let offset = offset.strip_prefix(',').unwrap_or(offset);
+    let g = (1..=4)
+        .contains(&group.len())
+        .then(|| u16::from_str_radix(group, 16).ok())
+        .flatten()
+        .filter(|g| g % 2 == 1)?;
+    let o = match offset {
+        "" => 0,
+        o if o.len() <= 2 => u8::from_str_radix(o, 16).ok()?,
+        _ => return None,
+    };
+    Some(Selector::Private {
+        group: g,
+        creator: creator.trim().to_string(),
+        offset: o,
+    })
 }
 
 struct Parser {

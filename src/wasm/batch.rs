@@ -10,6 +10,7 @@ use super::{configure, js_error, to_js};
 use crate::Error;
 use crate::output::audit::{CSV_HEADER, Checksummed};
 use crate::output::zip::ZipWriter;
+use crate::output::quarantine;
 use crate::output::{FileResult, Ledger, Outcome, Summary};
 
 /// One batch on the page.
@@ -51,8 +52,9 @@ impl Batch {
         key: &[u8],
         lookup_csv: Option<String>,
         keep_linkage: bool,
+        pixels: JsValue,
     ) -> Result<Batch, JsValue> {
-        let d = configure(options, key, lookup_csv)?;
+        let d = configure(options, key, lookup_csv, pixels)?;
         let mut csv = Checksummed::default();
         csv.update(CSV_HEADER.as_bytes());
         Ok(Batch {
@@ -147,6 +149,37 @@ impl Batch {
         }
         zip.finish()
             .map_err(|e| js_error(&Error::Write(e.to_string())))
+    }
+}
+
+#[wasm_bindgen]
+impl Batch {
+    /// The inputs held back so far: `[{input_number, input, reason}]` (PHI: input paths), in
+    /// input order; `input_number` is 1-based in the order the batch committed them.
+    pub fn quarantined(&self) -> Result<JsValue, JsValue> {
+        to_js(self.ledger.quarantined())
+    }
+
+    /// The held-back originals (PHI) as a zip for a separate download: `originals` are the
+    /// files' bytes in the order of [`Batch::quarantined`], named as the CLI's quarantine
+    /// folder names them, with its index and README.
+    #[wasm_bindgen(js_name = quarantineZip)]
+    pub fn quarantine_zip(&self, originals: Vec<js_sys::Uint8Array>) -> Result<Vec<u8>, JsValue> {
+        let held = self.ledger.quarantined();
+        if originals.len() != held.len() {
+            return Err(js_error(&Error::Options(
+                "one original is needed for each held-back input".into(),
+            )));
+        }
+        let write = |e: std::io::Error| js_error(&Error::Write(e.to_string()));
+        let mut zip = ZipWriter::new(Vec::new());
+        for (h, bytes) in held.iter().zip(originals) {
+            zip.add(&h.file_name(), &bytes.to_vec(), true).map_err(write)?;
+        }
+        for (name, text) in quarantine::files(held) {
+            zip.add(name, text.as_bytes(), true).map_err(write)?;
+        }
+        zip.finish().map_err(write)
     }
 }
 

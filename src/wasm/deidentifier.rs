@@ -18,15 +18,17 @@ pub struct JsDeidentifier {
 #[wasm_bindgen(js_class = Deidentifier)]
 impl JsDeidentifier {
     /// `options`: `{retain_uids: true, ...}`; `key`: 32 bytes; `lookup_csv`: optional table of
-    /// `original_id,new_id[,new_name]`. Throws an `Error` named `options`, `key` or `lookup`.
+    /// `original_id,new_id[,new_name]`; `pixels`: optional pixel settings (scripts, regions,
+    /// `release_unmasked`). Throws an `Error` named `options`, `key` or `lookup`.
     #[wasm_bindgen(constructor)]
     pub fn new(
         options: JsValue,
         key: &[u8],
         lookup_csv: Option<String>,
+        pixels: JsValue,
     ) -> Result<JsDeidentifier, JsValue> {
         Ok(JsDeidentifier {
-            inner: configure(options, key, lookup_csv)?,
+            inner: configure(options, key, lookup_csv, pixels)?,
         })
     }
 

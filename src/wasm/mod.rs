@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod deidentifier;
+mod libc;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -29,10 +30,12 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue
 }
 
 /// The configuration shared by the workers' deidentifiers and the page's batch.
+/// `pixels` is a [`PixelSettings`](crate::pixels::PixelSettings) object, or undefined.
 pub(crate) fn configure(
     options: JsValue,
     key: &[u8],
     lookup_csv: Option<String>,
+    pixels: JsValue,
 ) -> Result<crate::Deidentifier, JsValue> {
     let options: Options = serde_wasm_bindgen::from_value(options)
         .map_err(|e| js_error(&Error::Options(e.to_string())))?;
@@ -40,7 +43,15 @@ pub(crate) fn configure(
     if let Some(csv) = lookup_csv.filter(|c| !c.trim().is_empty()) {
         d = d.with_lookup(Lookup::from_csv(&csv).map_err(|e| js_error(&e))?);
     }
-    Ok(d)
+    let pixels: crate::pixels::PixelSettings = if pixels.is_undefined() || pixels.is_null() {
+        Default::default()
+    } else {
+        // A fixed message: serde's could quote a value.
+        serde_wasm_bindgen::from_value(pixels).map_err(|_| {
+            js_error(&Error::Options("the pixel settings could not be read".into()))
+        })?
+    };
+    Ok(d.with_pixels(pixels.policy().map_err(|e| js_error(&e))?))
 }
 
 fn key_from(bytes: &[u8]) -> Result<ProjectKey, JsValue> {

@@ -10,11 +10,12 @@ import { newBatch, runBatch } from './run.js';
 import { canSaveDirectly, openSink } from './sink.js';
 import { mountKey } from './views/key.js';
 import { mountOptions } from './views/options.js';
+import { mountPixels } from './views/pixels.js';
 import { hideResults, showResults } from './views/results.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const state = { inputs: [], running: null, pool: null, options: null, key: null, last: null };
+const state = { inputs: [], running: null, pool: null, options: null, pixels: null, key: null, last: null };
 
 function workerCount() {
   const asked = Number(params.get('workers'));
@@ -27,6 +28,7 @@ async function boot() {
   await init({ module_or_path: module });
   await clearScratch(); // what a closed or crashed tab left behind goes now
   state.options = mountOptions();
+  state.pixels = mountPixels();
   state.key = mountKey();
   state.pool = new WorkerPool(module, workerCount(), Number(params.get('rotate')) || 0);
   await state.pool.start();
@@ -74,9 +76,9 @@ function progressReporter(total, totalBytes) {
 }
 
 async function start() {
-  const settings = { options: state.options(), ...state.key.settings() };
-  let batch, sink;
+  let batch, sink, settings;
   try {
+    settings = { options: state.options(), pixels: await state.pixels(), ...state.key.settings() };
     batch = newBatch(settings);
   } catch (err) {
     $('progress-text').textContent = `Cannot start: ${err.message}`;
@@ -110,7 +112,7 @@ async function start() {
     });
     progress(state.inputs.length, totalBytes, true);
     state.last = result;
-    showResults(result, sink);
+    showResults(result, sink, state.inputs);
     document.body.dataset.state = 'done';
   } catch (err) {
     if (run.cancelled) {

@@ -51,12 +51,12 @@ class ZipParts {
  * settings are unusable, before anything is opened or written.
  */
 export function newBatch(settings) {
-  return new Batch(settings.options, settings.key, settings.lookup ?? undefined, true);
+  return new Batch(settings.options, settings.key, settings.lookup ?? undefined, true, settings.pixels);
 }
 
 /**
  * Runs `inputs` ({file, path}, in commit order) into `batch` (from newBatch) and `sink`.
- * `settings`: {options, key, lookup}, for the workers. Reports
+ * `settings`: {options, key, lookup, pixels}, for the workers. Reports
  * progress with `onProgress(committed, bytes)`; `isCancelled()` is checked after each commit.
  * Resolves to {summary, rows, blob, batch, scratch} — `rows` lists the inputs not written or
  * written with warnings; `batch` keeps the linkage tables for their separate download; remove
@@ -81,7 +81,8 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
         jsonl.push(c.audit.jsonl);
         csv.push(c.audit.csv);
       }
-      const warnings = result.status === 'processed' ? result.record.warnings.join('; ') : '';
+      const warnings = result.status === 'processed'
+        ? [c.audit?.pixels, ...result.record.warnings].filter(Boolean).join('; ') : '';
       if (c.outcome.status !== 'written' || warnings) {
         rows.push({ path, status: c.outcome.status, detail: c.outcome.detail, warnings });
       }

@@ -48,9 +48,9 @@ const handlers = {
     return { kind: READY };
   },
 
-  [CONFIGURE]({ options, key, lookup }) {
+  [CONFIGURE]({ options, key, lookup, pixels }) {
     deidentifier?.free();
-    deidentifier = new Deidentifier(options, key, lookup ?? undefined);
+    deidentifier = new Deidentifier(options, key, lookup ?? undefined, pixels);
     return { kind: CONFIGURED };
   },
 

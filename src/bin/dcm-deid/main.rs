@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use dicom_deid::output::{Outcome, Summary};
 use dicom_deid::pixels::script::Expr;
-use dicom_deid::pixels::{Masks, PixelPolicy, PixelScript};
+use dicom_deid::pixels::{PixelPolicy, PixelScript, PixelSettings, ScriptText};
 use dicom_deid::{Deidentifier, Lookup, Profile, ProjectKey, SafePrivate};
 
 use args::{Cli, Command, DeidArgs};
@@ -99,31 +99,27 @@ fn deidentifier(args: &DeidArgs) -> anyhow::Result<Deidentifier> {
 
 /// The mask sources and the at-risk policy from the arguments.
 fn pixel_policy(args: &DeidArgs) -> anyhow::Result<PixelPolicy> {
-    let mut masks = Masks::builtin();
+    let mut settings = PixelSettings {
+        release_unmasked: args.release_unmasked,
+        ..PixelSettings::default()
+    };
     for p in &args.pixel_scripts {
         let (name, text) = read_table(p, "pixel script")?;
-        let script = PixelScript::parse(&name, &text);
-        if script.signatures.is_empty() {
-            bail!("the pixel script {name} has no signature ({{ ... }} followed by regions)");
+        for s in PixelScript::parse(&name, &text).signatures {
+            if s.expr == Expr::Invalid {
+                warn!("warning: {name} line {}: the signature does not parse and never matches", s.line);
+            }
         }
-        for s in script.signatures.iter().filter(|s| s.expr == Expr::Invalid) {
-            warn!(
-                "warning: {name} line {}: the signature does not parse and will never match",
-                s.line
-            );
-        }
-        masks = masks.with_script(script);
+        settings.scripts.push(ScriptText { name, text });
     }
     if let Some(p) = &args.pixel_regions {
         let (name, text) = read_table(p, "pixel regions file")?;
-        let explicit = serde_json::from_str(&text)
-            .with_context(|| format!("the pixel regions file {name} is not valid"))?;
-        masks = masks.with_explicit(explicit);
+        settings.regions = Some(
+            serde_json::from_str(&text)
+                .with_context(|| format!("the pixel regions file {name} is not valid"))?,
+        );
     }
-    Ok(PixelPolicy {
-        masks: std::sync::Arc::new(masks),
-        release_unmasked: args.release_unmasked,
-    })
+    Ok(settings.policy()?)
 }
 
 fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {

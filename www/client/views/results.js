@@ -5,14 +5,21 @@ import { download } from './download.js';
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 2000;
 
-export function showResults({ summary, rows, blob, batch }, sink) {
+export function showResults({ summary, rows, blob, batch }, sink, inputs) {
   $('results').hidden = false;
   const reasons = (m) => Object.entries(m).map(([r, n]) => `${n} × ${r}`).join('; ');
   $('summary').textContent = `${summary.found} files: ${summary.deidentified} de-identified, ` +
-    `${summary.skipped} skipped, ${summary.failed} failed.` +
+    `${summary.skipped} skipped, ${summary.failed} failed, ${summary.quarantined} held back.` +
+    (summary.masked ? ` ${summary.masked} images masked.` : '') +
     (summary.skipped ? ` Skipped: ${reasons(summary.skipped_reasons)}.` : '') +
     (summary.failed ? ` Failed: ${reasons(summary.failed_reasons)}.` : '') +
+    (summary.quarantined ? ` Held back: ${reasons(summary.quarantined_reasons)}.` : '') +
     (sink.kind === 'file' ? ` The zip was saved as ${sink.name}.` : '');
+  const note = $('pixel-note');
+  note.hidden = !summary.at_risk_unmasked;
+  note.textContent = `${summary.at_risk_unmasked} images that may show names or dates burned into ` +
+    'their pixels were written unmasked. Turn on the Clean Pixel Data Option and run again to mask ' +
+    'or hold them back.';
   const save = $('save');
   if (save.href) URL.revokeObjectURL(save.href);
   save.hidden = !blob;
@@ -39,6 +46,12 @@ export function showResults({ summary, rows, blob, batch }, sink) {
   }
   $('linkage').onclick = () =>
     download('linkage-CONTAINS-PHI.zip', new Blob([batch.linkageZip()], { type: 'application/zip' }));
+  $('quarantine').hidden = !summary.quarantined;
+  $('quarantine').onclick = async () => {
+    const held = batch.quarantined();
+    const originals = await Promise.all(held.map(async (h) => new Uint8Array(await inputs[h.input_number - 1].file.arrayBuffer())));
+    download('held-back-originals-CONTAINS-PHI.zip', new Blob([batch.quarantineZip(originals)], { type: 'application/zip' }));
+  };
 }
 
 export function hideResults() {
