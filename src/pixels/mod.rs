@@ -39,6 +39,7 @@ use crate::dicom::model::{Element, FileObject, Item, Tag, Value, Vr, tags};
 use crate::error::{Error, Result};
 pub use image::ImageInfo;
 pub use regions::{Rect, Region};
+pub use rle::encode as rle_encode;
 pub use script::{Header, PixelScript};
 
 /// Regions a reviewer gave for particular images (PHI-free keys: UIDs and device signatures).
