@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
 if [[ "${1:-}" == "--browser" ]]; then
-  if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+  # Chromium for the browser tests; dcmtk and dicom3tools (dciodvfy) judge the outputs.
+  if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver || ! -x /usr/bin/dcmdump || ! -x /usr/bin/dciodvfy ]]; then
     SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver dcmtk dicom3tools >/dev/null
   fi
+  python3 -c "import numpy, pydicom, pylibjpeg, libjpeg, openjpeg" 2>/dev/null \
+    || python3 -m pip install -q numpy pydicom pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
   if [[ ! -d node_modules/playwright-core ]]; then
     npm ci --no-audit --no-fund
   fi

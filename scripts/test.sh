@@ -14,6 +14,8 @@ cargo test
 echo "== build the wasm module and the release CLI"
 bash scripts/build-wasm.sh
 cargo build --release
+echo "== Clean Pixel Data read back by pydicom, dcmtk and dciodvfy"
+python3 scripts/pixel_check.py
 echo "== wasm-bindgen-test (headless Chromium)"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --no-default-features --test wasm
 echo "== fuzz ${FUZZ_SECONDS:-120} s"

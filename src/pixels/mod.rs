@@ -302,12 +302,23 @@ fn encapsulated(
                 .collect::<Result<_>>()?;
             ("in place", out, false)
         }
-        uids::JPEG_BASELINE8_BIT | uids::JPEG_EXTENDED12_BIT => {
+        uids::JPEG_BASELINE8_BIT
+        | uids::JPEG_EXTENDED12_BIT
+        | uids::JPEG_LOSSLESS
+        | uids::JPEG_LOSSLESS_SV1
+            if ranges.first().is_some_and(|r| is_dct_huffman(&joined(r))) =>
+        {
+            // Chosen by the frame's own SOF marker: some files label baseline JPEG as lossless.
             let out = ranges
                 .iter()
                 .map(|r| jpeg::mask_frame(&joined(r), info, rects))
                 .collect::<Result<_>>()?;
             ("dct blocks", out, false)
+        }
+        uids::JPEG_BASELINE8_BIT | uids::JPEG_EXTENDED12_BIT => {
+            return Err(Error::Unsupported(
+                "pixel masking: a JPEG frame is not baseline or extended Huffman".into(),
+            ));
         }
         uids::RLE_LOSSLESS => {
             let out = ranges
@@ -358,6 +369,22 @@ fn encapsulated(
         write_fragments(obj, out, had_bot, eot.is_some());
     }
     Ok(method)
+}
+
+/// Whether a JPEG stream's frame is a Huffman DCT process (SOF0 baseline or SOF1 extended),
+/// which [`jpeg`] masks block by block.
+fn is_dct_huffman(stream: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= stream.len() && stream[i] == 0xFF {
+        match stream[i + 1] {
+            0xC0 | 0xC1 => return true,
+            0xC2..=0xCF if stream[i + 1] != 0xC4 && stream[i + 1] != 0xCC => return false,
+            0xD8 | 0x01 | 0xD0..=0xD7 => i += 2,
+            0xFF => i += 1,
+            _ => i += 2 + u16::from_be_bytes([stream[i + 2], stream[i + 3]]) as usize,
+        }
+    }
+    false
 }
 
 /// The image as a decoder hands it over: interleaved, and RGB where the codec undid a colour

@@ -1,5 +1,6 @@
 // Extended browser run (optional, `node tests/e2e/corpus.mjs DIR KEYFILE NATIVE_OUT`): the page
-// de-identifies a whole folder of real files with the TCIA preset; every file in the zip must
+// de-identifies a whole folder of real files with the TCIA preset and Clean Pixel Data (images at
+// risk that no mask covers released); every file in the zip must
 // equal the native CLI's output for the same key (NATIVE_OUT), and the counts must match.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,8 @@ try {
   await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
   await page.setInputFiles('#pick-folder', dir);
   await page.check('input[name=preset][value=tcia]');
+  await page.check('#opt-clean_pixel_data');
+  await page.check('input[name=at-risk][value=release]');
   await page.setInputFiles('#key-import', keyFile);
   await page.waitForFunction(() => /fingerprint/.test(document.getElementById('key-status').textContent));
   const t0 = Date.now();
