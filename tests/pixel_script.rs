@@ -368,10 +368,7 @@ fn regex_example(re: &str) -> Result<String, String> {
                 1
             }
             Some('{') => {
-                let close = c[i..]
-                    .iter()
-                    .position(|&x| x == '}')
-                    .ok_or("unclosed {")?;
+                let close = c[i..].iter().position(|&x| x == '}').ok_or("unclosed {")?;
                 let inner: String = c[i + 1..i + close].iter().collect();
                 i += close + 1;
                 inner
@@ -667,7 +664,11 @@ const EXPECTED_SHADOWED: usize = 2;
 #[test]
 fn every_builtin_signature_is_satisfiable_and_first_match_is_at_or_before_it() {
     let script = PixelScript::builtin();
-    assert_eq!(script.signatures.len(), 52, "CTP's library has 52 signatures");
+    assert_eq!(
+        script.signatures.len(),
+        52,
+        "CTP's library has 52 signatures"
+    );
     let mut shadowed = Vec::new();
     let mut headers = 0;
     for (i, sig) in script.signatures.iter().enumerate() {
@@ -678,8 +679,8 @@ fn every_builtin_signature_is_satisfiable_and_first_match_is_at_or_before_it() {
             sig.line,
             sig.text
         );
-        let solutions = solve(&sig.expr)
-            .unwrap_or_else(|e| panic!("line {}: {}: {e}", sig.line, sig.text));
+        let solutions =
+            solve(&sig.expr).unwrap_or_else(|e| panic!("line {}: {}: {e}", sig.line, sig.text));
         for (k, (_, settings)) in solutions.iter().enumerate() {
             headers += 1;
             let f = build(settings);
@@ -761,6 +762,8 @@ fn dead_builtin_rules_are_exactly_the_shadowed_ones() {
         }
     }
     assert_eq!(dead.len(), EXPECTED_SHADOWED);
+    // The same two rules as the solver's headers find shadowed (AVA Report, ADAC DUAL DETEC).
+    assert_eq!(dead, [5, 50]);
 }
 
 #[test]
@@ -845,9 +848,9 @@ fn solver_handles_not_or_numbers_and_regexes() {
         r#"SeriesDescription.startsWithIgnoreCase("ab") * SeriesDescription.endsWith("YZ") * SeriesDescription.contains("mid")"#,
         r#"Modality.equalsIgnoreCase("ct") * !Modality.equals("CT")"#,
         r#"(Modality.equals("MR") * Modality.equals("CT")) + Rows.equals("7")"#,
-        r#"!!Modality.equals("CT")"#,
+        r#"!(!Modality.equals("CT"))"#,
         r#"NoSuchKeyword.equals("")"#,
-        r#"[0029[SIEMENS CSA HEADER]08].equals("IMAGE NUM 4")"#,
+        r#"[0029[SIEMENS CSA HEADER]08].equals("IMAGE NUM 10")"#,
     ] {
         let script = one_script(expr);
         let sig = &script.signatures[0];
@@ -855,7 +858,11 @@ fn solver_handles_not_or_numbers_and_regexes() {
         let solutions = solve(&sig.expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
         for (plan, settings) in solutions {
             let f = build(&settings);
-            assert!(sig.expr.eval(&f.header()), "{expr}: {}", describe(&settings));
+            assert!(
+                sig.expr.eval(&f.header()),
+                "{expr}: {}",
+                describe(&settings)
+            );
             for leaf in &plan.pos {
                 let Some(at) = settings.iter().position(|(p, _)| *p == leaf.path) else {
                     continue;
@@ -866,9 +873,7 @@ fn solver_handles_not_or_numbers_and_regexes() {
                 let mut broken = settings.clone();
                 broken[at].1 = near_miss(&settings[at].1, leaf);
                 assert!(
-                    !leaf
-                        .method
-                        .apply(&broken[at].1.shown(), &leaf.literal),
+                    !leaf.method.apply(&broken[at].1.shown(), &leaf.literal),
                     "{expr}: {leaf}"
                 );
             }
@@ -930,20 +935,45 @@ fn precedence_not_over_and_over_or() {
     let or_and = r#"Modality.equals("A") + Modality.equals("B") * Rows.equals("1")"#;
     // a + (b * c): A alone is enough; (a + b) * c would need Rows.
     assert!(Fixture::new().text("Modality", "A").eval(or_and));
-    assert!(!Fixture::new().text("Modality", "B").us("Rows", &[2]).eval(or_and));
-    assert!(Fixture::new().text("Modality", "B").us("Rows", &[1]).eval(or_and));
+    assert!(
+        !Fixture::new()
+            .text("Modality", "B")
+            .us("Rows", &[2])
+            .eval(or_and)
+    );
+    assert!(
+        Fixture::new()
+            .text("Modality", "B")
+            .us("Rows", &[1])
+            .eval(or_and)
+    );
     let grouped = r#"(Modality.equals("A") + Modality.equals("B")) * Rows.equals("1")"#;
     assert!(!Fixture::new().text("Modality", "A").eval(grouped));
-    assert!(Fixture::new().text("Modality", "A").us("Rows", &[1]).eval(grouped));
+    assert!(
+        Fixture::new()
+            .text("Modality", "A")
+            .us("Rows", &[1])
+            .eval(grouped)
+    );
 
     // !a * b is (!a) * b, not !(a * b).
     let not_and = r#"!Modality.equals("A") * Rows.equals("1")"#;
     assert!(!Fixture::new().eval(not_and), "!(a*b) would be true");
     assert!(Fixture::new().us("Rows", &[1]).eval(not_and));
-    assert!(!Fixture::new().text("Modality", "A").us("Rows", &[1]).eval(not_and));
+    assert!(
+        !Fixture::new()
+            .text("Modality", "A")
+            .us("Rows", &[1])
+            .eval(not_and)
+    );
     let not_grouped = r#"!(Modality.equals("A") * Rows.equals("1"))"#;
     assert!(Fixture::new().eval(not_grouped));
-    assert!(!Fixture::new().text("Modality", "A").us("Rows", &[1]).eval(not_grouped));
+    assert!(
+        !Fixture::new()
+            .text("Modality", "A")
+            .us("Rows", &[1])
+            .eval(not_grouped)
+    );
 
     // Left to right among equals, nested parentheses, true and false.
     let f = Fixture::new().text("Modality", "CT");
@@ -970,7 +1000,10 @@ fn a_missing_attribute_reads_as_empty() {
     let present = Fixture::new().text("Manufacturer", "GE").us("Rows", &[512]);
     assert!(!present.eval(r#"Manufacturer.equals("")"#));
     assert!(!present.eval(r#"!Manufacturer.contains("G")"#));
-    assert!(present.eval(r#"rows.equals("")"#), "`rows` is not a keyword");
+    assert!(
+        present.eval(r#"rows.equals("")"#),
+        "`rows` is not a keyword"
+    );
     assert!(present.eval(r#"manufacturer.equals("")"#));
     // An element present with an empty value reads as "".
     let empty = Fixture::new().text("Manufacturer", "");
@@ -979,7 +1012,11 @@ fn a_missing_attribute_reads_as_empty() {
     let (code_seq, _) = dict("ProcedureCodeSequence");
     let (code_meaning, _) = dict("CodeMeaning");
     let mut item = Item::default();
-    item.put(Element::text(code_meaning, Vr::LO, "IEC Body Dosimetry Phantom"));
+    item.put(Element::text(
+        code_meaning,
+        Vr::LO,
+        "IEC Body Dosimetry Phantom",
+    ));
     let nested = Fixture::new().with(Element::sequence(code_seq, vec![item]));
     assert!(!nested.eval(r#"CodeMeaning.containsIgnoreCase("IEC Body Dosimetry Phantom")"#));
     // …but a `::` path reads the first item (CTP's dcm4che key, and the DICOM keyword).
@@ -1019,7 +1056,10 @@ fn matches_must_match_the_whole_string() {
     assert!(!f.eval(r#"Modality.matches("T")"#));
     assert!(f.eval(r#"Modality.matches("C.")"#));
     assert!(f.eval(r#"Modality.matches("CT")"#));
-    assert!(f.eval(r#"Modality.matches("MR|CT")"#), "alternation is anchored as a whole");
+    assert!(
+        f.eval(r#"Modality.matches("MR|CT")"#),
+        "alternation is anchored as a whole"
+    );
     assert!(!f.eval(r#"Modality.matches("C|MR")"#));
     assert!(f.eval(r#"Modality.matches(".*")"#));
     assert!(!f.eval(r#"Modality.matches("ct")"#), "case-sensitive");
@@ -1038,8 +1078,14 @@ fn comparisons_keep_digits_and_points_and_compare_numbers() {
     assert!(!f.eval(r#"Rows.isGreaterThan("512")"#));
     assert!(f.eval(r#"Rows.isLessThan("513")"#));
     assert!(!f.eval(r#"Rows.isLessThan("512")"#));
-    assert!(f.eval(r#"Rows.isLessThan("abc600px")"#), "the literal keeps 600");
-    assert!(f.eval(r#"Rows.isGreaterThan("99")"#), "numbers, not strings");
+    assert!(
+        f.eval(r#"Rows.isLessThan("abc600px")"#),
+        "the literal keeps 600"
+    );
+    assert!(
+        f.eval(r#"Rows.isGreaterThan("99")"#),
+        "numbers, not strings"
+    );
     // "-40\40" keeps "4040".
     assert!(!f.eval(r#"WindowCenter.isLessThan("0")"#));
     assert!(f.eval(r#"WindowCenter.isGreaterThan("4039")"#));
@@ -1189,7 +1235,12 @@ fn tag_forms() {
     }
     // An operand starts with `[` or a letter: `(gggg,eeee)` and bare hex are parse errors in
     // CTP (the `(` opens a group, then `0` is an unknown token), so they never match.
-    for ident in ["(0008,0070)", "00080070", "0008,0070", "0029[SIEMENS CSA HEADER]08"] {
+    for ident in [
+        "(0008,0070)",
+        "00080070",
+        "0008,0070",
+        "0029[SIEMENS CSA HEADER]08",
+    ] {
         let text = format!("{ident}{manufacturer}");
         assert_eq!(parse_expr(&text), Expr::Invalid, "{text}");
         assert!(!f.eval_any(&text));
@@ -1197,16 +1248,22 @@ fn tag_forms() {
     }
 }
 
+/// A Siemens CSA header type, of even length: CTP reads the value of a private element its
+/// dictionary knows without trimming the padding (see `known_private_text_is_not_trimmed`).
 fn csa() -> Fixture {
     Fixture::new()
-        .with(Element::text(Tag(0x0029, 0x0010), Vr::LO, "SIEMENS CSA HEADER"))
-        .with(Element::text(Tag(0x0029, 0x1008), Vr::CS, "IMAGE NUM 4"))
+        .with(Element::text(
+            Tag(0x0029, 0x0010),
+            Vr::LO,
+            "SIEMENS CSA HEADER",
+        ))
+        .with(Element::text(Tag(0x0029, 0x1008), Vr::CS, "IMAGE NUM 10"))
 }
 
 #[test]
 fn private_elements_by_creator() {
     let f = csa();
-    let expr = r#"[0029[SIEMENS CSA HEADER]08].equals("IMAGE NUM 4")"#;
+    let expr = r#"[0029[SIEMENS CSA HEADER]08].equals("IMAGE NUM 10")"#;
     assert_eq!(
         parse_expr(expr),
         Expr::Test {
@@ -1216,12 +1273,15 @@ fn private_elements_by_creator() {
                 offset: 0x08,
             }],
             method: Method::Equals,
-            literal: "IMAGE NUM 4".into(),
+            literal: "IMAGE NUM 10".into(),
         }
     );
     assert!(f.eval(expr));
     assert!(f.eval(r#"[0029,[SIEMENS CSA HEADER],08].contains("NUM")"#));
-    assert!(f.eval(r#"[0029[ SIEMENS CSA HEADER ]08].contains("NUM")"#), "creator trimmed");
+    assert!(
+        f.eval(r#"[0029[ SIEMENS CSA HEADER ]08].contains("NUM")"#),
+        "creator trimmed"
+    );
     // Another offset, another creator, the creator in other case: nothing.
     assert!(f.eval(r#"[0029[SIEMENS CSA HEADER]09].equals("")"#));
     assert!(f.eval(r#"[0029[SIEMENS MEDCOM HEADER]08].equals("")"#));
@@ -1230,8 +1290,12 @@ fn private_elements_by_creator() {
     let moved = Fixture::new()
         .with(Element::text(Tag(0x0029, 0x0010), Vr::LO, "OTHER"))
         .with(Element::text(Tag(0x0029, 0x1008), Vr::CS, "WRONG"))
-        .with(Element::text(Tag(0x0029, 0x0011), Vr::LO, "SIEMENS CSA HEADER"))
-        .with(Element::text(Tag(0x0029, 0x1108), Vr::CS, "IMAGE NUM 4"));
+        .with(Element::text(
+            Tag(0x0029, 0x0011),
+            Vr::LO,
+            "SIEMENS CSA HEADER",
+        ))
+        .with(Element::text(Tag(0x0029, 0x1108), Vr::CS, "IMAGE NUM 10"));
     assert!(moved.eval(expr));
 }
 
@@ -1311,7 +1375,7 @@ fn regions_and_text_outside_braces() {
            { Modality.equals(\"US\") }\n\
            (0,0,800,59) (-100,-50,100,50)\n\
            (1,2,3) skipped (1,2,3,4,5) skipped ( 7 , 8 , 9 , 10 )\n\
-         Next vendor, 31-03-2023\n\
+         Next vendor, 31-03-2023 (a note, in parens)\n\
            { Modality.equals(\"CT\") } (0,0,\n 10,\n 20)\n",
     );
     assert_eq!(script.signatures.len(), 2);
@@ -1328,7 +1392,11 @@ fn regions_and_text_outside_braces() {
     );
     let s1 = &script.signatures[1];
     assert_eq!(s1.line, 7);
-    assert_eq!(s1.regions, vec![region(0, 0, 10, 20)], "a region may span lines");
+    assert_eq!(
+        s1.regions,
+        vec![region(0, 0, 10, 20)],
+        "a region may span lines"
+    );
     // A `}` ends the signature even inside a literal or a comment: the expression is cut to
     // ` Modality.equals("`, whose literal is a lone quote (the operand is false), and the rest
     // of the literal falls in the region text.
@@ -1338,11 +1406,21 @@ fn regions_and_text_outside_braces() {
     let ct = Fixture::new().text("Modality", "}");
     assert!(!cut.signatures[0].expr.eval(&ct.header()));
     assert_eq!(cut.signatures[0].regions, vec![region(1, 1, 1, 1)]);
-    let commented = PixelScript::parse("c", "{ true // note } (2,2,2,2)
- } (1,1,1,1)");
-    assert_eq!(commented.signatures[0].regions, vec![region(2, 2, 2, 2), region(1, 1, 1, 1)]);
+    let commented = PixelScript::parse(
+        "c",
+        "{ true // note } (2,2,2,2)
+ } (1,1,1,1)",
+    );
+    assert_eq!(
+        commented.signatures[0].regions,
+        vec![region(2, 2, 2, 2), region(1, 1, 1, 1)]
+    );
     // No braces, no signatures.
-    assert!(PixelScript::parse("n", "(0,0,1,1) text").signatures.is_empty());
+    assert!(
+        PixelScript::parse("n", "(0,0,1,1) text")
+            .signatures
+            .is_empty()
+    );
 }
 
 #[test]
@@ -1447,7 +1525,7 @@ fn double_negation_like_ctp() {
     let f = Fixture::new().text("Modality", "CT").us("Rows", &[512]);
     assert!(!f.eval_any("!!true"));
     assert!(!f.eval_any(r#"!!Modality.equals("CT")"#));
-    assert!(f.eval_any(r#"!!!Modality.equals("CT")"#) == !f.eval(r#"Modality.equals("CT")"#));
+    assert!(!f.eval_any(r#"!!!Modality.equals("CT")"#), "!!!X is !X");
     assert!(!f.eval_any(r#"Rows.equals("512") * !!Modality.equals("CT")"#));
     // With parentheses CTP is right.
     assert!(f.eval(r#"!(!Modality.equals("CT"))"#));
@@ -1489,4 +1567,32 @@ fn floats_render_like_java() {
         2.5f64.to_le_bytes().to_vec(),
     ));
     assert!(fd.eval(r#"TimeRange.equals("2.5")"#));
+}
+
+#[test]
+fn parentheses_in_notes_between_signatures_are_regions() {
+    // CTP takes every `(…)` after a signature as a region, notes included; four fields that are
+    // no numbers make (0,0,0,0) (ctp-semantics.md §1).
+    let script = PixelScript::parse(
+        "n",
+        "{ true } (1,1,1,1)\nA note (parenthetical, remark, here, x) and (an aside)\n",
+    );
+    assert_eq!(
+        script.signatures[0].regions,
+        vec![region(1, 1, 1, 1), region(0, 0, 0, 0)]
+    );
+}
+
+#[test]
+#[ignore = "departs from CTP: a private element that CTP's PrivateTagDictionary knows as text (SIEMENS CSA HEADER 08 is CS) is decoded without trimming, so the padding of an odd-length value stays (ctp-semantics.md §3.2, verified with GEMS_ACQU_01 `500 `); here it is trimmed"]
+fn known_private_text_is_not_trimmed() {
+    let f = Fixture::new()
+        .with(Element::text(
+            Tag(0x0029, 0x0010),
+            Vr::LO,
+            "SIEMENS CSA HEADER",
+        ))
+        .with(Element::text(Tag(0x0029, 0x1008), Vr::CS, "IMAGE NUM 4"));
+    assert!(f.eval(r#"[0029[SIEMENS CSA HEADER]08].equals("IMAGE NUM 4 ")"#));
+    assert!(!f.eval(r#"[0029[SIEMENS CSA HEADER]08].equals("IMAGE NUM 4")"#));
 }
