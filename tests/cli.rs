@@ -471,36 +471,105 @@ fn clean_pixel_data_masks_by_script_and_holds_back_the_rest_apart() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in").join("DOE_JANE");
     std::fs::create_dir_all(&input).unwrap();
-    std::fs::write(input.join("a_known.dcm"), ultrasound("1.2.3.1", "ACME SONO")).unwrap();
+    std::fs::write(
+        input.join("a_known.dcm"),
+        ultrasound("1.2.3.1", "ACME SONO"),
+    )
+    .unwrap();
     std::fs::write(input.join("b_unknown.dcm"), ultrasound("1.2.3.2", "OTHER")).unwrap();
     let script = tmp.path().join("site.script");
-    std::fs::write(&script, "ACME\n  { Manufacturer.equals(\"ACME SONO\") * Rows.equals(\"2\") }\n  (0,0,0,0)\n").unwrap();
-    let (key, out, q) = (tmp.path().join("k"), tmp.path().join("out"), tmp.path().join("held"));
-    let args = ["--clean-pixel-data", "--pixel-script", script.to_str().unwrap(), "--quarantine", q.to_str().unwrap()];
+    std::fs::write(
+        &script,
+        "ACME\n  { Manufacturer.equals(\"ACME SONO\") * Rows.equals(\"2\") }\n  (0,0,0,0)\n",
+    )
+    .unwrap();
+    let (key, out, q) = (
+        tmp.path().join("k"),
+        tmp.path().join("out"),
+        tmp.path().join("held"),
+    );
+    let args = [
+        "--clean-pixel-data",
+        "--pixel-script",
+        script.to_str().unwrap(),
+        "--quarantine",
+        q.to_str().unwrap(),
+    ];
     let r = deid(&input, &out, &key, &args);
     let stdout = String::from_utf8_lossy(&r.stdout);
-    assert!(stdout.contains("2 files found: 1 de-identified, 0 skipped, 0 failed, 1 quarantined"), "{stdout}");
+    assert!(
+        stdout.contains("2 files found: 1 de-identified, 0 skipped, 0 failed, 1 quarantined"),
+        "{stdout}"
+    );
     let written = dcm_files(&out);
     assert_eq!(written.len(), 1);
     let bytes = std::fs::read(&written[0]).unwrap();
-    assert_eq!(&bytes[bytes.len() - 8..], &[0, 0, 3, 4, 5, 6, 7, 8], "only pixel (0,0) painted");
+    assert_eq!(
+        &bytes[bytes.len() - 8..],
+        &[0, 0, 3, 4, 5, 6, 7, 8],
+        "only pixel (0,0) painted"
+    );
     let audit = std::fs::read_to_string(out.join("audit.jsonl")).unwrap();
-    assert!(audit.contains("\"source\":\"site.script line 2\""), "{audit}");
-    assert!(audit.contains("{\"record\":\"quarantined\",\"input_number\":2,"), "{audit}");
+    assert!(
+        audit.contains("\"source\":\"site.script line 2\""),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("{\"record\":\"quarantined\",\"input_number\":2,"),
+        "{audit}"
+    );
     assert!(!audit.contains("DOE_JANE"), "no input path in the audit");
-    assert_eq!(std::fs::read(q.join("000002.dcm")).unwrap(), ultrasound("1.2.3.2", "OTHER"));
+    assert_eq!(
+        std::fs::read(q.join("000002.dcm")).unwrap(),
+        ultrasound("1.2.3.2", "OTHER")
+    );
     let index = std::fs::read_to_string(q.join("index.csv")).unwrap();
-    assert!(index.contains("000002.dcm,2,") && index.contains("b_unknown.dcm"), "{index}");
-    assert!(std::fs::read_to_string(q.join("README.txt")).unwrap().starts_with("CONTAINS PATIENT DATA"));
+    assert!(
+        index.contains("000002.dcm,2,") && index.contains("b_unknown.dcm"),
+        "{index}"
+    );
+    assert!(
+        std::fs::read_to_string(q.join("README.txt"))
+            .unwrap()
+            .starts_with("CONTAINS PATIENT DATA")
+    );
     // The quarantine is PHI: never inside the output.
     let inside = out.join("held");
-    let elsewhere = deid(&input, &tmp.path().join("out2"), &key, &["--clean-pixel-data", "--quarantine", inside.to_str().unwrap()]);
-    assert!(elsewhere.status.success(), "a quarantine outside this output is fine");
-    let r = deid(&input, &out, &key, &["--clean-pixel-data", "--quarantine", out.join("q").to_str().unwrap()]);
-    assert!(!r.status.success() && String::from_utf8_lossy(&r.stderr).contains("quarantine folder"));
+    let elsewhere = deid(
+        &input,
+        &tmp.path().join("out2"),
+        &key,
+        &[
+            "--clean-pixel-data",
+            "--quarantine",
+            inside.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        elsewhere.status.success(),
+        "a quarantine outside this output is fine"
+    );
+    let r = deid(
+        &input,
+        &out,
+        &key,
+        &[
+            "--clean-pixel-data",
+            "--quarantine",
+            out.join("q").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !r.status.success() && String::from_utf8_lossy(&r.stderr).contains("quarantine folder")
+    );
     // Accepting the risk writes both, and says so.
     let out3 = tmp.path().join("out3");
-    let r = deid(&input, &out3, &key, &["--clean-pixel-data", "--release-unmasked"]);
+    let r = deid(
+        &input,
+        &out3,
+        &key,
+        &["--clean-pixel-data", "--release-unmasked"],
+    );
     assert!(String::from_utf8_lossy(&r.stdout).contains("2 de-identified"));
     let audit = std::fs::read_to_string(out3.join("audit.jsonl")).unwrap();
     assert_eq!(audit.matches("\"released_unmasked\":true").count(), 2);

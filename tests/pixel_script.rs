@@ -658,7 +658,7 @@ fn describe(settings: &Settings) -> String {
         .join(", ")
 }
 
-/// Signatures (index, line) whose solver header first matches an earlier signature.
+/// How many built-in signatures have a solver header that an earlier signature takes first.
 const EXPECTED_SHADOWED: usize = 2;
 
 #[test]

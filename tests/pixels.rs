@@ -17,7 +17,12 @@ use dicom_pixeldata::{PixelDecoder, Transcode};
 const US_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.6.1";
 const SOP_UID: &str = "1.2.826.0.1.3680043.8.498.1";
 /// The rectangle the test masks: it holds the "text", and is not aligned to JPEG blocks.
-const MASK: Rect = Rect { x0: 5, y0: 3, x1: 27, y1: 12 };
+const MASK: Rect = Rect {
+    x0: 5,
+    y0: 3,
+    x1: 27,
+    y1: 12,
+};
 const ROWS: u16 = 32;
 const COLS: u16 = 48;
 
@@ -34,13 +39,21 @@ struct Kind {
 }
 
 const fn kind(pi: &'static str, spp: u16, bits: u16, stored: u16) -> Kind {
-    Kind { pi, spp, bits, stored, signed: false, planar: false, frames: 2 }
+    Kind {
+        pi,
+        spp,
+        bits,
+        stored,
+        signed: false,
+        planar: false,
+        frames: 2,
+    }
 }
 
 /// Sample `s` of pixel (x, y) of frame `f`: a gradient, with bright bars inside MASK.
 fn sample(k: &Kind, f: u32, x: u32, y: u32, s: u32) -> u32 {
     let max = (1u32 << k.stored) - 1;
-    if MASK.meets(x, y, 1, 1) && (y % 3 != 0) {
+    if MASK.meets(x, y, 1, 1) && !y.is_multiple_of(3) {
         return max - s;
     }
     ((x * 5 + y * 3 + f * 7 + s * 11) * max / 400) & max
@@ -87,17 +100,33 @@ fn native_file(k: &Kind, ts: &str) -> Vec<u8> {
     let mut o = InMemDicomObject::new_empty();
     o.put(DataElement::new(tags::SOP_CLASS_UID, VR::UI, US_IMAGE));
     o.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, SOP_UID));
-    o.put(DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, "1.2.826.0.1.3680043.8.498.2"));
-    o.put(DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, "1.2.826.0.1.3680043.8.498.3"));
+    o.put(DataElement::new(
+        tags::STUDY_INSTANCE_UID,
+        VR::UI,
+        "1.2.826.0.1.3680043.8.498.2",
+    ));
+    o.put(DataElement::new(
+        tags::SERIES_INSTANCE_UID,
+        VR::UI,
+        "1.2.826.0.1.3680043.8.498.3",
+    ));
     o.put(DataElement::new(tags::MODALITY, VR::CS, "US"));
     o.put(DataElement::new(tags::PATIENT_NAME, VR::PN, "Doe^Jane"));
     o.put(DataElement::new(tags::PATIENT_ID, VR::LO, "ID12345"));
     o.put(us(tags::SAMPLES_PER_PIXEL, k.spp));
-    o.put(DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, k.pi));
+    o.put(DataElement::new(
+        tags::PHOTOMETRIC_INTERPRETATION,
+        VR::CS,
+        k.pi,
+    ));
     if k.spp > 1 {
         o.put(us(tags::PLANAR_CONFIGURATION, k.planar as u16));
     }
-    o.put(DataElement::new(tags::NUMBER_OF_FRAMES, VR::IS, k.frames.to_string()));
+    o.put(DataElement::new(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        k.frames.to_string(),
+    ));
     o.put(us(tags::ROWS, ROWS));
     o.put(us(tags::COLUMNS, COLS));
     o.put(us(tags::BITS_ALLOCATED, k.bits));
@@ -107,21 +136,42 @@ fn native_file(k: &Kind, ts: &str) -> Vec<u8> {
     if k.pi == "PALETTE COLOR" {
         // 256 entries from index 0; the darkest is index 77.
         let lut = |c: u16| -> Vec<u16> {
-            (0..256u16).map(|i| if i == 77 { 0 } else { 0x1000 + i * 200 + c }).collect()
+            (0..256u16)
+                .map(|i| if i == 77 { 0 } else { 0x1000 + i * 200 + c })
+                .collect()
         };
         let desc = PrimitiveValue::U16(vec![256u16, 0, 16].into());
         for (d, t, c) in [
-            (tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA, 1),
-            (tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA, 2),
-            (tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA, 3),
+            (
+                tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                1,
+            ),
+            (
+                tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                2,
+            ),
+            (
+                tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                3,
+            ),
         ] {
             o.put(DataElement::new(d, VR::US, desc.clone()));
-            o.put(DataElement::new(t, VR::OW, PrimitiveValue::U16(lut(c).into())));
+            o.put(DataElement::new(
+                t,
+                VR::OW,
+                PrimitiveValue::U16(lut(c).into()),
+            ));
         }
     }
     let data = pixels(k);
     let value = if k.bits > 8 {
-        let words: Vec<u16> = data.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let words: Vec<u16> = data
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
         DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(words.into()))
     } else {
         DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(data))
@@ -157,7 +207,10 @@ fn transcoded(k: &Kind, ts: &dicom_encoding::TransferSyntax) -> Vec<u8> {
 }
 
 fn deidentifier(regions: Option<Vec<Rect>>, release: bool) -> Deidentifier {
-    let options = Options { clean_pixel_data: true, ..Options::basic() };
+    let options = Options {
+        clean_pixel_data: true,
+        ..Options::basic()
+    };
     let settings = PixelSettings {
         release_unmasked: release,
         regions: regions.map(|r| ExplicitMasks {
@@ -210,6 +263,7 @@ fn check_masked(name: &str, k: &Kind, input: &[u8], fill: &[u32]) -> Vec<u8> {
     for f in 0..k.frames as usize {
         for y in 0..ROWS as u32 {
             for x in 0..COLS as u32 {
+                #[allow(clippy::needless_range_loop)] // s indexes the decode and the fill
                 for s in 0..spp {
                     let i = if k.planar {
                         (f * spp + s) * per_frame + (y * COLS as u32 + x) as usize
@@ -228,7 +282,11 @@ fn check_masked(name: &str, k: &Kind, input: &[u8], fill: &[u32]) -> Vec<u8> {
         }
     }
     assert!(inside > 0);
-    let burned = obj.element(tags::BURNED_IN_ANNOTATION).unwrap().to_str().unwrap();
+    let burned = obj
+        .element(tags::BURNED_IN_ANNOTATION)
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert_eq!(burned.trim(), "NO", "{name}");
     let codes: Vec<String> = obj
         .element(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
@@ -236,7 +294,14 @@ fn check_masked(name: &str, k: &Kind, input: &[u8], fill: &[u32]) -> Vec<u8> {
         .items()
         .unwrap()
         .iter()
-        .map(|it| it.element(tags::CODE_VALUE).unwrap().to_str().unwrap().trim().to_string())
+        .map(|it| {
+            it.element(tags::CODE_VALUE)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .trim()
+                .to_string()
+        })
         .collect();
     assert!(codes.contains(&"113101".to_string()), "{name}: {codes:?}");
     assert!(out.record.pixels.masked.is_some());
@@ -246,27 +311,52 @@ fn check_masked(name: &str, k: &Kind, input: &[u8], fill: &[u32]) -> Vec<u8> {
 #[test]
 fn native_images_are_masked_in_place_in_every_frame_and_syntax() {
     let cases: Vec<(&str, Kind, &str, Vec<u32>)> = vec![
-        ("grey8-le", kind("MONOCHROME2", 1, 8, 8), uids::EXPLICIT_VR_LITTLE_ENDIAN, vec![0]),
+        (
+            "grey8-le",
+            kind("MONOCHROME2", 1, 8, 8),
+            uids::EXPLICIT_VR_LITTLE_ENDIAN,
+            vec![0],
+        ),
         (
             "grey16-signed-implicit",
-            Kind { signed: true, ..kind("MONOCHROME2", 1, 16, 12) },
+            Kind {
+                signed: true,
+                ..kind("MONOCHROME2", 1, 16, 12)
+            },
             uids::IMPLICIT_VR_LITTLE_ENDIAN,
             vec![0x800],
         ),
-        ("mono1-16-be", kind("MONOCHROME1", 1, 16, 16), "1.2.840.10008.1.2.2", vec![0xFFFF]),
+        (
+            "mono1-16-be",
+            kind("MONOCHROME1", 1, 16, 16),
+            "1.2.840.10008.1.2.2",
+            vec![0xFFFF],
+        ),
         (
             "rgb-planar-deflated",
-            Kind { planar: true, ..kind("RGB", 3, 8, 8) },
+            Kind {
+                planar: true,
+                ..kind("RGB", 3, 8, 8)
+            },
             uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
             vec![0, 0, 0],
         ),
-        ("palette", kind("PALETTE COLOR", 1, 8, 8), uids::EXPLICIT_VR_LITTLE_ENDIAN, vec![77]),
+        (
+            "palette",
+            kind("PALETTE COLOR", 1, 8, 8),
+            uids::EXPLICIT_VR_LITTLE_ENDIAN,
+            vec![77],
+        ),
     ];
     for (name, k, ts, fill) in cases {
         let input = native_file(&k, ts);
         let out = check_masked(name, &k, &input, &fill);
         let obj = open(&out);
-        assert_eq!(obj.meta().transfer_syntax().trim_end_matches('\0'), ts, "{name}: same syntax");
+        assert_eq!(
+            obj.meta().transfer_syntax().trim_end_matches('\0'),
+            ts,
+            "{name}: same syntax"
+        );
     }
 }
 
@@ -274,13 +364,25 @@ fn native_images_are_masked_in_place_in_every_frame_and_syntax() {
 fn native_ybr_full_422_masks_whole_pixel_pairs() {
     let k = kind("YBR_FULL_422", 3, 8, 8);
     let input = native_file(&k, uids::EXPLICIT_VR_LITTLE_ENDIAN);
-    let out = deidentifier(Some(vec![MASK]), false).deidentify(&input).unwrap();
+    let out = deidentifier(Some(vec![MASK]), false)
+        .deidentify(&input)
+        .unwrap();
     dump("ybr422", &input, &out.bytes);
-    let raw = |b: &[u8]| open(b).element(tags::PIXEL_DATA).unwrap().to_bytes().unwrap().to_vec();
+    let raw = |b: &[u8]| {
+        open(b)
+            .element(tags::PIXEL_DATA)
+            .unwrap()
+            .to_bytes()
+            .unwrap()
+            .to_vec()
+    };
     let (before, after) = (raw(&input), raw(&out.bytes));
     for (p, (b, a)) in before.chunks(4).zip(after.chunks(4)).enumerate() {
         let p = p % (ROWS as usize * COLS as usize / 2);
-        let (x, y) = ((p % (COLS as usize / 2)) as u32 * 2, (p / (COLS as usize / 2)) as u32);
+        let (x, y) = (
+            (p % (COLS as usize / 2)) as u32 * 2,
+            (p / (COLS as usize / 2)) as u32,
+        );
         if MASK.meets(x, y, 2, 1) {
             assert_eq!(a, [0, 0, 128, 128], "pair at ({x},{y})");
         } else {
@@ -294,7 +396,10 @@ fn rle_is_decoded_masked_and_re_encoded_as_rle() {
     let k = kind("RGB", 3, 8, 8);
     let input = rle_file(&k);
     let out = check_masked("rgb-rle", &k, &input, &[0, 0, 0]);
-    assert_eq!(open(&out).meta().transfer_syntax().trim_end_matches('\0'), uids::RLE_LOSSLESS);
+    assert_eq!(
+        open(&out).meta().transfer_syntax().trim_end_matches('\0'),
+        uids::RLE_LOSSLESS
+    );
     let k16 = kind("MONOCHROME2", 1, 16, 16);
     check_masked("grey16-rle", &k16, &rle_file(&k16), &[0]);
 }
@@ -308,7 +413,13 @@ fn rle_file(k: &Kind) -> Vec<u8> {
     let fragments: Vec<Vec<u8>> = data
         .chunks(frame)
         .map(|f| {
-            dicom_deid::pixels::rle_encode(f, ROWS as usize, COLS as usize, k.spp as usize, (k.bits / 8) as usize)
+            dicom_deid::pixels::rle_encode(
+                f,
+                ROWS as usize,
+                COLS as usize,
+                k.spp as usize,
+                (k.bits / 8) as usize,
+            )
         })
         .collect();
     obj.put(DataElement::new(
@@ -319,7 +430,9 @@ fn rle_file(k: &Kind) -> Vec<u8> {
             fragments,
         )),
     ));
-    obj.update_meta(|m| m.set_transfer_syntax(&dicom_transfer_syntax_registry::entries::RLE_LOSSLESS.erased()));
+    obj.update_meta(|m| {
+        m.set_transfer_syntax(&dicom_transfer_syntax_registry::entries::RLE_LOSSLESS.erased())
+    });
     let mut out = Vec::new();
     obj.write_all(&mut out).unwrap();
     out
@@ -328,10 +441,21 @@ fn rle_file(k: &Kind) -> Vec<u8> {
 #[test]
 fn jpeg_baseline_is_masked_in_the_dct_domain_and_keeps_its_syntax() {
     let k = kind("MONOCHROME2", 1, 8, 8);
-    let input = transcoded(&k, &dicom_transfer_syntax_registry::entries::JPEG_BASELINE.erased());
-    let out = deidentifier(Some(vec![MASK]), false).deidentify(&input).unwrap();
+    let input = transcoded(
+        &k,
+        &dicom_transfer_syntax_registry::entries::JPEG_BASELINE.erased(),
+    );
+    let out = deidentifier(Some(vec![MASK]), false)
+        .deidentify(&input)
+        .unwrap();
     dump("grey8-jpeg", &input, &out.bytes);
-    assert_eq!(open(&out.bytes).meta().transfer_syntax().trim_end_matches('\0'), uids::JPEG_BASELINE8_BIT);
+    assert_eq!(
+        open(&out.bytes)
+            .meta()
+            .transfer_syntax()
+            .trim_end_matches('\0'),
+        uids::JPEG_BASELINE8_BIT
+    );
     let (before, _) = decoded(&input);
     let (after, _) = decoded(&out.bytes);
     let per_frame = ROWS as usize * COLS as usize;
@@ -353,12 +477,18 @@ fn images_at_risk_without_masks_are_held_back_or_released_on_request() {
     let k = kind("MONOCHROME2", 1, 8, 8);
     let input = native_file(&k, uids::EXPLICIT_VR_LITTLE_ENDIAN);
     let held = deidentifier(None, false).deidentify(&input);
-    assert!(matches!(&held, Err(Error::Quarantined(r)) if r.contains("Ultrasound")), "{held:?}");
+    assert!(
+        matches!(&held, Err(Error::Quarantined(r)) if r.contains("Ultrasound")),
+        "{held:?}"
+    );
     let released = deidentifier(None, true).deidentify(&input).unwrap();
     assert!(released.record.pixels.released_unmasked);
     assert!(released.record.pixels.masked.is_none());
     let obj = open(&released.bytes);
-    assert!(obj.element(tags::BURNED_IN_ANNOTATION).is_err(), "never claimed clean");
+    assert!(
+        obj.element(tags::BURNED_IN_ANNOTATION).is_err(),
+        "never claimed clean"
+    );
     // Clean Pixel Data off: written as before, the risk recorded.
     let off = Deidentifier::new(Options::basic(), ProjectKey::from_bytes([3; 32]))
         .unwrap()
@@ -366,7 +496,15 @@ fn images_at_risk_without_masks_are_held_back_or_released_on_request() {
         .unwrap();
     assert!(off.record.pixels.at_risk.is_some());
     assert_eq!(
-        open(&off.bytes).element(tags::PIXEL_DATA).unwrap().to_bytes().unwrap(),
-        open(&input).element(tags::PIXEL_DATA).unwrap().to_bytes().unwrap()
+        open(&off.bytes)
+            .element(tags::PIXEL_DATA)
+            .unwrap()
+            .to_bytes()
+            .unwrap(),
+        open(&input)
+            .element(tags::PIXEL_DATA)
+            .unwrap()
+            .to_bytes()
+            .unwrap()
     );
 }

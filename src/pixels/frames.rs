@@ -19,7 +19,7 @@ pub fn split(
         return Err(unsplittable("no fragments"));
     }
     if frames == 1 {
-        return Ok(vec![0..n]);
+        return Ok(std::iter::once(0..n).collect());
     }
     if n == frames {
         return Ok((0..n).map(|i| i..i + 1).collect());

@@ -88,7 +88,9 @@ impl ImageInfo {
         if !matches!(self.samples_per_pixel, 1 | 3 | 4) {
             return bad("Samples per Pixel is not 1, 3 or 4");
         }
-        if !(self.bits_allocated == 1 || self.bits_allocated % 8 == 0) || self.bits_allocated > 32 {
+        if !(self.bits_allocated == 1 || self.bits_allocated.is_multiple_of(8))
+            || self.bits_allocated > 32
+        {
             return bad("Bits Allocated is not 1, 8, 16, 24 or 32");
         }
         if self.bits_stored == 0

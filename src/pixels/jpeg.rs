@@ -210,7 +210,9 @@ impl Huffman {
                 return Ok(self.spec.values[(code + self.valoff[l as usize]) as usize]);
             }
         }
-        Err(bad("entropy data holds a code that its Huffman table lacks"))
+        Err(bad(
+            "entropy data holds a code that its Huffman table lacks",
+        ))
     }
 }
 
@@ -333,7 +335,11 @@ impl<'a> BitReader<'a> {
     fn receive_extend(&mut self, n: u32) -> i32 {
         let v = (self.peek32() >> (32 - n)) as i32;
         self.pos += n as usize;
-        if v < 1 << (n - 1) { v - (1 << n) + 1 } else { v }
+        if v < 1 << (n - 1) {
+            v - (1 << n) + 1
+        } else {
+            v
+        }
     }
 }
 
@@ -788,12 +794,7 @@ impl Masker<'_> {
             if comps.iter().any(|x: &Component| x.id == c[0]) {
                 return Err(bad("frame has two components with the same identifier"));
             }
-            comps.push(Component {
-                id: c[0],
-                h,
-                v,
-                tq,
-            });
+            comps.push(Component { id: c[0], h, v, tq });
         }
         let fh = FrameHeader {
             precision,
@@ -868,13 +869,20 @@ impl Masker<'_> {
                 return Err(bad("frame has a scan that names a component twice"));
             }
             let (td, ta) = ((t >> 4) as usize, (t & 15) as usize);
-            if td > 3 || ta > 3 || self.tables_in[0][td].is_none() || self.tables_in[1][ta].is_none()
+            if td > 3
+                || ta > 3
+                || self.tables_in[0][td].is_none()
+                || self.tables_in[1][ta].is_none()
             {
                 return Err(bad("frame has a scan that uses an undefined Huffman table"));
             }
             let q0 = match self.quant[comp.tq] {
                 Some(q) if q[0] > 0 => q[0],
-                _ => return Err(bad("frame has a scan that uses an undefined quantisation table")),
+                _ => {
+                    return Err(bad(
+                        "frame has a scan that uses an undefined quantisation table",
+                    ));
+                }
             };
             scomps.push(ScanComp {
                 comp,

@@ -254,10 +254,7 @@ mod tests {
         let i = info("MONOCHROME2", 1, 1, 1, false);
         let mut data = vec![0xFFu8; 4];
         mask(&mut data, &i, &[RECT], false).unwrap();
-        assert_eq!(
-            data,
-            vec![0xFF & !0b0110_0000, 0xFF, 0xFF & !0b0110_0000, 0xFF]
-        );
+        assert_eq!(data, vec![!0b0110_0000u8, 0xFF, !0b0110_0000u8, 0xFF]);
         let mut short = vec![0u8; 10];
         assert!(
             mask(

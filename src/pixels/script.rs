@@ -446,7 +446,10 @@ fn operand(s: &[char], i: usize) -> (Expr, usize) {
 fn parse_path(ident: &str) -> Vec<Selector> {
     let ident = ident.trim();
     let ident = ident.strip_prefix("root:").unwrap_or(ident);
-    ident.split("::").map(|step| selector(step.trim())).collect()
+    ident
+        .split("::")
+        .map(|step| selector(step.trim()))
+        .collect()
 }
 
 /// dcm4che 1.4 keys that differ from the DICOM keyword of their tag (CTP names attributes by

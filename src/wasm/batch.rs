@@ -9,8 +9,8 @@ use wasm_bindgen::prelude::*;
 use super::{configure, js_error, to_js};
 use crate::Error;
 use crate::output::audit::{CSV_HEADER, Checksummed};
-use crate::output::zip::ZipWriter;
 use crate::output::quarantine;
+use crate::output::zip::ZipWriter;
 use crate::output::{FileResult, Ledger, Outcome, Summary};
 
 /// One batch on the page.
@@ -174,7 +174,8 @@ impl Batch {
         let write = |e: std::io::Error| js_error(&Error::Write(e.to_string()));
         let mut zip = ZipWriter::new(Vec::new());
         for (h, bytes) in held.iter().zip(originals) {
-            zip.add(&h.file_name(), &bytes.to_vec(), true).map_err(write)?;
+            zip.add(&h.file_name(), &bytes.to_vec(), true)
+                .map_err(write)?;
         }
         for (name, text) in quarantine::files(held) {
             zip.add(name, text.as_bytes(), true).map_err(write)?;

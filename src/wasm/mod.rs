@@ -48,7 +48,9 @@ pub(crate) fn configure(
     } else {
         // A fixed message: serde's could quote a value.
         serde_wasm_bindgen::from_value(pixels).map_err(|_| {
-            js_error(&Error::Options("the pixel settings could not be read".into()))
+            js_error(&Error::Options(
+                "the pixel settings could not be read".into(),
+            ))
         })?
     };
     Ok(d.with_pixels(pixels.policy().map_err(|e| js_error(&e))?))

@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// De-identify files and folders into an output folder or zip.
-    Deidentify(DeidArgs),
+    Deidentify(Box<DeidArgs>),
     /// Create a new project key file (64 hex digits).
     Keygen {
         /// Where to write the key; refuses to overwrite.

@@ -107,7 +107,10 @@ fn pixel_policy(args: &DeidArgs) -> anyhow::Result<PixelPolicy> {
         let (name, text) = read_table(p, "pixel script")?;
         for s in PixelScript::parse(&name, &text).signatures {
             if s.expr == Expr::Invalid {
-                warn!("warning: {name} line {}: the signature does not parse and never matches", s.line);
+                warn!(
+                    "warning: {name} line {}: the signature does not parse and never matches",
+                    s.line
+                );
             }
         }
         settings.scripts.push(ScriptText { name, text });
@@ -250,7 +253,7 @@ fn print_summary(summary: &Summary) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Deidentify(args) => deidentify(args),
+        Command::Deidentify(args) => deidentify(*args),
         Command::Keygen { file } => ProjectKey::generate()
             .map_err(anyhow::Error::from)
             .and_then(|k| write_key(&file, &k))
