@@ -31,7 +31,7 @@ fn result_of(out: &JsValue) -> FileResult {
 
 #[wasm_bindgen_test]
 fn deidentifies_a_real_file_like_the_native_library() {
-    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None).unwrap();
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED).unwrap();
     let out = d.deidentify(MR).unwrap();
     let bytes = js_sys::Uint8Array::new(&get(&out, "bytes")).to_vec();
     let native = dicom_deid::Deidentifier::new(Options::tcia(), ProjectKey::from_bytes([3; 32]))
@@ -43,7 +43,7 @@ fn deidentifies_a_real_file_like_the_native_library() {
 
 #[wasm_bindgen_test]
 fn errors_are_named_by_kind_and_carry_no_value() {
-    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None).unwrap();
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED).unwrap();
     let out = d.deidentify(b"PATIENT SECRET NAME, not dicom").unwrap();
     match result_of(&out) {
         FileResult::Skipped { reason } => assert!(!reason.contains("SECRET"), "{reason}"),
@@ -51,13 +51,21 @@ fn errors_are_named_by_kind_and_carry_no_value() {
     }
     assert!(get(&out, "bytes").is_undefined());
     let name = |e: JsValue| get(&e, "name").as_string().unwrap();
-    let e = JsDeidentifier::new(tcia(), &[1, 2, 3], None).err().unwrap();
-    assert_eq!(name(e), "key");
-    let e = Batch::new(tcia(), &[0; 32], Some("x\n".into()), false)
+    let e = JsDeidentifier::new(tcia(), &[1, 2, 3], None, JsValue::UNDEFINED)
         .err()
         .unwrap();
+    assert_eq!(name(e), "key");
+    let e = Batch::new(
+        tcia(),
+        &[0; 32],
+        Some("x\n".into()),
+        false,
+        JsValue::UNDEFINED,
+    )
+    .err()
+    .unwrap();
     assert_eq!(name(e), "lookup");
-    let e = JsDeidentifier::new("tcia".into(), &[0; 32], None)
+    let e = JsDeidentifier::new("tcia".into(), &[0; 32], None, JsValue::UNDEFINED)
         .err()
         .unwrap();
     assert_eq!(name(e), "options");
@@ -65,8 +73,8 @@ fn errors_are_named_by_kind_and_carry_no_value() {
 
 #[wasm_bindgen_test]
 fn a_batch_commits_in_order_and_ends_the_zip() {
-    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None).unwrap();
-    let mut batch = Batch::new(tcia(), &[3u8; 32], None, true).unwrap();
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED).unwrap();
+    let mut batch = Batch::new(tcia(), &[3u8; 32], None, true, JsValue::UNDEFINED).unwrap();
     let first = batch
         .commit("a/1.dcm", get(&d.deidentify(MR).unwrap(), "result"))
         .unwrap();

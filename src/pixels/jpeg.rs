@@ -1,6 +1,6 @@
 //! Masking burned-in text in one baseline (SOF0) or extended-Huffman (SOF1, 8 or 12 bit) JPEG
 //! frame in the DCT domain, lossless outside the mask (the approach of PixelMed's DicomCleaner,
-//! with a true black fill: `notes/pixels.md` §4.2).
+//! with a true black fill instead of each block's own mean).
 //!
 //! Every 8×8 block that meets a mask rectangle loses its AC coefficients and gets the DC of the
 //! darkest level (neutral chrominance for YCbCr chroma). DC is coded as a difference from the
@@ -20,8 +20,9 @@ use crate::pixels::regions::Rect;
 /// Masks the blocks of one JPEG frame (SOI … EOI) that meet any of `rects` (pixel boxes of the
 /// image) and returns the new frame. Frames with nothing to mask come back byte for byte, less
 /// the segments that may hold text. Refuses (so that the caller can quarantine) progressive,
-/// lossless, hierarchical and arithmetic-coded JPEG, and frames whose size or component count
-/// differ from the image's.
+/// lossless, hierarchical and arithmetic-coded JPEG, frames larger than the image, and frames
+/// whose component count is not Samples per Pixel. A frame smaller than Rows × Columns (the
+/// edge tiles of some whole-slide images) is masked in its own pixel grid, top-left aligned.
 pub fn mask_frame(frame: &[u8], info: &ImageInfo, rects: &[Rect]) -> Result<Vec<u8>> {
     mask_with(frame, info, rects, Options::default()).map(|(out, _)| out)
 }
@@ -33,8 +34,8 @@ struct Options {
     decode_all: bool,
     /// Re-emit unchanged restart intervals through the bit writer instead of copying them.
     no_verbatim: bool,
-    /// Rebuild the Huffman tables of every re-emitted scan.
-    force_rebuild: bool,
+    /// Rebuild the Huffman tables of the re-emitted scans whose bit is set (bit i: scan i).
+    force_rebuild: u32,
 }
 
 /// What masking one frame did (for tests and measurements).
@@ -207,7 +208,11 @@ impl Huffman {
             let code = (w >> (32 - l)) as i32;
             if code <= self.maxcode[l as usize] {
                 r.pos += l as usize;
-                return Ok(self.spec.values[(code + self.valoff[l as usize]) as usize]);
+                let at = (code + self.valoff[l as usize]) as usize;
+                if let Some(&sym) = self.spec.values.get(at) {
+                    return Ok(sym);
+                }
+                break;
             }
         }
         Err(bad(
@@ -492,7 +497,7 @@ impl<'o, 's> BitWriter<'o, 's> {
     /// Pads the last byte with 1-bits.
     fn finish(mut self) {
         self.flush_copy();
-        if self.n % 8 != 0 {
+        if !self.n.is_multiple_of(8) {
             let pad = 8 - self.n % 8;
             self.put((1 << pad) - 1, pad);
         }
@@ -776,8 +781,10 @@ impl Masker<'_> {
         }
         let height = u16::from_be_bytes([p[1], p[2]]) as u32;
         let width = u16::from_be_bytes([p[3], p[4]]) as u32;
-        if width != self.info.columns || (height != 0 && height != self.info.rows) {
-            return Err(bad("frame size differs from Rows and Columns"));
+        // A smaller frame is taken to sit at the top left of the image, as the edge tiles of
+        // whole-slide images are coded; a larger one is refused.
+        if width == 0 || width > self.info.columns || height > self.info.rows {
+            return Err(bad("frame is larger than Rows and Columns"));
         }
         let nf = p[5] as usize;
         if nf != self.info.samples_per_pixel as usize || !(nf == 1 || nf == 3) {
@@ -827,7 +834,9 @@ impl Masker<'_> {
         let max = (1i64 << fh.precision) - 1;
         let half = 1i64 << (fh.precision - 1);
         let level = if fh.comps.len() == 1 {
-            if self.info.photometric.starts_with("MONOCHROME") {
+            // The darkest stored value: 0, the maximum for MONOCHROME1, the most negative
+            // for signed data, the darkest palette index.
+            if (1..=32).contains(&self.info.bits_stored) {
                 (self.info.fill()[0] as i64).min(max)
             } else {
                 0
@@ -837,14 +846,22 @@ impl Masker<'_> {
         } else {
             return 0;
         };
+        // A DC-only block decodes to DC × Q / 8 + 2^(P-1), so the level is met to within Q/8;
+        // the error goes where it cannot change the picture: past 0 or the maximum (decoders
+        // clamp), above the most negative signed value, below any other level (MONOCHROME1
+        // with fewer bits stored than the JPEG precision), never across into the bits above
+        // Bits Stored.
         let num = (level - half) * 8;
         let q = q0 as i64;
-        let dc = if level == 0 {
-            num.div_euclid(q)
-        } else if level == max {
+        let signed_min = fh.comps.len() == 1
+            && self.info.signed
+            && self.info.photometric != "MONOCHROME1"
+            && self.info.photometric != "PALETTE COLOR";
+        let up = level == max || (level != 0 && signed_min);
+        let dc = if up {
             -(-num).div_euclid(q)
         } else {
-            (num as f64 / q as f64).round() as i64
+            num.div_euclid(q)
         };
         dc as i32
     }
@@ -1044,8 +1061,9 @@ impl Masker<'_> {
         // Which tables lack a code the new values need (or all, when the tests ask).
         let mut rebuild = [[false; 4]; 2];
         for s in &scomps {
-            rebuild[0][s.td] |= self.opts.force_rebuild;
-            rebuild[1][s.ta] |= self.opts.force_rebuild;
+            let forced = self.opts.force_rebuild >> self.scans.min(31) & 1 == 1;
+            rebuild[0][s.td] |= forced;
+            rebuild[1][s.ta] |= forced;
         }
         for b in &blocks {
             let s = &scomps[b.sc as usize];
@@ -1151,5 +1169,1270 @@ impl Masker<'_> {
             }
         }
         Ok(end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pixels::codec;
+    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+
+    const BASELINE: &str = "1.2.840.10008.1.2.4.50";
+
+    fn image_info(w: u32, h: u32, spp: u16, pi: &str, bits: u16) -> ImageInfo {
+        ImageInfo {
+            rows: h,
+            columns: w,
+            samples_per_pixel: spp,
+            bits_allocated: if bits > 8 { 16 } else { 8 },
+            bits_stored: bits,
+            high_bit: bits - 1,
+            signed: false,
+            photometric: pi.into(),
+            planar: false,
+            frames: 1,
+            darkest_index: None,
+        }
+    }
+
+    fn rect(x0: u32, y0: u32, x1: u32, y1: u32) -> Rect {
+        Rect { x0, y0, x1, y1 }
+    }
+
+    /// xorshift32.
+    struct Rng(u32);
+
+    impl Rng {
+        fn next(&mut self) -> u32 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            self.0 = x;
+            x
+        }
+
+        fn below(&mut self, n: u32) -> u32 {
+            self.next() % n
+        }
+    }
+
+    /// Gradients, noise and high-contrast strokes (as burned-in text would be).
+    fn picture(w: u32, h: u32, channels: u32, seed: u32) -> Vec<u8> {
+        let mut rng = Rng(seed | 1);
+        let mut px = Vec::with_capacity((w * h * channels) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                let stroke = (x / 3 + y / 5) % 7 == 0 && y % 24 < 12;
+                for c in 0..channels {
+                    let base = (x * 200 / w + y * 40 / h + c * 50) % 230;
+                    let v = if stroke { 255 } else { base + rng.below(25) };
+                    px.push(v.min(255) as u8);
+                }
+            }
+        }
+        px
+    }
+
+    fn encode(
+        px: &[u8],
+        w: u32,
+        h: u32,
+        color: ColorType,
+        sampling: SamplingFactor,
+        restart: u16,
+        optimized: bool,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut e = Encoder::new(&mut out, 88);
+        e.set_sampling_factor(sampling);
+        if restart > 0 {
+            e.set_restart_interval(restart);
+        }
+        e.set_optimized_huffman_tables(optimized);
+        e.add_app_segment(1, b"Exif\0\0SECRET-NAME".to_vec())
+            .unwrap();
+        e.encode(px, w as u16, h as u16, color).unwrap();
+        out
+    }
+
+    /// The frame through its EOI (some frames carry bytes after it).
+    fn through_eoi(b: &[u8]) -> &[u8] {
+        let mut pos = 2;
+        loop {
+            while b[pos + 1] == 0xFF {
+                pos += 1;
+            }
+            let marker = b[pos + 1];
+            if marker == 0xD9 {
+                return &b[..pos + 2];
+            }
+            let len = u16::from_be_bytes([b[pos + 2], b[pos + 3]]) as usize;
+            pos += 2 + len;
+            if marker == 0xDA {
+                pos = scan_segments(b, pos, false).1;
+            }
+        }
+    }
+
+    /// The frame without fill bytes (0xFF before a marker).
+    fn without_fill(b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(b.len());
+        for (i, &x) in b.iter().enumerate() {
+            if !(x == 0xFF && b.get(i + 1) == Some(&0xFF)) {
+                out.push(x);
+            }
+        }
+        out
+    }
+
+    /// The frame without the segments masking drops (APPn other than JFIF and Adobe, COM).
+    fn without_dropped(b: &[u8]) -> Vec<u8> {
+        let mut out = b[..2].to_vec();
+        let mut pos = 2;
+        loop {
+            let marker = b[pos + 1];
+            if marker == 0xDA {
+                out.extend_from_slice(&b[pos..]);
+                return out;
+            }
+            let len = u16::from_be_bytes([b[pos + 2], b[pos + 3]]) as usize;
+            let seg = &b[pos..pos + 2 + len];
+            let keep = match marker {
+                0xE0 => seg[4..].starts_with(b"JFIF\0"),
+                0xEE => seg[4..].starts_with(b"Adobe"),
+                0xE1..=0xEF | 0xFE => false,
+                _ => true,
+            };
+            if keep {
+                out.extend_from_slice(seg);
+            }
+            pos += 2 + len;
+        }
+    }
+
+    /// Every block's coefficients (zig-zag order, DC absolute) per frame component, on the
+    /// MCU-padded grid, read with this module's parser (an independent-enough check of the
+    /// coefficient domain; pixels are checked with jpeg-decoder where it can).
+    struct Coefs {
+        frame: FrameHeader,
+        q0: Vec<u16>,
+        blocks: Vec<Vec<Option<[i32; 64]>>>,
+    }
+
+    impl Coefs {
+        fn grid_w(&self, c: usize) -> u32 {
+            self.frame.mcus_x() * self.frame.comps[c].h
+        }
+
+        fn get(&self, c: usize, bx: u32, by: u32) -> Option<&[i32; 64]> {
+            self.blocks[c][(by * self.grid_w(c) + bx) as usize].as_ref()
+        }
+    }
+
+    fn coefficients(jpeg: &[u8], info: &ImageInfo) -> Coefs {
+        let mut m = Masker {
+            input: jpeg,
+            info,
+            rects: &[],
+            opts: Options::default(),
+            out: Vec::new(),
+            quant: [None; 4],
+            tables_in: Default::default(),
+            tables_out: Default::default(),
+            restart: 0,
+            frame: None,
+            jfif: false,
+            adobe_transform: None,
+            any_masked: false,
+            scans: 0,
+            report: Report::default(),
+        };
+        let mut blocks: Vec<Vec<Option<[i32; 64]>>> = Vec::new();
+        let mut q0 = Vec::new();
+        let mut pos = 2;
+        loop {
+            while jpeg[pos] == 0xFF {
+                pos += 1;
+            }
+            let marker = jpeg[pos];
+            pos += 1;
+            if marker == 0xD9 {
+                break;
+            }
+            let len = u16::from_be_bytes([jpeg[pos], jpeg[pos + 1]]) as usize;
+            let p = &jpeg[pos + 2..pos + len];
+            pos += len;
+            match marker {
+                0xDB => m.dqt(p).unwrap(),
+                0xC4 => m.dht(p).unwrap(),
+                0xDD => m.restart = u16::from_be_bytes([p[0], p[1]]) as u32,
+                0xC0 | 0xC1 => {
+                    m.sof(marker, p).unwrap();
+                    let fh = m.frame.as_ref().unwrap();
+                    for c in &fh.comps {
+                        let n = fh.mcus_x() * c.h * fh.mcus_y() * c.v;
+                        blocks.push(vec![None; n as usize]);
+                    }
+                }
+                0xDA => {
+                    let fh = m.frame.clone().unwrap();
+                    let ns = p[0] as usize;
+                    let sc: Vec<(usize, usize, usize)> = (0..ns)
+                        .map(|i| {
+                            let idx = fh.comps.iter().position(|c| c.id == p[1 + 2 * i]).unwrap();
+                            let t = p[2 + 2 * i];
+                            (idx, (t >> 4) as usize, (t & 15) as usize)
+                        })
+                        .collect();
+                    if q0.is_empty() {
+                        q0 = fh.comps.iter().map(|c| m.quant[c.tq].unwrap()[0]).collect();
+                    }
+                    let (segs, end) = scan_segments(jpeg, pos, true);
+                    pos = end;
+                    let interleaved = ns > 1;
+                    let (per_line, mcus) = if interleaved {
+                        (fh.mcus_x(), fh.mcus_x() * fh.mcus_y())
+                    } else {
+                        let (w, h) = fh.comp_blocks(&fh.comps[sc[0].0]);
+                        (w, w * h)
+                    };
+                    let ri = if m.restart == 0 { mcus } else { m.restart };
+                    let mut m_idx = 0;
+                    for seg in &segs {
+                        let mut r = BitReader::new(&seg.data, 0);
+                        let mut pred = [0i32; 4];
+                        for _ in 0..ri.min(mcus - m_idx) {
+                            let (mx, my) = (m_idx % per_line, m_idx / per_line);
+                            for (k, &(idx, td, ta)) in sc.iter().enumerate() {
+                                let c = fh.comps[idx];
+                                let (h, v) = if interleaved { (c.h, c.v) } else { (1, 1) };
+                                for dy in 0..v {
+                                    for dx in 0..h {
+                                        let (bx, by) = if interleaved {
+                                            (mx * c.h + dx, my * c.v + dy)
+                                        } else {
+                                            (mx, my)
+                                        };
+                                        let dct = m.tables_in[0][td].as_ref().unwrap();
+                                        let act = m.tables_in[1][ta].as_ref().unwrap();
+                                        pred[k] += decode_dc(&mut r, dct).unwrap();
+                                        let mut co = [0i32; 64];
+                                        decode_ac(&mut r, act, None, Some(&mut co)).unwrap();
+                                        co[0] = pred[k];
+                                        let gw = fh.mcus_x() * c.h;
+                                        blocks[idx][(by * gw + bx) as usize] = Some(co);
+                                    }
+                                }
+                            }
+                            m_idx += 1;
+                        }
+                        assert!(r.pos <= r.bits(), "entropy data ran out");
+                    }
+                    assert_eq!(m_idx, mcus, "scan holds every MCU");
+                }
+                _ => {}
+            }
+        }
+        Coefs {
+            frame: m.frame.unwrap(),
+            q0,
+            blocks,
+        }
+    }
+
+    /// What a masked block must hold: `Some(level)` for a component painted at a level (0 or
+    /// the maximum), `None` for neutral chroma.
+    type Fill = Vec<Option<i64>>;
+
+    /// Checks the coefficients of `out` against `input`: blocks that meet no rectangle are
+    /// unchanged; the others have no AC and the DC of the fill.
+    fn check_coefficients(
+        input: &[u8],
+        out: &[u8],
+        info: &ImageInfo,
+        rects: &[Rect],
+        fill: &Fill,
+    ) -> usize {
+        let a = coefficients(input, info);
+        let b = coefficients(out, info);
+        let fh = &a.frame;
+        let half = 1i64 << (fh.precision - 1);
+        let max = (1i64 << fh.precision) - 1;
+        let mut masked = 0;
+        for (c, comp) in fh.comps.iter().enumerate() {
+            let gw = a.grid_w(c);
+            let gh = fh.mcus_y() * comp.v;
+            for by in 0..gh {
+                for bx in 0..gw {
+                    let (Some(x), Some(y)) = (a.get(c, bx, by), b.get(c, bx, by)) else {
+                        assert!(a.get(c, bx, by).is_none() && b.get(c, bx, by).is_none());
+                        continue;
+                    };
+                    if !fh.block_meets(comp, bx, by, rects) {
+                        assert_eq!(x, y, "unmasked block {c} {bx} {by} changed");
+                        continue;
+                    }
+                    masked += 1;
+                    assert!(y[1..].iter().all(|&v| v == 0), "masked block keeps AC");
+                    let q = a.q0[c] as i64;
+                    let dc = y[0] as i64;
+                    match fill[c] {
+                        None => assert_eq!(dc, 0, "chroma not neutral"),
+                        Some(0) => {
+                            let t = dc * q + half * 8;
+                            assert!(t <= 0 && t > -q, "fill not black: {dc} q {q}");
+                        }
+                        Some(l) if l == max => {
+                            let t = dc * q - (max - half) * 8;
+                            assert!(t >= 0 && t < q, "fill not darkest");
+                        }
+                        Some(l) => {
+                            let t = dc * q - (l - half) * 8;
+                            assert!(t <= 0 && t > -q, "fill not at or below the level");
+                        }
+                    }
+                }
+            }
+        }
+        masked
+    }
+
+    /// Checks decoded pixels: unchanged where no block of any component meets a rectangle (one
+    /// pixel further out when chroma is subsampled: upsampling blends neighbours), darkest where
+    /// blocks of every component are masked and the luma block meets a rectangle.
+    fn check_pixels(input: &[u8], out: &[u8], info: &ImageInfo, rects: &[Rect], dark: u8) {
+        // The decoder hands over three samples per pixel, 4:2:2 or not.
+        let mut info = info.clone();
+        if info.is_422() {
+            info.photometric = "YBR_FULL".into();
+        }
+        let info = &info;
+        let a = codec::decode(BASELINE, info, input).unwrap();
+        let b = codec::decode(BASELINE, info, out).unwrap();
+        let co = coefficients(input, info);
+        let fh = &co.frame;
+        let (w, h) = (info.columns as usize, info.rows as usize);
+        let n = info.samples_per_pixel as usize;
+        let subsampled = fh.comps.iter().any(|c| c.h != fh.hmax || c.v != fh.vmax);
+        let r = if subsampled { 1 } else { 0 };
+        let mut any = vec![false; w * h];
+        let mut all = vec![true; w * h];
+        let mut luma = vec![false; w * h];
+        for (ci, c) in fh.comps.iter().enumerate() {
+            for y in 0..h {
+                for x in 0..w {
+                    let bx = x as u32 * c.h / (8 * fh.hmax);
+                    let by = y as u32 * c.v / (8 * fh.vmax);
+                    let m = fh.block_meets(c, bx, by, rects);
+                    any[y * w + x] |= m;
+                    all[y * w + x] &= m;
+                    if ci == 0 {
+                        luma[y * w + x] = m;
+                    }
+                }
+            }
+        }
+        let near = |map: &[bool], x: usize, y: usize, want: bool| {
+            (y.saturating_sub(r)..(y + r + 1).min(h)).all(|yy| {
+                (x.saturating_sub(r)..(x + r + 1).min(w)).all(|xx| map[yy * w + xx] == want)
+            })
+        };
+        let (mut same, mut darkened) = (0, 0);
+        for y in 0..h {
+            for x in 0..w {
+                let i = (y * w + x) * n;
+                if near(&any, x, y, false) {
+                    assert_eq!(
+                        a[i..i + n],
+                        b[i..i + n],
+                        "pixel {x},{y} outside the mask changed"
+                    );
+                    same += 1;
+                } else if luma[y * w + x] && near(&all, x, y, true) {
+                    for &v in &b[i..i + n] {
+                        assert!(v.abs_diff(dark) <= 3, "pixel {x},{y} not dark: {v}");
+                    }
+                    darkened += 1;
+                }
+            }
+        }
+        assert!(same > 0 || rects.iter().all(|r| r.meets(0, 0, 1, 1)));
+        assert!(darkened > 0 || rects.is_empty());
+    }
+
+    /// No mask: byte-identical through every path (verbatim, bit-copied, decoded).
+    fn check_no_mask(jpeg: &[u8], info: &ImageInfo) {
+        let expect = without_dropped(through_eoi(jpeg));
+        assert_eq!(mask_frame(jpeg, info, &[]).unwrap(), expect);
+        let slow = Options {
+            decode_all: true,
+            no_verbatim: true,
+            force_rebuild: 0,
+        };
+        let (out, rep) = mask_with(jpeg, info, &[], slow).unwrap();
+        assert_eq!(out, expect, "bit copy differs from the input");
+        assert_eq!(rep, Report::default());
+    }
+
+    /// Forced table rebuild: coefficients (and pixels) unchanged.
+    fn check_rebuild_lossless(jpeg: &[u8], info: &ImageInfo, pixels: bool) {
+        let opts = Options {
+            decode_all: true,
+            no_verbatim: false,
+            force_rebuild: u32::MAX,
+        };
+        let (out, rep) = mask_with(jpeg, info, &[], opts).unwrap();
+        assert!(rep.rebuilt_tables > 0);
+        check_coefficients(jpeg, &out, info, &[], &vec![Some(0); 3]);
+        if pixels {
+            assert_eq!(
+                codec::decode(BASELINE, info, jpeg).unwrap(),
+                codec::decode(BASELINE, info, &out).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn encoder_made_frames_round_trip_and_mask() {
+        let (w, h) = (203u32, 157u32);
+        let rects = [
+            rect(0, 0, w, 21),
+            rect(60, 70, 131, 99),
+            rect(w - 9, h - 3, w, h),
+        ];
+        let grey = picture(w, h, 1, 7);
+        let rgb = picture(w, h, 3, 11);
+        for restart in [0u16, 1, 3] {
+            for optimized in [false, true] {
+                // grey
+                let info = image_info(w, h, 1, "MONOCHROME2", 8);
+                let j = encode(
+                    &grey,
+                    w,
+                    h,
+                    ColorType::Luma,
+                    SamplingFactor::F_1_1,
+                    restart,
+                    optimized,
+                );
+                check_no_mask(&j, &info);
+                check_rebuild_lossless(&j, &info, true);
+                let out = mask_frame(&j, &info, &rects).unwrap();
+                assert!(!out.windows(6).any(|x| x == b"SECRET"));
+                let n = check_coefficients(&j, &out, &info, &rects, &vec![Some(0)]);
+                assert!(n > 0);
+                check_pixels(&j, &out, &info, &rects, 0);
+                // colour, 4:4:4 and 4:2:0 (YCbCr, JFIF)
+                for sampling in [
+                    SamplingFactor::F_1_1,
+                    SamplingFactor::F_2_2,
+                    SamplingFactor::F_2_1,
+                ] {
+                    let info = image_info(w, h, 3, "YBR_FULL", 8);
+                    let j = encode(&rgb, w, h, ColorType::Rgb, sampling, restart, optimized);
+                    check_no_mask(&j, &info);
+                    check_rebuild_lossless(&j, &info, true);
+                    let out = mask_frame(&j, &info, &rects).unwrap();
+                    check_coefficients(&j, &out, &info, &rects, &vec![Some(0), None, None]);
+                    check_pixels(&j, &out, &info, &rects, 0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn missing_huffman_codes_get_rebuilt_tables() {
+        // A flat bright image with optimised tables: its DC table has no category for black.
+        let (w, h) = (64u32, 48u32);
+        let flat = vec![230u8; (w * h) as usize];
+        let info = image_info(w, h, 1, "MONOCHROME2", 8);
+        let j = encode(&flat, w, h, ColorType::Luma, SamplingFactor::F_1_1, 0, true);
+        let rects = [rect(20, 20, 30, 30)];
+        let (out, rep) = mask_with(&j, &info, &rects, Options::default()).unwrap();
+        assert!(rep.rebuilt_tables > 0, "the fallback was not needed");
+        assert_eq!(rep.masked_blocks, 4);
+        check_coefficients(&j, &out, &info, &rects, &vec![Some(0)]);
+        check_pixels(&j, &out, &info, &rects, 0);
+        // The same in colour, 4:2:0, with restart intervals.
+        let flat = vec![220u8; (w * h * 3) as usize];
+        let info = image_info(w, h, 3, "YBR_FULL", 8);
+        let j = encode(&flat, w, h, ColorType::Rgb, SamplingFactor::F_2_2, 2, true);
+        let (out, rep) = mask_with(&j, &info, &rects, Options::default()).unwrap();
+        assert!(rep.rebuilt_tables > 0);
+        check_coefficients(&j, &out, &info, &rects, &vec![Some(0), None, None]);
+        check_pixels(&j, &out, &info, &rects, 0);
+    }
+
+    #[test]
+    fn refuses_other_processes_and_mismatched_frames() {
+        let (w, h) = (32u32, 32u32);
+        let info = image_info(w, h, 1, "MONOCHROME2", 8);
+        let px = picture(w, h, 1, 3);
+        let mut out = Vec::new();
+        let mut e = Encoder::new(&mut out, 80);
+        e.set_progressive(true);
+        e.encode(&px, w as u16, h as u16, ColorType::Luma).unwrap();
+        let err = mask_frame(&out, &info, &[rect(0, 0, 4, 4)]).unwrap_err();
+        assert!(matches!(&err, Error::Unsupported(m) if m.starts_with("pixel masking: ")));
+        let mut j = encode(&px, w, h, ColorType::Luma, SamplingFactor::F_1_1, 0, false);
+        let sof = j.windows(2).position(|x| x == [0xFF, 0xC0]).unwrap();
+        for m in [0xC3u8, 0xC9, 0xC5] {
+            j[sof + 1] = m;
+            assert!(mask_frame(&j, &info, &[]).is_err());
+        }
+        j[sof + 1] = 0xC0;
+        assert!(mask_frame(&j, &image_info(w - 1, h, 1, "MONOCHROME2", 8), &[]).is_err());
+        assert!(mask_frame(&j, &image_info(w, h - 1, 1, "MONOCHROME2", 8), &[]).is_err());
+        assert!(mask_frame(&j, &image_info(w, h, 3, "RGB", 8), &[]).is_err());
+        assert!(mask_frame(&j[..j.len() / 2], &info, &[rect(0, 0, w, h)]).is_err());
+        assert!(mask_frame(b"not a jpeg", &info, &[]).is_err());
+    }
+
+    /// A frame built in the coefficient domain, for what jpeg-encoder does not write: 12-bit
+    /// samples, scans of one component, tables redefined between scans, RGB-coded colour,
+    /// segments that carry text.
+    struct Synth {
+        precision: u32,
+        w: u32,
+        h: u32,
+        /// (identifier, H, V)
+        comps: Vec<(u8, u32, u32)>,
+        interleaved: bool,
+        restart: u16,
+        redefine: bool,
+        jfif: bool,
+        full_tables: bool,
+        /// Every component codes with table slot 0.
+        one_slot: bool,
+        seed: u32,
+    }
+
+    fn block_symbols(diff: i32, co: &[i32; 64], mut f: impl FnMut(usize, u8, i32, u32)) {
+        let cat = category(diff);
+        f(0, cat as u8, diff, cat);
+        let mut run = 0u32;
+        for &v in &co[1..] {
+            if v == 0 {
+                run += 1;
+                continue;
+            }
+            while run > 15 {
+                f(1, 0xF0, 0, 0);
+                run -= 16;
+            }
+            let s = category(v);
+            f(1, (run << 4 | s) as u8, v, s);
+            run = 0;
+        }
+        if run > 0 {
+            f(1, 0x00, 0, 0);
+        }
+    }
+
+    fn synth(s: &Synth) -> Vec<u8> {
+        let mut rng = Rng(s.seed | 1);
+        let comps: Vec<Component> = s
+            .comps
+            .iter()
+            .enumerate()
+            .map(|(i, &(id, h, v))| Component {
+                id,
+                h,
+                v,
+                tq: i.min(1),
+            })
+            .collect();
+        let fh = FrameHeader {
+            precision: s.precision,
+            width: s.w,
+            height: s.h,
+            hmax: comps.iter().map(|c| c.h).max().unwrap(),
+            vmax: comps.iter().map(|c| c.v).max().unwrap(),
+            comps: comps.clone(),
+        };
+        let q: [[u16; 64]; 2] = [
+            std::array::from_fn(|k| 3 + k as u16 / 3),
+            std::array::from_fn(|k| 5 + k as u16 / 2),
+        ];
+        let half = 1i32 << (s.precision - 1);
+        // Coefficients on the MCU-padded grid of each component.
+        let grids: Vec<Vec<[i32; 64]>> = comps
+            .iter()
+            .map(|c| {
+                let (gw, gh) = (fh.mcus_x() * c.h, fh.mcus_y() * c.v);
+                let lim = half * 8 / q[c.tq][0] as i32 - 1;
+                (0..gw * gh)
+                    .map(|i| {
+                        let (bx, by) = (i % gw, i / gw);
+                        let mut co = [0i32; 64];
+                        let base = ((bx * 37 + by * 23) % 200) as i32 * lim / 100 - lim;
+                        co[0] = (base + rng.below(9) as i32 - 4).clamp(-lim, lim);
+                        for v in co.iter_mut().take(40).skip(1) {
+                            if rng.below(3) == 0 {
+                                let mag = 1 + rng.below(1 << (s.precision - 5)) as i32;
+                                *v = if rng.below(2) == 0 { mag } else { -mag };
+                            }
+                        }
+                        if rng.below(4) == 0 {
+                            co[63] = 1; // no EOB for this block
+                        }
+                        co
+                    })
+                    .collect()
+            })
+            .collect();
+        // Scans: the blocks of each, in coding order, per restart interval.
+        let scans: Vec<Vec<usize>> = if s.interleaved {
+            vec![(0..comps.len()).collect()]
+        } else {
+            (0..comps.len()).map(|c| vec![c]).collect()
+        };
+        let order = |scan: &[usize]| -> Vec<Vec<(usize, usize)>> {
+            let interleaved = scan.len() > 1;
+            let (per_line, mcus) = if interleaved {
+                (fh.mcus_x(), fh.mcus_x() * fh.mcus_y())
+            } else {
+                let (w, h) = fh.comp_blocks(&comps[scan[0]]);
+                (w, w * h)
+            };
+            let ri = if s.restart == 0 {
+                mcus
+            } else {
+                s.restart as u32
+            };
+            let mut intervals = Vec::new();
+            let mut m = 0;
+            while m < mcus {
+                let mut blocks = Vec::new();
+                for mm in m..(m + ri).min(mcus) {
+                    let (mx, my) = (mm % per_line, mm / per_line);
+                    for &c in scan {
+                        let cc = &comps[c];
+                        let gw = fh.mcus_x() * cc.h;
+                        if interleaved {
+                            for dy in 0..cc.v {
+                                for dx in 0..cc.h {
+                                    blocks.push((
+                                        c,
+                                        ((my * cc.v + dy) * gw + mx * cc.h + dx) as usize,
+                                    ));
+                                }
+                            }
+                        } else {
+                            blocks.push((c, (my * gw + mx) as usize));
+                        }
+                    }
+                }
+                intervals.push(blocks);
+                m += ri;
+            }
+            intervals
+        };
+        let slot = |c: usize| if s.one_slot { 0 } else { c.min(1) };
+        let stats_of = |scans: &[Vec<usize>]| {
+            let mut freq = [[[0u64; 256]; 2]; 2];
+            for scan in scans {
+                for interval in order(scan) {
+                    let mut pred = [0i32; 4];
+                    for (c, i) in interval {
+                        let co = &grids[c][i];
+                        let diff = co[0] - pred[c];
+                        pred[c] = co[0];
+                        block_symbols(diff, co, |class, sym, _, _| {
+                            freq[class][slot(c)][sym as usize] += 1
+                        });
+                    }
+                }
+            }
+            freq
+        };
+        let dht = |out: &mut Vec<u8>, freq: &[[[u64; 256]; 2]; 2]| -> Vec<Vec<Huffman>> {
+            let mut body = Vec::new();
+            let mut tables = vec![Vec::new(), Vec::new()];
+            let mut freq = *freq;
+            if s.full_tables {
+                // Every DC category, so that masking needs no new table.
+                for f in &mut freq[0] {
+                    for n in &mut f[..=if s.precision == 8 { 11 } else { 15 }] {
+                        *n += 1;
+                    }
+                }
+            }
+            for (class, (freqs, tabs)) in freq.iter().zip(tables.iter_mut()).enumerate() {
+                for (sl, f) in freqs.iter().enumerate() {
+                    if f.iter().all(|&n| n == 0) {
+                        tabs.push(None);
+                        continue;
+                    }
+                    let spec = optimal_spec(f).unwrap();
+                    body.push((class as u8) << 4 | sl as u8);
+                    body.extend_from_slice(&spec.counts);
+                    body.extend_from_slice(&spec.values);
+                    tabs.push(Some(Huffman::new(spec, class == 0).unwrap()));
+                }
+            }
+            out.extend_from_slice(&[0xFF, 0xC4]);
+            out.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
+            out.extend_from_slice(&body);
+            tables
+                .into_iter()
+                .map(|v| {
+                    v.into_iter()
+                        .map(|t| {
+                            t.unwrap_or_else(|| {
+                                Huffman::new(
+                                    Spec {
+                                        counts: [0; 16],
+                                        values: vec![],
+                                    },
+                                    false,
+                                )
+                                .unwrap()
+                            })
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let mut out = vec![0xFF, 0xD8];
+        if s.jfif {
+            out.extend_from_slice(&[0xFF, 0xE0, 0, 16]);
+            out.extend_from_slice(b"JFIF\0\x01\x02\0\0\x01\0\x01\0\0");
+        }
+        // Text-bearing segments, which must go.
+        for (marker, text) in [
+            (0xFE, &b"SECRET-NAME"[..]),
+            (0xE1, b"Exif\0\0SECRET"),
+            (0xE0, b"JFXX\0\x10SECRET"),
+        ] {
+            out.extend_from_slice(&[0xFF, marker]);
+            out.extend_from_slice(&(text.len() as u16 + 2).to_be_bytes());
+            out.extend_from_slice(text);
+        }
+        for (t, qt) in q.iter().enumerate() {
+            if s.precision == 8 {
+                out.extend_from_slice(&[0xFF, 0xDB, 0, 67, t as u8]);
+                out.extend(qt.iter().map(|&v| v as u8));
+            } else {
+                out.extend_from_slice(&[0xFF, 0xDB, 0, 131, 0x10 | t as u8]);
+                out.extend(qt.iter().flat_map(|v| v.to_be_bytes()));
+            }
+        }
+        out.extend_from_slice(&[0xFF, if s.precision == 8 { 0xC0 } else { 0xC1 }]);
+        out.extend_from_slice(&((8 + 3 * comps.len()) as u16).to_be_bytes());
+        out.push(s.precision as u8);
+        out.extend_from_slice(&(s.h as u16).to_be_bytes());
+        out.extend_from_slice(&(s.w as u16).to_be_bytes());
+        out.push(comps.len() as u8);
+        for c in &comps {
+            out.extend_from_slice(&[c.id, (c.h << 4 | c.v) as u8, c.tq as u8]);
+        }
+        if s.restart > 0 {
+            out.extend_from_slice(&[0xFF, 0xDD, 0, 4]);
+            out.extend_from_slice(&s.restart.to_be_bytes());
+        }
+        let mut tables = if s.redefine {
+            None
+        } else {
+            Some(dht(&mut out, &stats_of(&scans)))
+        };
+        for scan in &scans {
+            if s.redefine {
+                tables = Some(dht(&mut out, &stats_of(std::slice::from_ref(scan))));
+            }
+            let t = tables.as_ref().unwrap();
+            out.extend_from_slice(&[0xFF, 0xDA]);
+            out.extend_from_slice(&((6 + 2 * scan.len()) as u16).to_be_bytes());
+            out.push(scan.len() as u8);
+            for &c in scan {
+                out.extend_from_slice(&[comps[c].id, (slot(c) << 4 | slot(c)) as u8]);
+            }
+            out.extend_from_slice(&[0, 63, 0]);
+            let intervals = order(scan);
+            let n = intervals.len();
+            for (j, interval) in intervals.into_iter().enumerate() {
+                let mut w = BitWriter::new(&mut out, &[]);
+                let mut pred = [0i32; 4];
+                for (c, i) in interval {
+                    let co = &grids[c][i];
+                    let diff = co[0] - pred[c];
+                    pred[c] = co[0];
+                    block_symbols(diff, co, |class, sym, v, bits| {
+                        w.symbol(&t[class][slot(c)], sym).unwrap();
+                        let v = if v < 0 { v - 1 } else { v };
+                        w.put(v as u32, bits);
+                    });
+                }
+                w.finish();
+                if j + 1 < n {
+                    out.extend_from_slice(&[0xFF, 0xD0 + (j % 8) as u8]);
+                }
+            }
+        }
+        out.extend_from_slice(&[0xFF, 0xD9]);
+        out
+    }
+
+    #[test]
+    fn fill_levels_stay_on_the_dark_side_of_bits_stored() {
+        let grey = |precision: u32| FrameHeader {
+            precision,
+            width: 8,
+            height: 8,
+            comps: vec![Component {
+                id: 1,
+                h: 1,
+                v: 1,
+                tq: 0,
+            }],
+            hmax: 1,
+            vmax: 1,
+        };
+        // (PI, signed, bits stored, precision, the stored value that must come out, whether
+        // the decoded value may lie above it)
+        let cases = [
+            ("MONOCHROME2", false, 8, 8, 0, false),
+            ("MONOCHROME1", false, 8, 8, 255, true),
+            ("MONOCHROME2", false, 12, 12, 0, false),
+            ("MONOCHROME1", false, 12, 12, 4095, true),
+            ("MONOCHROME1", false, 10, 12, 1023, false),
+            ("MONOCHROME2", true, 12, 12, 2048, true),
+            ("MONOCHROME2", true, 10, 12, 512, true),
+            ("MONOCHROME1", true, 10, 12, 511, false),
+        ];
+        for (pi, signed, bs, p, level, above) in cases {
+            let mut info = image_info(8, 8, 1, pi, bs);
+            info.signed = signed;
+            let m = Masker {
+                input: &[],
+                info: &info,
+                rects: &[],
+                opts: Options::default(),
+                out: Vec::new(),
+                quant: [None; 4],
+                tables_in: Default::default(),
+                tables_out: Default::default(),
+                restart: 0,
+                frame: None,
+                jfif: false,
+                adobe_transform: None,
+                any_masked: false,
+                scans: 0,
+                report: Report::default(),
+            };
+            for q in [1u16, 3, 7, 10, 16, 23, 64, 99] {
+                let dc = m.fill_dc(&grey(p), 0, q) as f64;
+                let v = dc * q as f64 / 8.0 + (1u32 << (p - 1)) as f64;
+                let (lo, hi) = if above {
+                    (level as f64, level as f64 + q as f64 / 8.0)
+                } else {
+                    (level as f64 - q as f64 / 8.0, level as f64)
+                };
+                assert!(
+                    v >= lo && v <= hi,
+                    "{pi} signed {signed} bs {bs} P {p} q {q}: {v}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_frames_never_panic() {
+        let (w, h) = (48u32, 40u32);
+        let rects = [rect(0, 0, 20, 12), rect(30, 30, 48, 40)];
+        let grey = image_info(w, h, 1, "MONOCHROME2", 8);
+        let colour = image_info(w, h, 3, "YBR_FULL", 8);
+        let frames = [
+            (
+                encode(
+                    &picture(w, h, 1, 1),
+                    w,
+                    h,
+                    ColorType::Luma,
+                    SamplingFactor::F_1_1,
+                    2,
+                    false, // jpeg-encoder 0.7.1 panics with optimised tables here
+                ),
+                &grey,
+            ),
+            (
+                encode(
+                    &picture(w, h, 3, 2),
+                    w,
+                    h,
+                    ColorType::Rgb,
+                    SamplingFactor::F_2_2,
+                    0,
+                    false,
+                ),
+                &colour,
+            ),
+            (
+                synth(&Synth {
+                    precision: 12,
+                    w,
+                    h,
+                    comps: vec![(1, 1, 2), (2, 1, 1), (3, 1, 1)],
+                    interleaved: false,
+                    restart: 1,
+                    redefine: true,
+                    jfif: true,
+                    full_tables: false,
+                    one_slot: false,
+                    seed: 3,
+                }),
+                &colour,
+            ),
+        ];
+        let mut rng = Rng(12345);
+        let mut ok = 0;
+        for _ in 0..400 {
+            for (j, info) in &frames {
+                let mut d = j.clone();
+                match rng.below(3) {
+                    0 => d.truncate(rng.below(d.len() as u32) as usize),
+                    1 => {
+                        for _ in 0..1 + rng.below(3) {
+                            let at = rng.below(d.len() as u32) as usize;
+                            d[at] = rng.next() as u8;
+                        }
+                    }
+                    _ => {
+                        let at = rng.below(d.len() as u32) as usize;
+                        d.insert(at, [0xFF, 0x00, 0xD0, 0xD9][rng.below(4) as usize]);
+                    }
+                }
+                let opts = Options {
+                    force_rebuild: rng.below(2),
+                    ..Options::default()
+                };
+                ok += mask_with(&d, info, &rects, opts).is_ok() as u32;
+                let _ = mask_frame(&d, info, &[]);
+            }
+        }
+        assert!(ok > 0);
+    }
+
+    #[test]
+    fn a_table_rebuilt_for_one_scan_is_restored_for_the_next() {
+        let (w, h) = (61u32, 38u32);
+        let s = Synth {
+            precision: 8,
+            w,
+            h,
+            comps: vec![(1, 2, 2), (2, 1, 1), (3, 1, 1)],
+            interleaved: false,
+            restart: 3,
+            redefine: false,
+            jfif: true,
+            full_tables: true,
+            one_slot: true,
+            seed: 21,
+        };
+        let j = synth(&s);
+        let info = image_info(w, h, 3, "YBR_FULL", 8);
+        let rects = [rect(5, 5, 20, 20)];
+        for (force, dht) in [(0b001, 2), (0b010, 2), (0b101, 3)] {
+            let opts = Options {
+                force_rebuild: force,
+                ..Options::default()
+            };
+            for rects in [&[][..], &rects[..]] {
+                let (out, rep) = mask_with(
+                    &j,
+                    &info,
+                    rects,
+                    Options {
+                        decode_all: true,
+                        ..opts
+                    },
+                )
+                .unwrap();
+                assert!(rep.rebuilt_tables >= 2);
+                // One DHT in the input; one before each rebuilt scan and one restoring the
+                // input's tables before the scan after it.
+                let count = |b: &[u8]| b.windows(2).filter(|x| x == &[0xFF, 0xC4]).count();
+                assert_eq!(count(&out), 1 + dht, "force {force:b}");
+                let fill = vec![Some(0), None, None];
+                check_coefficients(&j, &out, &info, rects, &fill);
+                check_pixels(&j, &out, &info, rects, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn synthetic_frames_12_bit_single_component_scans_and_rgb() {
+        let (w, h) = (77u32, 45u32);
+        let rects = [rect(0, 0, 30, 9), rect(40, 20, 41, 21)];
+        let mut cases = Vec::new();
+        for restart in [0u16, 2, 7] {
+            for (precision, pi) in [(8, "MONOCHROME2"), (12, "MONOCHROME2"), (12, "MONOCHROME1")] {
+                cases.push((
+                    Synth {
+                        precision,
+                        w,
+                        h,
+                        comps: vec![(1, 1, 1)],
+                        interleaved: true,
+                        restart,
+                        redefine: false,
+                        jfif: false,
+                        full_tables: restart != 2,
+                        one_slot: false,
+                        seed: 5 + restart as u32,
+                    },
+                    pi,
+                ));
+            }
+            for interleaved in [true, false] {
+                for redefine in [false, true] {
+                    for ids in [[1u8, 2, 3], *b"RGB"] {
+                        for precision in [8, 12] {
+                            cases.push((
+                                Synth {
+                                    precision,
+                                    w,
+                                    h,
+                                    comps: vec![(ids[0], 2, 2), (ids[1], 1, 1), (ids[2], 1, 2)],
+                                    interleaved,
+                                    restart,
+                                    redefine,
+                                    jfif: ids[0] == 1,
+                                    full_tables: !redefine || restart == 0,
+                                    one_slot: false,
+                                    seed: 9,
+                                },
+                                if ids[0] == 1 { "YBR_FULL" } else { "RGB" },
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (s, pi) in &cases {
+            let j = synth(s);
+            let spp = s.comps.len() as u16;
+            let info = image_info(w, h, spp, pi, s.precision as u16);
+            check_no_mask(&j, &info);
+            check_rebuild_lossless(&j, &info, false);
+            let (out, rep) = mask_with(&j, &info, &rects, Options::default()).unwrap();
+            assert!(rep.masked_blocks > 0);
+            assert_eq!(rep.rebuilt_tables > 0, !s.full_tables);
+            assert!(!out.windows(6).any(|x| x == b"SECRET"));
+            let fill: Fill = match (spp, *pi) {
+                (1, "MONOCHROME1") => vec![Some((1 << s.precision) - 1)],
+                (1, _) => vec![Some(0)],
+                (_, "RGB") => vec![Some(0); 3],
+                _ => vec![Some(0), None, None],
+            };
+            check_coefficients(&j, &out, &info, &rects, &fill);
+            if s.precision == 8 {
+                // jpeg-decoder reads both (8-bit only) and sees the same pixels outside.
+                check_pixels(&j, &out, &info, &rects, 0);
+            }
+        }
+    }
+
+    /// The JPEG baseline and extended frames of the shared corpus (skipped when it is absent):
+    /// unmasked round trip, a mask (a top band and a box), timings.
+    #[test]
+    fn corpus_frames() {
+        let root = std::path::Path::new("/work/shared/corpus");
+        let Ok(manifest) = std::fs::read(root.join("MANIFEST.csv")) else {
+            eprintln!("corpus absent, skipped");
+            return;
+        };
+        let mut rdr = csv::Reader::from_reader(&manifest[..]);
+        let (mut frames, mut identical, mut masked_ok, mut rebuilt, mut not_jpeg) = (0, 0, 0, 0, 0);
+        let mut failures = Vec::new();
+        for row in rdr.records() {
+            let row = row.unwrap();
+            let (path, ts) = (&row[0], &row[8]);
+            if !(ts.contains("JPEG Baseline") || ts.contains("JPEG Extended")) {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(root.join(path)) else {
+                continue;
+            };
+            let mut scratch = Vec::new();
+            let (mut info, frame_list): (ImageInfo, Vec<Vec<u8>>) = match crate::dicom::read_file(
+                &bytes,
+                &mut scratch,
+            ) {
+                Ok(obj) => {
+                    let Ok(Some(info)) = ImageInfo::of(&obj.dataset, obj.encoding) else {
+                        failures.push(format!("{path}: no image"));
+                        continue;
+                    };
+                    let Some(crate::dicom::model::Value::Fragments(all)) = obj
+                        .dataset
+                        .get(crate::dicom::model::tags::PIXEL_DATA)
+                        .map(|e| &e.value)
+                    else {
+                        eprintln!("{path}: not encapsulated, skipped");
+                        continue;
+                    };
+                    let frags: Vec<&[u8]> = all[1..].iter().map(|f| f.as_ref()).collect();
+                    let ranges =
+                        crate::pixels::frames::split(&all[0], &frags, info.frames, None).unwrap();
+                    (
+                        info,
+                        ranges.iter().map(|r| frags[r.clone()].concat()).collect(),
+                    )
+                }
+                Err(_) => {
+                    // The reader refuses the file: take the JPEG streams as they lie in it
+                    // (each in one fragment), and the image description from their headers.
+                    let mut streams = Vec::new();
+                    let mut i = 0;
+                    while let Some(off) =
+                        bytes[i..].windows(3).position(|x| x == [0xFF, 0xD8, 0xFF])
+                    {
+                        let one = through_eoi(&bytes[i + off..]).to_vec();
+                        i += off + one.len();
+                        streams.push(one);
+                    }
+                    let Some(first) = streams.first() else {
+                        eprintln!("{path}: unreadable, skipped");
+                        continue;
+                    };
+                    let sof = first
+                        .windows(2)
+                        .position(|x| x == [0xFF, 0xC0] || x == [0xFF, 0xC1])
+                        .unwrap();
+                    let p = &first[sof + 4..];
+                    let nf = p[5] as u16;
+                    let pi = if nf == 3 { "YBR_FULL" } else { "MONOCHROME2" };
+                    let info = image_info(
+                        u16::from_be_bytes([p[3], p[4]]) as u32,
+                        u16::from_be_bytes([p[1], p[2]]) as u32,
+                        nf,
+                        pi,
+                        p[0] as u16,
+                    );
+                    eprintln!(
+                        "{path}: the DICOM reader refuses it; {} JPEG streams taken from its bytes",
+                        streams.len()
+                    );
+                    (info, streams)
+                }
+            };
+            info.frames = 1;
+            let (w, h) = (info.columns, info.rows);
+            let rects = [
+                rect(0, 0, w, (h / 10).max(1)),
+                rect(w / 3, h / 3, w / 2, h / 2),
+            ];
+            let (mut t_copy, mut t_mask, mut n_rebuilt) = (0f64, 0f64, 0);
+            for (k, frame) in frame_list.iter().enumerate() {
+                frames += 1;
+                if !frame.starts_with(&[0xFF, 0xD8]) {
+                    assert!(mask_frame(frame, &info, &[]).is_err());
+                    eprintln!("{path} #{k}: not a JPEG stream, refused");
+                    not_jpeg += 1;
+                    continue;
+                }
+                let t = std::time::Instant::now();
+                let same = mask_frame(frame, &info, &[]);
+                t_copy += t.elapsed().as_secs_f64();
+                match same {
+                    Ok(out) if out == through_eoi(frame) => identical += 1,
+                    Ok(out) if out == without_dropped(through_eoi(frame)) => {
+                        identical += 1;
+                        eprintln!("{path} #{k}: identical less dropped segments");
+                    }
+                    Ok(_) => failures.push(format!("{path} #{k}: unmasked output differs")),
+                    Err(e) => failures.push(format!("{path} #{k}: {e}")),
+                }
+                // The slow paths only on the first frames of a cine loop.
+                if k < 3 {
+                    let slow = Options {
+                        decode_all: true,
+                        no_verbatim: true,
+                        force_rebuild: 0,
+                    };
+                    match mask_with(frame, &info, &[], slow) {
+                        Ok((out, _))
+                            if out == without_fill(&without_dropped(through_eoi(frame))) => {}
+                        Ok(_) => failures.push(format!("{path} #{k}: bit copy differs")),
+                        Err(e) => failures.push(format!("{path} #{k}: decode: {e}")),
+                    }
+                }
+                let t = std::time::Instant::now();
+                let masked = mask_with(frame, &info, &rects, Options::default());
+                t_mask += t.elapsed().as_secs_f64();
+                let (out, rep) = match masked {
+                    Ok(x) => x,
+                    Err(e) => {
+                        failures.push(format!("{path} #{k}: mask: {e}"));
+                        continue;
+                    }
+                };
+                if rep.rebuilt_tables > 0 {
+                    rebuilt += 1;
+                    n_rebuilt += 1;
+                }
+                {
+                    let co = coefficients(frame, &info);
+                    let fill: Fill = if co.frame.comps.len() == 1 {
+                        let max = (1i64 << co.frame.precision) - 1;
+                        vec![Some((info.fill()[0] as i64).min(max))]
+                    } else {
+                        let m = Masker {
+                            input: frame,
+                            info: &info,
+                            rects: &[],
+                            opts: Options::default(),
+                            out: Vec::new(),
+                            quant: [None; 4],
+                            tables_in: Default::default(),
+                            tables_out: Default::default(),
+                            restart: 0,
+                            frame: None,
+                            jfif: frame.windows(5).any(|x| x == b"JFIF\0"),
+                            adobe_transform: frame
+                                .windows(5)
+                                .position(|x| x == b"Adobe")
+                                .map(|i| frame[i + 11]),
+                            any_masked: false,
+                            scans: 0,
+                            report: Report::default(),
+                        };
+                        if m.rgb_coded(&co.frame) {
+                            vec![Some(0); 3]
+                        } else {
+                            vec![Some(0), None, None]
+                        }
+                    };
+                    check_coefficients(frame, &out, &info, &rects, &fill);
+                    if k < 3
+                        && co.frame.precision == 8
+                        && codec::decode(BASELINE, &info, frame).is_ok()
+                    {
+                        let dark = info.fill()[0].min(255) as u8;
+                        check_pixels(frame, &out, &info, &rects, dark);
+                    }
+                }
+                masked_ok += 1;
+            }
+            let n = frame_list.len() as f64;
+            eprintln!(
+                "{path}: {} frame(s) {}x{} {} spp {} {}; per frame: unmasked {:.1} ms, masked {:.1} ms; rebuilt tables in {n_rebuilt}",
+                frame_list.len(),
+                w,
+                h,
+                info.photometric,
+                info.samples_per_pixel,
+                ts,
+                t_copy * 1e3 / n,
+                t_mask * 1e3 / n
+            );
+        }
+        eprintln!(
+            "frames {frames}: not JPEG {not_jpeg}, identical unmasked {identical}, masked ok {masked_ok}, table rebuilds {rebuilt}"
+        );
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 }
