@@ -145,13 +145,13 @@ def pixels():
                 assert pa.shape == pb.shape, f'decoded shape {pa.shape} became {pb.shape}'
                 frames = int(getattr(a, 'NumberOfFrames', 1) or 1)
                 pa, pb = (pa, pb) if frames > 1 else (pa[None], pb[None])
-                keep = pa.copy(); keep[:, :16, :16] = 0
-                got = pb.copy(); got[:, :16, :16] = 0
+                # A lossy JPEG changes whole MCUs (up to 16x16), and a decoder's chroma
+                # upsampling reaches one pixel further: compare beyond 24x24 there.
                 lossy = str(a.file_meta.TransferSyntaxUID) in ('1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51')
-                if not lossy:
-                    assert (keep == got).all(), 'pixels changed outside the mask'
-                elif (keep != got).mean() > 0.001:  # pydicom's JPEG decoder may smooth chroma edges
-                    raise AssertionError(f'{(keep != got).mean():.4f} of samples changed outside the mask')
+                edge = 24 if lossy else 16
+                keep = pa.copy(); keep[:, :edge, :edge] = 0
+                got = pb.copy(); got[:, :edge, :edge] = 0
+                assert (keep == got).all(), f'{int((keep != got).sum())} samples changed outside the mask'
             except Exception as e:
                 problems += 1
                 print(f'PROBLEM masked {src}: {type(e).__name__}: {str(e)[:140]}')

@@ -87,7 +87,9 @@ pub fn decode(ts: &str, info: &ImageInfo, frame: &[u8]) -> Result<Vec<u8>> {
     reader
         .decode_frame(&view, 0, &mut out)
         .map_err(|_| Error::Unsupported("pixel masking: a frame could not be decoded".into()))?;
-    let expected = (info.frame_bits() / 8) as usize;
+    // Decoders give every sample of every pixel, subsampled chroma included.
+    let expected =
+        (info.pixels() * info.samples_per_pixel as u64 * info.bits_allocated as u64 / 8) as usize;
     if out.len() < expected {
         return Err(Error::Unsupported(
             "pixel masking: a frame decoded to fewer samples than the image declares".into(),

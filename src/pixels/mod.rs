@@ -387,13 +387,16 @@ fn is_dct_huffman(stream: &[u8]) -> bool {
     false
 }
 
-/// The image as a decoder hands it over: interleaved, and RGB where the codec undid a colour
-/// transform (JPEG 2000's ICT and RCT).
+/// The image as a decoder hands it over: interleaved, every sample of every pixel (subsampled
+/// chroma comes back at full resolution), and RGB where the codec undid a colour transform
+/// (JPEG 2000's ICT and RCT).
 fn decoded_info(info: &ImageInfo) -> ImageInfo {
     let mut d = info.clone();
     d.planar = false;
-    if matches!(d.photometric.as_str(), "YBR_ICT" | "YBR_RCT") {
-        d.photometric = "RGB".into();
+    match d.photometric.as_str() {
+        "YBR_ICT" | "YBR_RCT" => d.photometric = "RGB".into(),
+        "YBR_FULL_422" | "YBR_PARTIAL_420" => d.photometric = "YBR_FULL".into(),
+        _ => {}
     }
     d
 }
