@@ -5,6 +5,7 @@ const CACHE = 'dcm-deid-v2';
 const ASSETS = ['./', 'index.html', 'style.css', 'sw.js',
   'client/main.js', 'client/pool.js', 'client/run.js', 'client/files.js', 'client/sink.js',
   'client/views/options.js', 'client/views/key.js', 'client/views/results.js', 'client/views/download.js',
+  'client/views/pixels.js',
   'shared/protocol.js', 'shared/scratch.js', 'worker/deid.js',
   'pkg/dicom_deid.js', 'pkg/dicom_deid_bg.wasm'];
 

@@ -299,5 +299,13 @@ mod tests {
         let json = serde_json::to_string(&r).unwrap();
         assert!(json.starts_with("{\"status\":\"processed\""));
         assert_eq!(serde_json::from_str::<FileResult>(&json).unwrap(), r);
+        // With a pixel record whose optional fields are left out when written.
+        let FileResult::Processed(mut p) = r else {
+            unreachable!()
+        };
+        p.record.pixels.at_risk = Some("Ultrasound".into());
+        let r = FileResult::Processed(p);
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<FileResult>(&json).unwrap(), r);
     }
 }

@@ -157,8 +157,10 @@ impl Masks {
     }
 }
 
-/// What the pixel stage did to one file, for the audit (never a value from the image).
+/// What the pixel stage did to one file, for the audit (never a value from the image). Crosses
+/// from a page worker to the page's ledger, so every field may be absent when read back.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct PixelRecord {
     /// Why the image may show burned-in text, if it may.
     #[serde(skip_serializing_if = "Option::is_none")]
