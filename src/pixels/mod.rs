@@ -358,11 +358,7 @@ fn encapsulated(
                 .collect::<Result<_>>()?;
             ("re-encoded", out, true)
         }
-        t => {
-            return Err(Error::Unsupported(format!(
-                "pixel masking: no decoder for transfer syntax {t}"
-            )));
-        }
+        t => return Err(codec::no_codec(t)),
     };
     let had_bot = !bot.is_empty();
     if native_out {

@@ -76,8 +76,8 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     for await (const { index, result, location, closed } of pool.runInOrder(files, { scratch: scratch.name, ahead })) {
       const { path, file } = inputs[index];
       const c = batch.commit(path, result);
-      if (c.outcome.status === 'written') {
-        parts.add(c.header, location);
+      if (c.outcome.status === 'written') parts.add(c.header, location);
+      if (c.audit) { // written files, and held-back ones (a line in audit.jsonl only)
         jsonl.push(c.audit.jsonl);
         csv.push(c.audit.csv);
       }
