@@ -43,7 +43,7 @@ pub enum Error {
     Internal,
     /// An image that may show identifying text in its pixels and that no mask covered (or whose
     /// masks could not be applied): held back, never written as if clean.
-    #[error("quarantined: {0}")]
+    #[error("{0}")]
     Quarantined(String),
     /// A project key file has the wrong size or format.
     #[error("key: {0}")]

@@ -166,7 +166,7 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         match outcome {
             Outcome::Failed(r) => warn!("failed:  {}: {r}", input.display()),
             Outcome::Skipped(r) => warn!("skipped: {}: {r}", input.display()),
-            Outcome::Quarantined(r) => warn!("{}: {r}", input.display()),
+            Outcome::Quarantined(r) => warn!("held back: {}: {r}", input.display()),
             Outcome::Written(_) => {}
         }
     }
