@@ -179,7 +179,7 @@ impl Deidentifier {
         } else {
             clean::Identifiers::default()
         };
-        let pixel_plan = self.plan_pixels(&obj, &charset, &sop_class)?;
+        let pixel_plan = self.plan_pixels(&obj, &charset, &sop_class);
         let mut report = ActionLog::default();
         method::warnings(&obj.dataset, &mut report);
         let mut walker = walker::Walker {
@@ -293,10 +293,8 @@ impl Deidentifier {
         obj: &FileObject<'_>,
         charset: &CharacterSet,
         sop_class: &str,
-    ) -> Result<Option<PixelPlan>> {
-        if obj.dataset.get(tags::PIXEL_DATA).is_none() {
-            return Ok(None);
-        }
+    ) -> Option<PixelPlan> {
+        obj.dataset.get(tags::PIXEL_DATA)?;
         let at_risk = pixels::risk::at_risk(&obj.dataset, sop_class);
         let info = pixels::ImageInfo::of(&obj.dataset, obj.encoding);
         let choice = match (&info, self.options.clean_pixel_data) {
@@ -306,11 +304,11 @@ impl Deidentifier {
                 .choose(&pixels::header(obj, charset), info),
             _ => None,
         };
-        Ok(Some(PixelPlan {
+        Some(PixelPlan {
             info,
             at_risk,
             choice,
-        }))
+        })
     }
 
     /// Applies the plan: paints the regions, or holds back an image at risk that no region

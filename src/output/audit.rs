@@ -184,6 +184,16 @@ pub fn quarantine_jsonl(input_number: usize, reason: &str) -> String {
 pub const CSV_HEADER: &str =
     "output_name,sop_class_uid,modality,transfer_syntax,X,Z,D,K,C,U,pixels,warnings,actions\n";
 
+/// One line for a results table: the pixel column and the warnings.
+pub fn remarks(file: &FileRecord) -> String {
+    let pixels = pixels_text(&file.pixels);
+    std::iter::once(pixels.as_str())
+        .filter(|p| !p.is_empty())
+        .chain(file.report.warnings.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The pixel column of audit.csv: what was masked, or the risk left.
 pub fn pixels_text(p: &PixelRecord) -> String {
     match (&p.masked, &p.at_risk) {

@@ -92,8 +92,9 @@ pub enum Outcome {
 pub struct AuditLines {
     pub jsonl: String,
     pub csv: String,
-    /// What Clean Pixel Data did (the audit's pixel column), for a results table.
-    pub pixels: String,
+    /// What a reviewer should know of this file in a results table: what Clean Pixel Data did
+    /// and the warnings, in one line (empty when nothing is worth saying).
+    pub remarks: String,
 }
 
 /// The result of committing one input.
@@ -155,12 +156,12 @@ impl Ledger {
             (Outcome::Written(name), Some(p)) => Some(AuditLines {
                 jsonl: audit::file_jsonl(name, &p.record),
                 csv: audit::file_csv(name, &p.record),
-                pixels: audit::pixels_text(&p.record.pixels),
+                remarks: audit::remarks(&p.record),
             }),
             (Outcome::Quarantined(reason), _) => Some(AuditLines {
                 jsonl: audit::quarantine_jsonl(self.summary.found, reason),
                 csv: String::new(),
-                pixels: String::new(),
+                remarks: String::new(),
             }),
             _ => None,
         };

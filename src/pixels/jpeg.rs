@@ -51,24 +51,7 @@ fn mask_with(
     rects: &[Rect],
     opts: Options,
 ) -> Result<(Vec<u8>, Report)> {
-    Masker {
-        input: frame,
-        info,
-        rects,
-        opts,
-        out: Vec::with_capacity(frame.len() + 1024),
-        quant: [None; 4],
-        tables_in: Default::default(),
-        tables_out: Default::default(),
-        restart: 0,
-        frame: None,
-        jfif: false,
-        adobe_transform: None,
-        any_masked: false,
-        scans: 0,
-        report: Report::default(),
-    }
-    .run()
+    Masker::new(frame, info, rects, opts).run()
 }
 
 fn bad(why: &str) -> Error {
@@ -614,7 +597,28 @@ struct Masker<'a> {
     report: Report,
 }
 
-impl Masker<'_> {
+impl<'a> Masker<'a> {
+    /// A masker for one frame, before its markers are read.
+    fn new(input: &'a [u8], info: &'a ImageInfo, rects: &'a [Rect], opts: Options) -> Masker<'a> {
+        Masker {
+            input,
+            info,
+            rects,
+            opts,
+            out: Vec::with_capacity(input.len() + 1024),
+            quant: [None; 4],
+            tables_in: Default::default(),
+            tables_out: Default::default(),
+            restart: 0,
+            frame: None,
+            jfif: false,
+            adobe_transform: None,
+            any_masked: false,
+            scans: 0,
+            report: Report::default(),
+        }
+    }
+
     fn run(mut self) -> Result<(Vec<u8>, Report)> {
         let b = self.input;
         if !b.starts_with(&[0xFF, 0xD8]) {
@@ -1332,23 +1336,7 @@ mod tests {
     }
 
     fn coefficients(jpeg: &[u8], info: &ImageInfo) -> Coefs {
-        let mut m = Masker {
-            input: jpeg,
-            info,
-            rects: &[],
-            opts: Options::default(),
-            out: Vec::new(),
-            quant: [None; 4],
-            tables_in: Default::default(),
-            tables_out: Default::default(),
-            restart: 0,
-            frame: None,
-            jfif: false,
-            adobe_transform: None,
-            any_masked: false,
-            scans: 0,
-            report: Report::default(),
-        };
+        let mut m = Masker::new(jpeg, info, &[], Options::default());
         let mut blocks: Vec<Vec<Option<[i32; 64]>>> = Vec::new();
         let mut q0 = Vec::new();
         let mut pos = 2;
@@ -2005,23 +1993,7 @@ mod tests {
         for (pi, signed, bs, p, level, above) in cases {
             let mut info = image_info(8, 8, 1, pi, bs);
             info.signed = signed;
-            let m = Masker {
-                input: &[],
-                info: &info,
-                rects: &[],
-                opts: Options::default(),
-                out: Vec::new(),
-                quant: [None; 4],
-                tables_in: Default::default(),
-                tables_out: Default::default(),
-                restart: 0,
-                frame: None,
-                jfif: false,
-                adobe_transform: None,
-                any_masked: false,
-                scans: 0,
-                report: Report::default(),
-            };
+            let m = Masker::new(&[], &info, &[], Options::default());
             for q in [1u16, 3, 7, 10, 16, 23, 64, 99] {
                 let dc = m.fill_dc(&grey(p), 0, q) as f64;
                 let v = dc * q as f64 / 8.0 + (1u32 << (p - 1)) as f64;
@@ -2381,24 +2353,12 @@ mod tests {
                         vec![Some((info.fill()[0] as i64).min(max))]
                     } else {
                         let m = Masker {
-                            input: frame,
-                            info: &info,
-                            rects: &[],
-                            opts: Options::default(),
-                            out: Vec::new(),
-                            quant: [None; 4],
-                            tables_in: Default::default(),
-                            tables_out: Default::default(),
-                            restart: 0,
-                            frame: None,
                             jfif: frame.windows(5).any(|x| x == b"JFIF\0"),
                             adobe_transform: frame
                                 .windows(5)
                                 .position(|x| x == b"Adobe")
                                 .map(|i| frame[i + 11]),
-                            any_masked: false,
-                            scans: 0,
-                            report: Report::default(),
+                            ..Masker::new(frame, &info, &[], Options::default())
                         };
                         if m.rgb_coded(&co.frame) {
                             vec![Some(0); 3]

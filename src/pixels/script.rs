@@ -311,19 +311,31 @@ impl Method {
     /// only digits and points of both sides and compare numbers (false when either is not one).
     pub fn apply(self, value: &str, literal: &str) -> bool {
         use Method::*;
-        let (v, l) = (value.to_lowercase(), literal.to_lowercase());
+        let lower = || (value.to_lowercase(), literal.to_lowercase());
         match self {
             Equals => value == literal,
-            EqualsIgnoreCase => v == l,
+            EqualsIgnoreCase => {
+                let (v, l) = lower();
+                v == l
+            }
             Matches => {
                 regex_lite::Regex::new(&format!("^(?:{literal})$")).is_ok_and(|r| r.is_match(value))
             }
             Contains => value.contains(literal),
-            ContainsIgnoreCase => v.contains(&l),
+            ContainsIgnoreCase => {
+                let (v, l) = lower();
+                v.contains(&l)
+            }
             StartsWith => value.starts_with(literal),
-            StartsWithIgnoreCase => v.starts_with(&l),
+            StartsWithIgnoreCase => {
+                let (v, l) = lower();
+                v.starts_with(&l)
+            }
             EndsWith => value.ends_with(literal),
-            EndsWithIgnoreCase => v.ends_with(&l),
+            EndsWithIgnoreCase => {
+                let (v, l) = lower();
+                v.ends_with(&l)
+            }
             IsLessThan | IsGreaterThan => {
                 let num = |s: &str| {
                     s.chars()
@@ -540,28 +552,29 @@ impl Parser {
     }
 
     fn or(&mut self) -> Option<Expr> {
-        let mut terms = vec![self.and()?];
-        while self.peek() == Some(&Token::Or) {
-            self.at += 1;
-            terms.push(self.and()?);
-        }
-        Some(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            Expr::Or(terms)
-        })
+        self.chain(Token::Or, Parser::and, Expr::Or)
     }
 
     fn and(&mut self) -> Option<Expr> {
-        let mut terms = vec![self.unary()?];
-        while self.peek() == Some(&Token::And) {
+        self.chain(Token::And, Parser::unary, Expr::And)
+    }
+
+    /// `term (op term)*`, one left-associative level of the grammar.
+    fn chain(
+        &mut self,
+        op: Token,
+        term: fn(&mut Parser) -> Option<Expr>,
+        join: fn(Vec<Expr>) -> Expr,
+    ) -> Option<Expr> {
+        let mut terms = vec![term(self)?];
+        while self.peek() == Some(&op) {
             self.at += 1;
-            terms.push(self.unary()?);
+            terms.push(term(self)?);
         }
         Some(if terms.len() == 1 {
             terms.remove(0)
         } else {
-            Expr::And(terms)
+            join(terms)
         })
     }
 

@@ -240,3 +240,52 @@ test('a zip saved straight to disk equals the CLI output and leaves no scratch f
     fs.rmSync(fx.tmp, { recursive: true, force: true });
   }
 });
+
+test('with Clean Pixel Data, an image at risk is held back, counted, and its original offered apart', { timeout: 180_000 }, async () => {
+  const data = path.join(root, 'tests', 'data');
+  const exe = path.join(root, 'target', 'release', 'dcm-deid');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-e2e-px-'));
+  const key = path.join(tmp, 'k');
+  fs.writeFileSync(key, '5a'.repeat(32) + '\n');
+  const q = path.join(tmp, 'held');
+  try {
+    execFileSync(exe, ['deidentify', data, '-o', path.join(tmp, 'native'), '--clean-pixel-data', '--key', key, '--quarantine', q], { stdio: 'pipe' });
+  } catch { /* exit status 1 only if a file failed */ }
+  const cliHeld = fs.readdirSync(q).filter((f) => f.endsWith('.dcm'));
+  assert.ok(cliHeld.length > 0, 'tests/data holds an image at risk (a secondary capture)');
+  const server = await serve();
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
+    await page.goto(`${server.origin}/?direct=0&sw=0`);
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    await page.setInputFiles('#pick-folder', data);
+    await page.check('input[name=preset][value=basic]');
+    assert.equal(await page.isVisible('#pixel-settings'), false, 'pixel settings hidden while the option is off');
+    await page.check('#opt-clean_pixel_data');
+    assert.equal(await page.isVisible('#pixel-settings'), true);
+    await page.setInputFiles('#key-import', key);
+    await page.waitForFunction(() => /fingerprint 5a5a5a5a/.test(document.getElementById('key-status').textContent));
+    await page.click('#start');
+    await page.waitForSelector('body[data-state=done]', { timeout: 120_000 });
+    assert.match(await page.textContent('#summary'), new RegExp(`${cliHeld.length} held back`));
+    await page.screenshot({ path: path.join(root, 'target', 'e2e-held-back.png'), fullPage: true });
+    // The zip stays readable with the held-back lines in its audit.
+    const [zipDl] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    const zipPath = path.join(tmp, 'out.zip');
+    await zipDl.saveAs(zipPath);
+    const audit = readZip(fs.readFileSync(zipPath)).get('audit.jsonl').toString();
+    assert.equal(audit.split('\n').filter((l) => l.includes('"record":"quarantined"')).length, cliHeld.length);
+    const [heldDl] = await Promise.all([page.waitForEvent('download'), page.click('#quarantine')]);
+    assert.match(heldDl.suggestedFilename(), /CONTAINS-PHI/);
+    const heldPath = path.join(tmp, 'held.zip');
+    await heldDl.saveAs(heldPath);
+    const held = readZip(fs.readFileSync(heldPath));
+    for (const name of cliHeld) assert.ok(held.get(name).equals(fs.readFileSync(path.join(q, name))), `${name}: the original, named as the CLI names it`);
+    assert.match(held.get('README.txt').toString(), /^CONTAINS PATIENT DATA/);
+  } finally {
+    await browser.close();
+    server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

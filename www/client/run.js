@@ -81,8 +81,7 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
         jsonl.push(c.audit.jsonl);
         csv.push(c.audit.csv);
       }
-      const warnings = result.status === 'processed'
-        ? [c.audit?.pixels, ...result.record.warnings].filter(Boolean).join('; ') : '';
+      const warnings = c.outcome.status === 'written' ? c.audit.remarks : '';
       if (c.outcome.status !== 'written' || warnings) {
         rows.push({ path, status: c.outcome.status, detail: c.outcome.detail, warnings });
       }
