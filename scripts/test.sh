@@ -23,6 +23,8 @@ bash scripts/fuzz.sh "${FUZZ_SECONDS:-120}" 2>&1 | tail -8
 if [[ -d ../shared/corpus && "${EXTENDED:-1}" != 0 ]]; then
   echo "== extended: the real-file corpus through the CLI (pydicom, dcmtk) and the browser"
   python3 scripts/corpus_check.py 2>&1 | grep -vE "UserWarning|warn_and_log"
+  echo "== extended: dciodvfy on every corpus output against its input, under each option set"
+  python3 scripts/validity_check.py
   bash scripts/corpus-browser.sh
 fi
 echo "== end-to-end (playwright-core + Debian Chromium)"

@@ -414,13 +414,34 @@ fn clean_structured_content_cleans_content_items() {
             Some("ANONYMOUS")
         );
     });
-    // Without the option the content tree is replaced by a dummy.
+    // Without the option the content tree is a dummy (D): every item keeps its structure (the
+    // Document Relationship and Content macros' Type 1 attributes), no value survives.
     let basic = session(Options::basic()).deidentify(&input).unwrap();
     with_parsed(&basic.bytes, |ds, _| {
         let c = items(ds, 0x0040_A730);
-        assert_eq!(c.len(), 1);
-        assert!(c[0].elements.is_empty());
+        assert_eq!(c.len(), 6);
+        for item in c {
+            assert_eq!(s(item, 0x0040_A010).as_deref(), Some("CONTAINS"));
+            assert!(s(item, 0x0040_A040).is_some(), "Value Type kept");
+            let name = items(item, 0x0040_A043);
+            assert_eq!(s(&name[0], 0x0008_0100).as_deref(), Some("ANONYMOUS"));
+        }
+        assert_eq!(s(&c[1], 0x0040_A123).as_deref(), Some("ANONYMOUS"));
+        assert_eq!(s(&c[2], 0x0040_A160).as_deref(), Some("ANONYMOUS"));
+        assert!(s(&c[3], 0x0040_A124).unwrap().starts_with("2.25."));
+        assert_eq!(s(&c[4], 0x0040_A121).as_deref(), Some("19000101"));
     });
+    for planted in [
+        "Welby", "ACC12345", "Lesion", "Nodule", "20210301", "1125.55",
+    ] {
+        assert!(
+            !basic
+                .bytes
+                .windows(planted.len())
+                .any(|w| w == planted.as_bytes()),
+            "{planted} survives the dummy content tree"
+        );
+    }
 }
 
 #[test]
@@ -733,4 +754,175 @@ fn deflated_image_frame_compression_has_a_plain_data_set() {
     assert_eq!(f.transfer_syntax, "1.2.840.10008.1.2.8.1");
     assert!(contains(&out.bytes, &frame), "the frame is kept as it was");
     assert!(!contains(&out.bytes, b"PID-77"));
+}
+
+// --- Outputs as valid as their inputs (issue 10): each rule dciodvfy found broken on the corpus.
+
+const ENHANCED_MR: &str = "1.2.840.10008.5.1.4.1.1.4.1";
+const MPPS_CLASS: &str = "1.2.840.10008.3.1.2.3.3";
+
+fn with_class(mut els: Vec<El>, sop_class: &str) -> Vec<El> {
+    els.retain(|e| e.tag != 0x0008_0016);
+    els.push(text(0x0008_0016, "UI", sop_class));
+    els.sort_by_key(|e| e.tag);
+    els
+}
+
+fn reference(class: &str, instance: &str) -> Vec<El> {
+    vec![
+        text(0x0008_1150, "UI", class),
+        text(0x0008_1155, "UI", instance),
+    ]
+}
+
+#[test]
+fn a_dummy_reference_sequence_keeps_its_items_with_uids_remapped() {
+    // Referenced Performed Procedure Step Sequence is X/Z/D; Type 1C in the Enhanced MR IOD, so
+    // D: the item keeps its Type 1 SOP Class (a class) and Instance UID (remapped), not nothing.
+    let mut els = with_class(ct_image("PID-20", "Doe^Jane", "1.2.3.20"), ENHANCED_MR);
+    els.push(seq(0x0008_1111, vec![reference(MPPS_CLASS, "1.2.3.20.9")]));
+    els.sort_by_key(|e| e.tag);
+    let out = session(Options::basic())
+        .deidentify(&file(&els, Syntax::ExplicitLe))
+        .unwrap();
+    let expected = out
+        .linkage
+        .uids
+        .iter()
+        .find(|(old, _)| old == "1.2.3.20.9")
+        .map(|(_, new)| new.clone())
+        .expect("the referenced instance UID is in the linkage");
+    with_parsed(&out.bytes, |ds, _| {
+        let item = &items(ds, 0x0008_1111)[0];
+        assert_eq!(s(item, 0x0008_1150).as_deref(), Some(MPPS_CLASS));
+        assert_eq!(s(item, 0x0008_1155), Some(expected));
+    });
+    // In a CT the sequence is Type 3: removed.
+    let mut ct = ct_image("PID-20", "Doe^Jane", "1.2.3.21");
+    ct.push(seq(0x0008_1111, vec![reference(MPPS_CLASS, "1.2.3.20.9")]));
+    let out = session(Options::basic())
+        .deidentify(&file(&ct, Syntax::ExplicitLe))
+        .unwrap();
+    with_parsed(&out.bytes, |ds, _| {
+        assert!(ds.get(Tag(0x0008, 0x1111)).is_none())
+    });
+}
+
+#[test]
+fn references_listed_in_a_common_instance_reference_module_are_kept_remapped() {
+    // Referenced Image Sequence is X/Z/U*, Type 3 in a CT: removed, unless the object lists its
+    // references in a Referenced Series Sequence, which must then still match them.
+    let image = reference("1.2.840.10008.5.1.4.1.1.2", "1.2.3.30.1");
+    let mut els = ct_image("PID-30", "Doe^Jane", "1.2.3.30");
+    els.push(seq(0x0008_1140, vec![image.clone()]));
+    let plain = session(Options::basic())
+        .deidentify(&file(&els, Syntax::ExplicitLe))
+        .unwrap();
+    with_parsed(&plain.bytes, |ds, _| {
+        assert!(ds.get(Tag(0x0008, 0x1140)).is_none())
+    });
+    els.push(seq(
+        0x0008_1115,
+        vec![vec![
+            seq(0x0008_114A, vec![image]),
+            text(0x0020_000E, "UI", "1.2.3.30.2"),
+        ]],
+    ));
+    let out = session(Options::basic())
+        .deidentify(&file(&els, Syntax::ExplicitLe))
+        .unwrap();
+    with_parsed(&out.bytes, |ds, _| {
+        let referenced = s(&items(ds, 0x0008_1140)[0], 0x0008_1155).unwrap();
+        let listed = s(
+            &items(&items(ds, 0x0008_1115)[0], 0x0008_114A)[0],
+            0x0008_1155,
+        )
+        .unwrap();
+        assert!(referenced.starts_with("2.25."));
+        assert_eq!(referenced, listed);
+    });
+}
+
+#[test]
+fn a_removal_the_iod_forbids_becomes_an_empty_or_dummy_value() {
+    // Responsible Person is X in Table E.1-1 but Type 2C in the Patient Module (the patient is
+    // an animal): it stays, empty. Other Patient IDs (Type 3) is removed.
+    let mut els = ct_image("PID-40", "Rex", "1.2.3.40");
+    els.push(text(0x0010_1000, "LO", "OTHER-40"));
+    els.push(text(0x0010_2201, "LO", "CANINE"));
+    els.push(text(0x0010_2297, "PN", "Owner^Olivia"));
+    els.sort_by_key(|e| e.tag);
+    let out = session(Options::basic())
+        .deidentify(&file(&els, Syntax::ExplicitLe))
+        .unwrap();
+    with_parsed(&out.bytes, |ds, _| {
+        assert_eq!(s(ds, 0x0010_2297).as_deref(), Some(""));
+        assert!(ds.get(Tag(0x0010, 0x1000)).is_none());
+    });
+    assert!(!contains(&out.bytes, b"Owner") && !contains(&out.bytes, b"OTHER-40"));
+    // Presentation Creation Date is X but Type 1 in a presentation state: a dummy date.
+    let mut gsps = with_class(
+        ct_image("PID-41", "Doe^Jane", "1.2.3.41"),
+        "1.2.840.10008.5.1.4.1.1.11.1",
+    );
+    gsps.retain(|e| e.tag != 0x7FE0_0010);
+    gsps.push(text(0x0070_0082, "DA", "20220202"));
+    gsps.push(text(0x0070_0083, "TM", "101010"));
+    gsps.sort_by_key(|e| e.tag);
+    let out = session(Options::basic())
+        .deidentify(&file(&gsps, Syntax::ExplicitLe))
+        .unwrap();
+    with_parsed(&out.bytes, |ds, _| {
+        assert_eq!(s(ds, 0x0070_0082).as_deref(), Some("19000101"));
+        assert_eq!(s(ds, 0x0070_0083).as_deref(), Some("000000"));
+    });
+}
+
+#[test]
+fn the_meta_and_the_data_set_agree_on_the_instance_when_the_input_had_none() {
+    // The data set has no SOP Instance UID; its file meta has one: the output's data set gets
+    // that UID remapped, and the meta says the same.
+    let mut els = ct_image("PID-50", "Doe^Jane", "unused");
+    els.retain(|e| e.tag != 0x0008_0018);
+    let input = file(&els, Syntax::ExplicitLe); // meta instance UID 1.2.3.4
+    let out = session(Options::basic()).deidentify(&input).unwrap();
+    with_parsed(&out.bytes, |ds, meta| {
+        let uid = s(ds, 0x0008_0018).expect("an instance UID is given");
+        assert!(uid.starts_with("2.25."));
+        assert_eq!(s(meta, 0x0002_0003), Some(uid));
+    });
+    assert!(
+        out.record
+            .report
+            .warnings
+            .iter()
+            .any(|w| w.contains("SOP Instance UID"))
+    );
+}
+
+#[test]
+fn an_unreadable_date_under_modified_dates_gets_a_dummy_not_an_empty_value() {
+    // Frame Acquisition DateTime is Type 1C in the Frame Content macro: "NaN" cannot be shifted.
+    let mut els = ct_image("PID-60", "Doe^Jane", "1.2.3.60");
+    els.push(text(0x0018_9074, "DT", "NaN"));
+    els.sort_by_key(|e| e.tag);
+    let out = session(opts(|o| o.retain_long_modified_dates = true))
+        .deidentify(&file(&els, Syntax::ExplicitLe))
+        .unwrap();
+    with_parsed(&out.bytes, |ds, _| {
+        assert_eq!(s(ds, 0x0018_9074).as_deref(), Some("19000101000000"));
+    });
+}
+
+#[test]
+fn clean_descriptors_keeps_decimal_measurements() {
+    let mut els = ct_image("PID-70", "Doe^Jane", "1.2.3.70");
+    els.push(text(0x0020_4000, "LT", "Field 2.89362 T, MRN 12345678"));
+    els.sort_by_key(|e| e.tag);
+    let out = session(opts(|o| o.clean_descriptors = true))
+        .deidentify(&file(&els, Syntax::ExplicitLe))
+        .unwrap();
+    with_parsed(&out.bytes, |ds, _| {
+        assert_eq!(s(ds, 0x0020_4000).as_deref(), Some("Field 2.89362 T, MRN"));
+    });
 }

@@ -2,8 +2,9 @@
 """Derive profiles/iod_attribute_types.csv and profiles/sop_class_iods.csv from the PS3.3/PS3.4
 tables in ../shared/standards (DICOM 2024c).
 
-Only attributes whose Table E.1-1 Basic action is a compound code (X/Z, X/D, Z/D, X/Z/D, X/Z/U*) are
-kept: those are the only ones whose action depends on the Type in the IOD. Macros are expanded
+Only attributes whose Table E.1-1 Basic action is a compound code (X/Z, X/D, Z/D, X/Z/D, X/Z/U*) or
+X are kept: those are the ones whose action depends on the Type in the IOD (a removal that the IOD
+forbids becomes D or Z). Macros are expanded
 recursively; each row records the tag of the enclosing sequence (empty at the top level) so nested
 attributes are resolved in their context. Functional-group macros of enhanced IODs are placed under
 the Shared (5200,9229) and Per-Frame (5200,9230) Functional Groups Sequences.
@@ -16,7 +17,7 @@ std = sys.argv[1] if len(sys.argv) > 1 else '../shared/standards'
 rd = lambda n: list(csv.DictReader(open(os.path.join(std, n), encoding='utf-8')))
 
 e11 = rd('profiles_table_e1_1.csv')
-wanted = {r['tag_pattern'] for r in e11 if '/' in r['basic_profile']}
+wanted = {r['tag_pattern'] for r in e11 if 'X' in r['basic_profile'] or '/' in r['basic_profile']}
 
 tables = {}
 for r in rd('part03_attribute_tables.csv'):

@@ -243,7 +243,11 @@ fn mark_patterns(chars: &[char], cut: &mut [bool]) {
         };
         let phone_like = digits >= 7 && run.chars().any(|c| "-() +".contains(c));
         let id_like = groups.iter().any(|g| g.len() >= 5);
-        if j > i && (date_like || compact_date || phone_like || id_like) {
+        // One decimal point between digits is a measurement ("2.89362"), not an identifier.
+        let decimal = groups.len() == 2
+            && run.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && groups[0].len() <= 6;
+        if j > i && !decimal && (date_like || compact_date || phone_like || id_like) {
             // Extend over letters glued to the digits (e.g. "MRN123456").
             let mut s = i;
             while s > 0 && chars[s - 1].is_alphanumeric() {

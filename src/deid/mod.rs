@@ -194,10 +194,12 @@ impl Deidentifier {
             ids,
             report,
             uid_pairs: Default::default(),
+            lists_references: false,
         };
         walker.run(&mut obj.dataset, &charset);
         let mut report = walker.report;
-        let uid_pairs = walker.uid_pairs;
+        let mut uid_pairs = walker.uid_pairs;
+        self.complete_sop_common(&mut obj, &sop_class, input, &mut uid_pairs, &mut report);
 
         let pixels = self.clean_pixels(&mut obj, pixel_plan)?;
         self.finish_dataset(&mut obj.dataset, &charset, &pseudonym, &mut report, &pixels);
@@ -238,6 +240,43 @@ impl Deidentifier {
                 uids: uid_pairs.into_iter().collect(),
             },
         })
+    }
+
+    /// SOP Class UID and SOP Instance UID are Type 1 and the file meta repeats them: an input
+    /// that lacks them in its data set gets them from its file meta (the instance UID remapped
+    /// like every other), or, with no UID anywhere, an instance UID derived from the input's
+    /// bytes under the key, so the same file always gets the same one.
+    fn complete_sop_common(
+        &self,
+        obj: &mut FileObject<'_>,
+        sop_class: &str,
+        input: &[u8],
+        uid_pairs: &mut std::collections::BTreeMap<String, String>,
+        report: &mut ActionLog,
+    ) {
+        let has = |i: &Item<'_>, t| i.ascii(t).is_some_and(|v| !v.is_empty());
+        if !has(&obj.dataset, tags::SOP_CLASS_UID) && !sop_class.is_empty() {
+            obj.dataset
+                .put(Element::text(tags::SOP_CLASS_UID, Vr::UI, sop_class));
+            report.warn("the data set had no SOP Class UID; the file meta's was copied into it");
+        }
+        if has(&obj.dataset, tags::SOP_INSTANCE_UID) {
+            return;
+        }
+        let new = match obj.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID) {
+            Some(old) if !old.is_empty() => {
+                let new = uids::remap(&self.key, &old);
+                uid_pairs.insert(old, new.clone());
+                new
+            }
+            _ => {
+                let digest = key::base32(&self.key.mac("file-without-uid", input), 26);
+                uids::remap(&self.key, &format!("content:{digest}"))
+            }
+        };
+        obj.dataset
+            .put(Element::text(tags::SOP_INSTANCE_UID, Vr::UI, &new));
+        report.warn("the data set had no SOP Instance UID; one was given to it and the file meta");
     }
 
     /// Top-level attributes the profile itself requires: pseudonyms, age cap, and the record of
@@ -376,11 +415,15 @@ fn finish_meta(obj: &mut FileObject<'_>, sop_class: &str) {
         Vr::OB,
         vec![0, 1],
     ));
-    meta.put(Element::text(
-        tags::MEDIA_STORAGE_SOP_CLASS_UID,
-        Vr::UI,
-        sop_class,
-    ));
+    // An object with no SOP Class anywhere keeps the meta without one rather than an empty
+    // value that would claim a class (dciodvfy reports either way, the input had the defect).
+    if !sop_class.is_empty() {
+        meta.put(Element::text(
+            tags::MEDIA_STORAGE_SOP_CLASS_UID,
+            Vr::UI,
+            sop_class,
+        ));
+    }
     meta.put(Element::text(
         tags::MEDIA_STORAGE_SOP_INSTANCE_UID,
         Vr::UI,

@@ -46,6 +46,10 @@ pub(crate) struct Walker<'c> {
     pub report: ActionLog,
     /// Original → new UIDs (linkage data: PHI, never part of the report).
     pub uid_pairs: BTreeMap<String, String>,
+    /// The object lists the instances it references in a Common Instance Reference module
+    /// (PS3.3 C.12.2), which must agree with the reference sequences: X/Z/U* then keeps them
+    /// with their UIDs replaced, the choice the profile gives for conformance.
+    pub lists_references: bool,
 }
 
 enum ItemOutcome {
@@ -56,6 +60,12 @@ enum ItemOutcome {
 impl<'c> Walker<'c> {
     /// Processes a whole data set (the top level).
     pub fn run(&mut self, dataset: &mut Item<'_>, charset: &CharacterSet) {
+        self.lists_references = [
+            tags::REFERENCED_SERIES_SEQUENCE,
+            tags::STUDIES_CONTAINING_OTHER_REFERENCED_INSTANCES_SEQUENCE,
+        ]
+        .iter()
+        .any(|t| dataset.get(*t).is_some());
         self.process_item(dataset, None, "", charset, Mode::default());
     }
 
@@ -161,7 +171,11 @@ impl<'c> Walker<'c> {
             (a, _) if a.is_compound() => iod::resolve(a, iod::Lookup::UnknownIod),
             (a, _) => a,
         };
-        if let Some(e) = self.apply(e, action, by, &p, cs, Mode::default()) {
+        if let Some(mut e) = self.apply(e, action, by, &p, cs, Mode::default()) {
+            // A TEXT item's Text Value is Type 1C: cleaned down to nothing, it gets a dummy.
+            if e.raw().is_some_and(|r| trim_text(e.vr, r).is_empty()) && value_type == "TEXT" {
+                e = self.dummy(e);
+            }
             item.put(e);
         }
         Some(Some(value_tag))
@@ -243,8 +257,29 @@ impl<'c> Walker<'c> {
         {
             action = rule.basic;
         }
-        let action = resolve(action, self);
+        let action = if action == Action::XZU && self.lists_references {
+            Action::U
+        } else {
+            resolve(action, self)
+        };
+        let action = if action == Action::X && rule_tag == tag {
+            self.required(parent, tag)
+        } else {
+            action
+        };
         self.apply(e, action, by, path, cs, mode)
+    }
+
+    /// What replaces removal of an attribute that the file's IOD requires where it stands:
+    /// Type 1 gets a dummy value, Type 2 an empty one (PS3.15 E.1.1 asks that de-identification
+    /// keep the object conformant; the attribute was present, so its condition held). Either
+    /// way no original value remains. Unknown IODs and optional attributes are removed.
+    fn required(&self, parent: Option<Tag>, tag: Tag) -> Action {
+        match self.iods.lookup(&self.sop_class, parent, tag) {
+            iod::Lookup::Type(iod::AttrType::One) => Action::D,
+            iod::Lookup::Type(iod::AttrType::Two) => Action::Z,
+            _ => Action::X,
+        }
     }
 
     /// Applies a resolved action to an element the profile lists.
@@ -499,13 +534,19 @@ impl<'c> Walker<'c> {
                 };
                 r.unwrap_or_else(|| {
                     failed = true;
-                    String::new()
+                    if e.vr == Vr::DA {
+                        "19000101"
+                    } else {
+                        "19000101000000"
+                    }
+                    .to_string()
                 })
             })
             .collect();
         if failed {
-            self.report
-                .warn("a date that could not be read was emptied instead of shifted");
+            self.report.warn(
+                "a date that could not be read was replaced by a dummy date instead of shifted",
+            );
         }
         let joined = if values.iter().all(String::is_empty) {
             String::new()
@@ -520,12 +561,15 @@ impl<'c> Walker<'c> {
     }
 
     fn dummy<'a>(&mut self, e: Element<'a>) -> Element<'a> {
+        if let Value::Items(items) = e.value {
+            return Element {
+                value: Value::Items(items.into_iter().map(|i| self.dummy_item(i)).collect()),
+                ..e
+            };
+        }
         let text = |s: &str| Cow::Owned(pad_text(e.vr, s.as_bytes().to_vec()));
         let value = match (&e.value, e.vr) {
-            (Value::Items(_), _) => Value::Items(vec![Item {
-                elements: Vec::new(),
-                undefined_length: true,
-            }]),
+            (Value::Items(_), _) => unreachable!("handled above"),
             (Value::Fragments(_), _) => Value::Fragments(vec![Cow::Owned(Vec::new())]),
             (_, Vr::UI) => {
                 let original = e
@@ -552,6 +596,37 @@ impl<'c> Walker<'c> {
             value,
             undefined_length: e.undefined_length,
         }
+    }
+}
+
+impl Walker<'_> {
+    /// A dummy sequence item (action D on a sequence): the item keeps its structure, so the
+    /// Type 1 attributes the IOD needs inside it stay present, but nothing that could identify:
+    /// every text, date, code and binary value becomes its VR's dummy, instance UIDs are
+    /// remapped as everywhere else, private elements go. Coded strings (enumerated values such
+    /// as Value Type and Relationship Type), class UIDs and numbers are kept: they describe the
+    /// structure, not the patient.
+    fn dummy_item<'a>(&mut self, item: Item<'a>) -> Item<'a> {
+        let elements = item
+            .elements
+            .into_iter()
+            // A value of unknown structure (UN, or bytes where the dictionary has a sequence)
+            // has no dummy that a reader would parse back the same way: it goes.
+            .filter(|e| {
+                let opaque = matches!(e.value, Value::Bytes(_)) && matches!(e.vr, Vr::SQ | Vr::UN);
+                !(e.tag.is_private() || never_kept(e.tag) || opaque)
+            })
+            .map(|e| match &e.value {
+                Value::Items(_) => self.dummy(e),
+                _ if e.raw().is_some_and(|r| trim_text(e.vr, r).is_empty()) => e,
+                _ if e.vr == Vr::UI && uids::is_class_uid_attribute(e.tag) => e,
+                _ if e.vr == Vr::UI && !self.opts.retain_uids => self.remap_uids(e),
+                _ if e.vr == Vr::UI => e,
+                _ if e.vr == Vr::CS || e.vr.is_numeric() => e,
+                _ => self.dummy(e),
+            })
+            .collect();
+        Item { elements, ..item }
     }
 }
 
