@@ -926,3 +926,43 @@ fn clean_descriptors_keeps_decimal_measurements() {
         assert_eq!(s(ds, 0x0020_4000).as_deref(), Some("Field 2.89362 T, MRN"));
     });
 }
+
+#[test]
+fn one_patient_id_under_two_issuers_is_two_patients() {
+    let with_issuer = |issuer: Option<El>, sop: &str| {
+        let mut els = ct_image("MRN-77", "Doe^Jane", sop);
+        els.extend(issuer);
+        els.sort_by_key(|e| e.tag);
+        file(&els, Syntax::ExplicitLe)
+    };
+    let qualified = |ueid: &str| seq(0x0010_0024, vec![vec![text(0x0040_0032, "UT", ueid)]]);
+    let modified = session(opts(|o| o.retain_long_modified_dates = true));
+    let run = |input: Vec<u8>| {
+        let out = modified.deidentify(&input).unwrap();
+        let date = with_parsed(&out.bytes, |ds, _| s(ds, 0x0008_0020));
+        (out.linkage.new_patient_id, date)
+    };
+    let a = run(with_issuer(
+        Some(text(0x0010_0021, "LO", "HOSP A")),
+        "1.2.3.80",
+    ));
+    let b = run(with_issuer(
+        Some(text(0x0010_0021, "LO", "HOSP B")),
+        "1.2.3.81",
+    ));
+    let none = run(with_issuer(None, "1.2.3.82"));
+    // No merge: another issuer, or none, is another patient, with its own date shift.
+    assert_ne!(a.0, b.0);
+    assert_ne!(a.0, none.0);
+    assert_ne!(b.0, none.0);
+    // No split: the same issuer written differently, or only in the qualifiers sequence, and
+    // files without an issuer among themselves, stay one patient.
+    let spaced = run(with_issuer(
+        Some(text(0x0010_0021, "LO", " hosp  a ")),
+        "1.2.3.83",
+    ));
+    let in_sequence = run(with_issuer(Some(qualified("HOSP A")), "1.2.3.84"));
+    assert_eq!(spaced, a);
+    assert_eq!(in_sequence, a);
+    assert_eq!(run(with_issuer(None, "1.2.3.85")), none);
+}

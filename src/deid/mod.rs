@@ -154,16 +154,13 @@ impl Deidentifier {
             return Err(Error::DicomDir);
         }
         let charset = CharacterSet::from_item(&obj.dataset, &CharacterSet::default());
-        let original_id = text_value(&obj.dataset, tags::PATIENT_ID, &charset);
-        let identity = if original_id.is_empty() {
-            text_value(&obj.dataset, tags::PATIENT_NAME, &charset)
-        } else {
-            original_id.clone()
-        };
+        let patient = pseudonym::Patient::of(&obj.dataset, &charset);
+        let identity = patient.identity();
         let pseudonym = match &self.lookup {
-            Some(l) => l.get(&original_id)?.clone(),
+            Some(l) => l.get(&patient)?.clone(),
             None => pseudonym::derive(&self.key, &identity),
         };
+        let original_id = patient.id;
         let o = &self.options;
         let ids = if o.clean_descriptors
             || o.clean_structured_content
@@ -445,15 +442,4 @@ fn finish_meta(obj: &mut FileObject<'_>, sop_class: &str) {
         method::IMPLEMENTATION_VERSION_NAME,
     ));
     obj.meta = meta;
-}
-
-fn text_value(item: &Item<'_>, tag: dataset::Tag, cs: &CharacterSet) -> String {
-    item.get(tag)
-        .and_then(|e| e.raw())
-        .map(|raw| {
-            let t = dataset::trim_text(Vr::LO, raw);
-            cs.decode(t)
-                .unwrap_or_else(|| String::from_utf8_lossy(t).into_owned())
-        })
-        .unwrap_or_default()
 }

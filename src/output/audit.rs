@@ -76,6 +76,10 @@ pub struct Summary {
     /// Written images at risk of burned-in text that no mask covered (Clean Pixel Data off, or
     /// the risk accepted).
     pub at_risk_unmasked: usize,
+    /// Studies whose files were written under more than one patient pseudonym (their files
+    /// disagree on the Patient ID or its issuer): a curator should look before sharing.
+    #[serde(default)]
+    pub split_studies: usize,
 }
 
 impl Summary {

@@ -4,6 +4,8 @@
 //! audit and linkage are the same whatever the number of threads or workers that produced the
 //! results. The CLI's threads and the page's worker pool (through the wasm `Batch`) both feed it.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 
 use crate::deid::{Deidentified, FileRecord, Linkage, Options};
@@ -115,6 +117,9 @@ pub struct Ledger {
     profile: String,
     options: Options,
     held: Vec<Held>,
+    /// New study folder → the patient folder of its first file, to count split studies.
+    studies: HashMap<String, String>,
+    split: HashSet<String>,
 }
 
 impl Ledger {
@@ -128,6 +133,8 @@ impl Ledger {
             profile: profile.to_string(),
             options,
             held: Vec::new(),
+            studies: HashMap::new(),
+            split: HashSet::new(),
         }
     }
 
@@ -175,6 +182,7 @@ impl Ledger {
                 if let Some(p) = processed {
                     self.summary.pixels(&p.record.pixels);
                 }
+                self.note_study(n);
                 ("deidentified", n)
             }
             Outcome::Quarantined(r) => {
@@ -197,6 +205,20 @@ impl Ledger {
         };
         if let Some(tables) = &mut self.linkage {
             tables.add(input, status, detail, processed.map(|p| &p.linkage));
+        }
+    }
+
+    /// Counts a study written under a second patient pseudonym (PS3.3: a study has one patient).
+    fn note_study(&mut self, name: &str) {
+        let Some((patient, study)) = names::patient_and_study(name) else {
+            return;
+        };
+        let first = self
+            .studies
+            .entry(study.to_string())
+            .or_insert_with(|| patient.to_string());
+        if first != patient && self.split.insert(study.to_string()) {
+            self.summary.split_studies += 1;
         }
     }
 
@@ -244,6 +266,19 @@ mod tests {
                 uids: vec![("1.2.3".into(), "2.25.9".into())],
             },
         }))
+    }
+
+    #[test]
+    fn a_study_under_two_pseudonyms_is_counted_once() {
+        let mut l = Ledger::new("E.1-1", Options::basic(), false);
+        let ok = |_: &str| Ok(());
+        l.commit("a", processed("ANON1/s1/r/1.dcm", "01"), ok);
+        l.commit("b", processed("ANON1/s1/r/2.dcm", "02"), ok);
+        l.commit("c", processed("ANON1/s2/r/3.dcm", "03"), ok);
+        assert_eq!(l.summary().split_studies, 0);
+        l.commit("d", processed("ANON2/s1/r/4.dcm", "04"), ok);
+        l.commit("e", processed("ANON3/s1/r/5.dcm", "05"), ok);
+        assert_eq!(l.summary().split_studies, 1);
     }
 
     #[test]

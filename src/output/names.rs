@@ -18,6 +18,12 @@ pub fn output_name(patient: &str, study: &str, series: &str, sop_instance: &str)
     )
 }
 
+/// The patient and study folders of a name made by [`output_name`].
+pub fn patient_and_study(name: &str) -> Option<(&str, &str)> {
+    let mut parts = name.split('/');
+    Some((parts.next()?, parts.next()?))
+}
+
 /// The name given to a second, different output that maps to an already used name (same SOP
 /// Instance UID, other content): the start of its [`content_digest`] is added, so both are kept.
 pub fn alternate_name(name: &str, digest: &str) -> String {

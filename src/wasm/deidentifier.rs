@@ -18,7 +18,7 @@ pub struct JsDeidentifier {
 #[wasm_bindgen(js_class = Deidentifier)]
 impl JsDeidentifier {
     /// `options`: `{retain_uids: true, ...}`; `key`: 32 bytes; `lookup_csv`: optional table of
-    /// `original_id,new_id[,new_name]`; `pixels`: optional pixel settings (scripts, regions,
+    /// `original_id,new_id[,new_name[,issuer]]`; `pixels`: optional pixel settings (scripts, regions,
     /// `release_unmasked`). Throws an `Error` named `options`, `key` or `lookup`.
     #[wasm_bindgen(constructor)]
     pub fn new(

@@ -50,7 +50,7 @@ pub struct DeidArgs {
     /// Project key file: loaded if it exists, otherwise created. Same key = same pseudonyms.
     #[arg(long)]
     pub key: Option<PathBuf>,
-    /// CSV of `original_id,new_id[,new_name]` to take patient pseudonyms from.
+    /// CSV of `original_id,new_id[,new_name[,issuer]]` to take patient pseudonyms from.
     #[arg(long)]
     pub lookup: Option<PathBuf>,
     /// A profile CSV in the format of profiles/basic_profile_e1_1.csv, replacing Table E.1-1.

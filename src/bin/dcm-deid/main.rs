@@ -242,6 +242,13 @@ fn print_summary(summary: &Summary) {
     if summary.masked > 0 {
         say!("{} images masked (Clean Pixel Data)", summary.masked);
     }
+    if summary.split_studies > 0 {
+        say!(
+            "warning: {} studies were written under more than one patient pseudonym (their files \
+             disagree on the Patient ID or its issuer); review them before sharing",
+            summary.split_studies
+        );
+    }
     if summary.at_risk_unmasked > 0 {
         say!(
             "warning: {} images that may show burned-in text were written unmasked",

@@ -14,6 +14,9 @@ export function showResults({ summary, rows, blob, batch }, sink, inputs) {
     (summary.skipped ? ` Skipped: ${reasons(summary.skipped_reasons)}.` : '') +
     (summary.failed ? ` Failed: ${reasons(summary.failed_reasons)}.` : '') +
     (summary.quarantined ? ` Held back: ${reasons(summary.quarantined_reasons)}.` : '') +
+    (summary.split_studies ? ` Warning: ${summary.split_studies} studies were written under more ` +
+      'than one patient pseudonym (their files disagree on the Patient ID or its issuer); review ' +
+      'them before sharing.' : '') +
     (sink.kind === 'file' ? ` The zip was saved as ${sink.name}.` : '');
   const note = $('pixel-note');
   note.hidden = !summary.at_risk_unmasked;
