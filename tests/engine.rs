@@ -966,3 +966,21 @@ fn one_patient_id_under_two_issuers_is_two_patients() {
     assert_eq!(in_sequence, a);
     assert_eq!(run(with_issuer(None, "1.2.3.85")), none);
 }
+
+#[test]
+fn odd_length_values_are_padded_and_the_forbidden_group_ffff_goes() {
+    let mut els = ct_image("PID-90", "Doe^Jane", "1.2.3.90");
+    els.retain(|e| e.tag != 0x7FE0_0010);
+    els.push(bytes(0x7FE0_0010, "OB", vec![1, 2, 3]));
+    els.push(text(0xFFFF_0001, "LO", "Doe^Jane"));
+    let out = session(Options::basic())
+        .deidentify(&file(&els, Syntax::ExplicitLe))
+        .unwrap();
+    with_parsed(&out.bytes, |ds, _| {
+        assert_eq!(
+            ds.get(Tag(0x7FE0, 0x0010)).and_then(|e| e.raw()),
+            Some(&[1u8, 2, 3, 0][..])
+        );
+        assert!(ds.get(Tag(0xFFFF, 0x0001)).is_none());
+    });
+}

@@ -631,11 +631,13 @@ impl Walker<'_> {
 }
 
 /// Elements that carry nothing a recipient needs and may carry anything: Data Set Trailing
-/// Padding, file meta or command elements misplaced in a data set, and the odd groups below 0008
-/// that PS3.5 forbids.
+/// Padding, file meta or command elements misplaced in a data set, and the odd groups that
+/// PS3.5 7.8.1 forbids (below 0008, and FFFF).
 fn never_kept(tag: Tag) -> bool {
     let g = tag.group();
-    tag == Tag(0xFFFC, 0xFFFC) || g == 0x0002 || matches!(g, 0x0001 | 0x0003 | 0x0005 | 0x0007)
+    tag == Tag(0xFFFC, 0xFFFC)
+        || g == 0x0002
+        || matches!(g, 0x0001 | 0x0003 | 0x0005 | 0x0007 | 0xFFFF)
 }
 
 /// The element with an empty value (a sequence with no items).

@@ -88,17 +88,19 @@ fn put_header(enc: Encoding, out: &mut Vec<u8>, tag: Tag, vr: Vr, len: u32) -> R
 fn write_element(e: &Element<'_>, enc: Encoding, out: &mut Vec<u8>) -> Result<()> {
     match &e.value {
         Value::Bytes(b) => {
-            let len = u32::try_from(b.len())
+            let len = u32::try_from(b.len() + b.len() % 2)
                 .map_err(|_| Error::Unsupported(format!("element {} exceeds 4 GiB", e.tag)))?;
             put_header(enc, out, e.tag, e.vr, len)?;
             out.extend_from_slice(b);
+            pad_to_even(e.vr, b.len(), out);
         }
         Value::Fragments(frags) => {
             put_header(enc, out, e.tag, e.vr, u32::MAX)?;
             for f in frags {
                 put_tag(enc, out, tags::ITEM);
-                enc.put_u32(out, f.len() as u32);
+                enc.put_u32(out, (f.len() + f.len() % 2) as u32);
                 out.extend_from_slice(f);
+                pad_to_even(Vr::OB, f.len(), out);
             }
             put_tag(enc, out, tags::SEQUENCE_DELIMITATION);
             enc.put_u32(out, 0);
@@ -125,6 +127,18 @@ fn write_element(e: &Element<'_>, enc: Encoding, out: &mut Vec<u8>) -> Result<()
         }
     }
     Ok(())
+}
+
+/// PS3.5 7.1.1: every value has an even length. A value some writer left odd gets the padding
+/// its VR prescribes (a space for text, a zero byte otherwise), so readers find the next tag.
+fn pad_to_even(vr: Vr, len: usize, out: &mut Vec<u8>) {
+    if len % 2 == 1 {
+        out.push(if vr.is_text() && vr != Vr::UI {
+            b' '
+        } else {
+            0
+        });
+    }
 }
 
 fn write_items(items: &[Item<'_>], enc: Encoding, out: &mut Vec<u8>) -> Result<()> {
