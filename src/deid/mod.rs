@@ -179,6 +179,10 @@ impl Deidentifier {
         let pixel_plan = self.plan_pixels(&obj, &charset, &sop_class);
         let mut report = ActionLog::default();
         method::warnings(&obj.dataset, &mut report);
+        // What the reader recovered from goes into the audit, as warnings (no values).
+        obj.recoveries
+            .iter()
+            .for_each(|r| report.warn(format!("read: {r}")));
         let mut walker = walker::Walker {
             key: &self.key,
             opts: &self.options,

@@ -380,6 +380,11 @@ impl Encoding {
         big_endian: false,
         deflated: false,
     };
+    pub const EXPLICIT_BE: Encoding = Encoding {
+        explicit_vr: true,
+        big_endian: true,
+        deflated: false,
+    };
 
     /// The encoding a transfer syntax UID implies; every encapsulated syntax is explicit little
     /// endian. Only Deflated Explicit VR Little Endian deflates the data set: Deflated Image
@@ -389,10 +394,7 @@ impl Encoding {
     pub fn from_transfer_syntax(uid: &str) -> Encoding {
         match uid {
             uids::IMPLICIT_VR_LITTLE_ENDIAN => Encoding::IMPLICIT_LE,
-            uids::EXPLICIT_VR_BIG_ENDIAN => Encoding {
-                big_endian: true,
-                ..Encoding::EXPLICIT_LE
-            },
+            uids::EXPLICIT_VR_BIG_ENDIAN => Encoding::EXPLICIT_BE,
             uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN => Encoding {
                 deflated: true,
                 ..Encoding::EXPLICIT_LE
@@ -446,4 +448,145 @@ pub struct FileObject<'a> {
     pub dataset: Item<'a>,
     pub transfer_syntax: String,
     pub encoding: Encoding,
+    /// The deviations from PS3.5 / PS3.10 the reader recovered from, in the order met (each
+    /// once, at most [`MAX_RECOVERIES`]). Empty for a well-formed file.
+    pub recoveries: Vec<Recovery>,
+}
+
+/// Most recoveries listed for one file; past it, [`Recovery::More`] closes the list.
+pub const MAX_RECOVERIES: usize = 32;
+
+/// How the length of an element whose VR bytes are not a VR was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LengthLayout {
+    /// A 16-bit length after the two bytes (other printable bytes; dcmtk's non-standard VR).
+    Short,
+    /// Two reserved bytes and a 32-bit length (two capital letters: a VR defined after this
+    /// reader, which PS3.5 7.1.2 gives the 32-bit form; dcmtk's "future VR").
+    Long,
+    /// A 32-bit length right after the tag: the element was written in implicit VR (bytes that are
+    /// not printable; fo-dicom, and dcmtk's "assume implicit" option).
+    Implicit,
+}
+
+/// A deviation the reader recovered from, as dcmtk and fo-dicom do. It names tags and what was
+/// done, never a value, so it can go into the audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// An explicit-VR element whose VR bytes are not a VR: typed with the dictionary VR (UN when
+    /// the dictionary does not know the tag; UN or SQ for an undefined length). A length that
+    /// the dictionary VR cannot have is refused, not recovered.
+    InvalidVr { tag: Tag, layout: LengthLayout },
+    /// A delimitation item (zero length) where nothing was open: at data-set level, or inside a
+    /// defined-length item or sequence. Skipped.
+    StrayDelimiter { tag: Tag, top_level: bool },
+    /// An item where an element was expected (no sequence holds it): parsed whole, with every
+    /// element in it, and left out of the output, since no sequence tag can be given to it.
+    OrphanItem { after: Option<Tag> },
+    /// A defined length that stops 4 bytes short, inside the closing delimitation item of the
+    /// value (the delimiter's length field was not counted): the delimiter is read whole.
+    DelimiterPastLength { tag: Tag },
+    /// The file meta has no Transfer Syntax UID: the data set's encoding was detected.
+    MissingTransferSyntax { detected: Encoding },
+    /// No preamble and no file meta: a bare data set, its encoding detected.
+    BareDataSet { detected: Encoding },
+    /// A file meta group without the 128-byte preamble and `DICM`.
+    NoPreamble,
+    /// The meta declares one native little-endian syntax and the data set uses the other.
+    SyntaxMismatch { detected: Encoding },
+    /// Two elements with one tag in one data set or item: the last one is kept.
+    DuplicateElement { tag: Tag },
+    /// Elements out of ascending tag order: sorted.
+    OutOfOrder,
+    /// Zero bytes after the end of the data set: ignored.
+    TrailingPadding,
+    /// Encapsulated pixel data whose sequence delimitation item is missing at the end of the file.
+    FragmentsUndelimited { tag: Tag },
+    /// Implicit VR: a sequence in the dictionary whose value holds no items, kept as UN.
+    SequenceAsBytes { tag: Tag },
+    /// More recoveries than [`MAX_RECOVERIES`]: the rest are not listed.
+    More,
+}
+
+impl Encoding {
+    /// The encoding in words, for messages.
+    pub fn describe(self) -> &'static str {
+        match (self.explicit_vr, self.big_endian) {
+            (false, false) => "implicit VR little endian",
+            (false, true) => "implicit VR big endian",
+            (true, false) => "explicit VR little endian",
+            (true, true) => "explicit VR big endian",
+        }
+    }
+}
+
+impl fmt::Display for Recovery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Recovery::InvalidVr { tag, layout } => write!(
+                f,
+                "invalid VR bytes for {tag} read with the dictionary VR ({})",
+                match layout {
+                    LengthLayout::Short => "16-bit length",
+                    LengthLayout::Long => "reserved bytes and 32-bit length",
+                    LengthLayout::Implicit => "as implicit VR: 32-bit length after the tag",
+                }
+            ),
+            Recovery::StrayDelimiter { tag, top_level } => write!(
+                f,
+                "stray {} skipped {}",
+                if tag == tags::SEQUENCE_DELIMITATION {
+                    "sequence delimitation item"
+                } else {
+                    "item delimitation item"
+                },
+                if top_level {
+                    "at data-set level"
+                } else {
+                    "inside a defined-length item or sequence"
+                }
+            ),
+            Recovery::OrphanItem { after: Some(t) } => write!(
+                f,
+                "item outside any sequence (after {t}) parsed and left out of the output"
+            ),
+            Recovery::OrphanItem { after: None } => f.write_str(
+                "item outside any sequence (at the start of a data set) parsed and left out of the output",
+            ),
+            Recovery::DelimiterPastLength { tag } => write!(
+                f,
+                "declared length of {tag} ends 4 bytes short, inside its closing delimitation item; the delimiter was read whole"
+            ),
+            Recovery::MissingTransferSyntax { detected } => write!(
+                f,
+                "file meta lacks Transfer Syntax UID; data set detected as {}",
+                detected.describe()
+            ),
+            Recovery::BareDataSet { detected } => write!(
+                f,
+                "no preamble and no file meta; bare data set detected as {}",
+                detected.describe()
+            ),
+            Recovery::NoPreamble => f.write_str("file meta without the 128-byte preamble"),
+            Recovery::SyntaxMismatch { detected } => write!(
+                f,
+                "file meta declares the other little-endian transfer syntax; data set read as {}",
+                detected.describe()
+            ),
+            Recovery::DuplicateElement { tag } => {
+                write!(f, "element {tag} appears twice in one item; the last one kept")
+            }
+            Recovery::OutOfOrder => f.write_str("elements out of ascending tag order were sorted"),
+            Recovery::TrailingPadding => f.write_str("zero bytes after the data set ignored"),
+            Recovery::FragmentsUndelimited { tag } => write!(
+                f,
+                "encapsulated {tag} lacks its sequence delimitation item at the end of the file"
+            ),
+            Recovery::SequenceAsBytes { tag } => write!(
+                f,
+                "{tag} is a sequence in the dictionary but holds no items; kept as UN"
+            ),
+            Recovery::More => f.write_str("further recoveries not listed"),
+        }
+    }
 }

@@ -12,7 +12,10 @@ use dicom_core::Tag as DcmTag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
 use dicom_dictionary_std::{StandardDataDictionary, uids};
 
-use crate::dicom::model::{Element, Encoding, FileObject, Item, Tag, TagExt, Value, Vr, tags};
+use crate::dicom::model::{
+    Element, Encoding, FileObject, Item, LengthLayout, MAX_RECOVERIES, Recovery, Tag, TagExt,
+    Value, Vr, tags,
+};
 use crate::error::{Error, Result};
 
 /// Deepest sequence nesting accepted. Real objects (SR trees included) stay far below this.
@@ -33,6 +36,10 @@ pub struct Preamble<'a> {
     pub encoding: Encoding,
     /// Offset of the first byte of the data set.
     pub body_offset: usize,
+    /// What was recovered from so far (meta without a transfer syntax, a bare data set...).
+    pub recoveries: Vec<Recovery>,
+    /// Whether the encoding was detected from the data set's bytes rather than declared.
+    pub detected: bool,
 }
 
 /// Parses a whole file held in memory. Deflated data sets are inflated into `scratch`, which must
@@ -40,17 +47,32 @@ pub struct Preamble<'a> {
 pub fn read_file<'a>(bytes: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<FileObject<'a>> {
     let pre = read_preamble(bytes)?;
     let body = &bytes[pre.body_offset..];
-    let dataset = if pre.encoding.deflated {
+    let (dataset, recoveries) = if pre.encoding.deflated {
         inflate(body, scratch, pre.body_offset)?;
-        read_dataset(scratch, pre.encoding, 0)?
+        read_dataset(scratch, pre.encoding, 0, pre.recoveries)?
     } else {
-        read_dataset(body, pre.encoding, pre.body_offset)?
+        read_dataset(body, pre.encoding, pre.body_offset, pre.recoveries)?
     };
+    // A detected encoding says how the data set is laid out, not how its pixels are compressed:
+    // with encapsulated pixel data no transfer syntax could be declared truthfully.
+    if pre.detected
+        && matches!(
+            dataset.get(tags::PIXEL_DATA).map(|e| &e.value),
+            Some(Value::Fragments(_))
+        )
+    {
+        return Err(Error::Unsupported(
+            "the transfer syntax is not declared and the pixel data is encapsulated: its \
+             compression cannot be known"
+                .into(),
+        ));
+    }
     Ok(FileObject {
         meta: pre.meta,
         dataset,
         transfer_syntax: pre.transfer_syntax,
         encoding: pre.encoding,
+        recoveries,
     })
 }
 
@@ -74,6 +96,7 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
     if bytes.is_empty() {
         return Err(Error::NotDicom("the file is empty"));
     }
+    let mut recoveries = Vec::new();
     let meta_start =
         if bytes.len() >= 134 && &bytes[128..132] == b"DICM" && bytes[132..134] == [0x02, 0x00] {
             Some(132)
@@ -81,6 +104,7 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
             && bytes[0..2] == [0x02, 0x00]
             && Vr::from_bytes([bytes[4], bytes[5]]).is_some()
         {
+            recoveries.push(Recovery::NoPreamble);
             Some(0) // a meta group without preamble
         } else {
             None
@@ -99,18 +123,36 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
                 meta.elements.push(e);
             }
         }
+        recoveries.append(&mut p.recoveries);
         meta.elements.sort_by_key(|e| e.tag);
-        let ts = meta
+        let body = &bytes[p.pos..];
+        let Some(ts) = meta
             .ascii(tags::TRANSFER_SYNTAX_UID)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::malformed(start, "file meta information has no Transfer Syntax UID")
+        else {
+            // As dcmtk does (DcmItem::checkTransferSyntax): the first tag and VR say the encoding.
+            let encoding = detect_encoding(body).ok_or_else(|| {
+                Error::malformed(
+                    p.pos,
+                    "file meta information has no Transfer Syntax UID and the data set is in \
+                     implicit VR big endian, which no transfer syntax allows",
+                )
             })?;
+            recoveries.push(Recovery::MissingTransferSyntax { detected: encoding });
+            return Ok(Preamble {
+                meta,
+                transfer_syntax: native_syntax(encoding).into(),
+                encoding,
+                body_offset: p.pos,
+                recoveries,
+                detected: true,
+            });
+        };
         let mut encoding = Encoding::from_transfer_syntax(&ts);
         let mut transfer_syntax = ts;
         // Some writers declare one little-endian syntax and write the other: trust the bytes,
         // as other readers do, and record the syntax the data set really uses.
-        if let Some(actual) = sniff_native_le(&bytes[p.pos..])
+        if let Some(actual) = sniff_native_le(body)
             && matches!(
                 transfer_syntax.as_str(),
                 uids::IMPLICIT_VR_LITTLE_ENDIAN | uids::EXPLICIT_VR_LITTLE_ENDIAN
@@ -118,25 +160,39 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
             && actual != encoding
         {
             encoding = actual;
-            transfer_syntax = native_le_syntax(actual).into();
+            transfer_syntax = native_syntax(actual).into();
+            recoveries.push(Recovery::SyntaxMismatch { detected: actual });
         }
         return Ok(Preamble {
             encoding,
             transfer_syntax,
             meta,
             body_offset: p.pos,
+            recoveries,
+            detected: false,
         });
     }
-    // No meta header: accept a bare little-endian data set starting with a group 0008 element.
-    if bytes.len() >= 8 && bytes[0..2] == [0x08, 0x00] {
-        let encoding = sniff_native_le(bytes).unwrap_or(Encoding::IMPLICIT_LE);
-        let ts = native_le_syntax(encoding);
-        return Ok(Preamble {
-            meta: Item::default(),
-            transfer_syntax: ts.to_string(),
-            encoding,
-            body_offset: 0,
-        });
+    // No meta header: accept a bare data set starting with a group 0008 element, in little
+    // endian (explicit or implicit VR) or in explicit VR big endian.
+    if bytes.len() >= 8 {
+        let vr = Vr::from_bytes([bytes[4], bytes[5]]).is_some();
+        let encoding = match (bytes[0], bytes[1], vr) {
+            (0x08, 0x00, true) => Some(Encoding::EXPLICIT_LE),
+            (0x08, 0x00, false) => Some(Encoding::IMPLICIT_LE),
+            (0x00, 0x08, true) => Some(Encoding::EXPLICIT_BE),
+            _ => None,
+        };
+        if let Some(encoding) = encoding {
+            recoveries.push(Recovery::BareDataSet { detected: encoding });
+            return Ok(Preamble {
+                meta: Item::default(),
+                transfer_syntax: native_syntax(encoding).to_string(),
+                encoding,
+                body_offset: 0,
+                recoveries,
+                detected: true,
+            });
+        }
     }
     Err(Error::NotDicom(
         "no DICM marker at byte 128 and no data set at the start",
@@ -156,12 +212,68 @@ fn sniff_native_le(body: &[u8]) -> Option<Encoding> {
     })
 }
 
-/// Parses a data set that fills `bytes`. `base` is the offset of `bytes` in the file, for errors.
-pub fn read_dataset(bytes: &[u8], encoding: Encoding, base: usize) -> Result<Item<'_>> {
+/// The encoding of a data set whose transfer syntax is not declared, from its first tag and the
+/// two bytes after it, by dcmtk's rule (`DcmItem::checkTransferSyntax`): a VR there means explicit
+/// VR; the byte order is the one in which the tag is known to the dictionary (little endian when
+/// both or neither are, unless only the big-endian reading has a group below 0100). `None` for
+/// implicit VR big endian, which is no DICOM transfer syntax.
+fn detect_encoding(body: &[u8]) -> Option<Encoding> {
+    if body.len() < 6 {
+        return Some(Encoding::EXPLICIT_LE);
+    }
+    let le = Tag(
+        u16::from_le_bytes([body[0], body[1]]),
+        u16::from_le_bytes([body[2], body[3]]),
+    );
+    let be = Tag(
+        u16::from_be_bytes([body[0], body[1]]),
+        u16::from_be_bytes([body[2], body[3]]),
+    );
+    let known = |t: Tag| {
+        (t.element() == 0 && t.group().is_multiple_of(2))
+            || StandardDataDictionary
+                .by_tag(DcmTag(t.group(), t.element()))
+                .is_some()
+    };
+    let big = match (known(le), known(be)) {
+        (false, true) => true,
+        (true, true) => le.group() > 0xFF && be.group() <= 0xFF,
+        _ => false,
+    };
+    let explicit_vr = Vr::from_bytes([body[4], body[5]]).is_some();
+    match (explicit_vr, big) {
+        (true, false) => Some(Encoding::EXPLICIT_LE),
+        (true, true) => Some(Encoding::EXPLICIT_BE),
+        (false, false) => Some(Encoding::IMPLICIT_LE),
+        (false, true) => None,
+    }
+}
+
+/// Parses a data set that fills `bytes`; `base` is the offset of `bytes` in the file, for errors.
+/// Returns it with what was recovered from (after `recoveries`, those of the preamble). An error
+/// met after a recovery names the recoveries, since they may be its cause.
+fn read_dataset(
+    bytes: &[u8],
+    encoding: Encoding,
+    base: usize,
+    recoveries: Vec<Recovery>,
+) -> Result<(Item<'_>, Vec<Recovery>)> {
     let mut p = Parser::new(bytes, encoding, base);
-    let mut item = p.read_item_body(None, 0)?;
-    item.undefined_length = false;
-    Ok(item)
+    p.recoveries = recoveries;
+    match p.read_item_body(None, 0) {
+        Ok(mut item) => {
+            item.undefined_length = false;
+            Ok((item, p.recoveries))
+        }
+        Err(Error::Malformed { offset, reason }) if !p.recoveries.is_empty() => {
+            let after: Vec<String> = p.recoveries.iter().map(|r| r.to_string()).collect();
+            Err(Error::Malformed {
+                offset,
+                reason: format!("{reason} (read after recovering: {})", after.join("; ")),
+            })
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The VR an implicit-VR element has, from the standard dictionary.
@@ -196,6 +308,10 @@ struct Parser<'a> {
     pos: usize,
     enc: Encoding,
     base: usize,
+    /// What was recovered from, each once (see [`Parser::recover`]).
+    recoveries: Vec<Recovery>,
+    /// Where the last delimitation item read ends (for [`Recovery::DelimiterPastLength`]).
+    delim_end: usize,
 }
 
 struct Header {
@@ -212,11 +328,25 @@ impl<'a> Parser<'a> {
             pos: 0,
             enc,
             base,
+            recoveries: Vec::new(),
+            delim_end: usize::MAX,
         }
     }
 
     fn err(&self, at: usize, reason: impl Into<String>) -> Error {
         Error::malformed(self.base + at, reason)
+    }
+
+    /// Records a recovery once; the list is bounded whatever the input.
+    fn recover(&mut self, r: Recovery) {
+        if self.recoveries.contains(&r) || self.recoveries.last() == Some(&Recovery::More) {
+            return;
+        }
+        if self.recoveries.len() + 1 >= MAX_RECOVERIES {
+            self.recoveries.push(Recovery::More);
+        } else {
+            self.recoveries.push(r);
+        }
     }
 
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
@@ -238,13 +368,17 @@ impl<'a> Parser<'a> {
         Ok(Tag(g, e))
     }
 
+    fn read_u32(&mut self, what: &str) -> Result<u32> {
+        let b = self.take(4, what)?;
+        Ok(self.enc.u32([b[0], b[1], b[2], b[3]]))
+    }
+
     fn read_header(&mut self) -> Result<Header> {
         let offset = self.pos;
         let tag = self.read_tag()?;
         // Item and delimitation tags have no VR in any syntax; implicit VR elements neither.
         if tag.group() == 0xFFFE || !self.enc.explicit_vr {
-            let b = self.take(4, "element length")?;
-            let len = self.enc.u32([b[0], b[1], b[2], b[3]]);
+            let len = self.read_u32("element length")?;
             return Ok(Header {
                 tag,
                 vr: None,
@@ -253,21 +387,72 @@ impl<'a> Parser<'a> {
             });
         }
         let vb = self.take(2, "value representation")?;
-        // An unknown VR (some writers put two spaces) is read with the dictionary's VR and its
-        // header layout, which is how the element will be written back.
-        let vr = match Vr::from_bytes([vb[0], vb[1]]) {
-            Some(vr) => vr,
-            None if vb.iter().all(|b| b.is_ascii_graphic() || *b == b' ') => implicit_vr(tag),
-            None => return Err(self.err(offset, format!("element {tag} has an invalid VR"))),
-        };
-        let len = if vr.has_long_header() {
-            self.take(2, "reserved bytes")?;
-            let b = self.take(4, "element length")?;
-            self.enc.u32([b[0], b[1], b[2], b[3]])
+        if let Some(vr) = Vr::from_bytes([vb[0], vb[1]]) {
+            let len = if vr.has_long_header() {
+                self.take(2, "reserved bytes")?;
+                self.read_u32("element length")?
+            } else {
+                let b = self.take(2, "element length")?;
+                self.enc.u16([b[0], b[1]]) as u32
+            };
+            return Ok(Header {
+                tag,
+                vr: Some(vr),
+                len,
+                offset,
+            });
+        }
+        // VR bytes that are not a VR. The length is read as dcmtk reads it (DcmVR::setVR and
+        // DcmItem::readTagAndLength): two capital letters are a VR defined after this reader,
+        // with reserved bytes and a 32-bit length (PS3.5 7.1.2); other printable bytes have a
+        // 16-bit length. Bytes that are not printable mean the element was written in implicit
+        // VR: its 32-bit length follows the tag (fo-dicom's rule, and dcmtk's "assume implicit"
+        // option; dcmtk refuses the file by default). The value is typed with the dictionary VR,
+        // as implicit VR would be, so the profile treats it as what it is.
+        let layout = if vb.iter().all(u8::is_ascii_uppercase) {
+            LengthLayout::Long
+        } else if vb.iter().all(|b| (0x20..=0x7F).contains(b)) {
+            LengthLayout::Short
         } else {
-            let b = self.take(2, "element length")?;
-            self.enc.u16([b[0], b[1]]) as u32
+            LengthLayout::Implicit
         };
+        let len = match layout {
+            LengthLayout::Short => {
+                let b = self.take(2, "element length")?;
+                self.enc.u16([b[0], b[1]]) as u32
+            }
+            LengthLayout::Long => {
+                self.take(2, "reserved bytes")?;
+                self.read_u32("element length")?
+            }
+            LengthLayout::Implicit => {
+                self.pos -= 2;
+                self.read_u32("element length")?
+            }
+        };
+        let dict = implicit_vr(tag);
+        let vr = if len == UNDEFINED {
+            // Only sequences and encapsulated pixel data have undefined lengths; anything else
+            // is read as UN, whose undefined length holds implicit VR items (CP-246, as dcmtk).
+            if dict == Vr::SQ || matches!(dict, Vr::OB | Vr::OW) {
+                dict
+            } else {
+                Vr::UN
+            }
+        } else if !dict.has_long_header() && len > 0xFFFF {
+            // A length its VR cannot have: the bytes were not an element of that layout (a
+            // corrupt VR, whose guessed length would swallow the elements after it). Refused.
+            return Err(self.err(
+                offset,
+                format!(
+                    "element {tag} has invalid VR bytes, and the length read after them does \
+                     not fit its dictionary VR {dict:?}"
+                ),
+            ));
+        } else {
+            dict
+        };
+        self.recover(Recovery::InvalidVr { tag, layout });
         Ok(Header {
             tag,
             vr: Some(vr),
@@ -285,6 +470,8 @@ impl<'a> Parser<'a> {
         };
         let limit = end.unwrap_or(self.data.len());
         let mut last: Option<Tag> = None;
+        // The element read just before, in file order (for naming where an orphan item was).
+        let mut prev: Option<Tag> = None;
         loop {
             if self.pos >= limit {
                 if end.is_none() && depth > 0 {
@@ -294,28 +481,37 @@ impl<'a> Parser<'a> {
             }
             // Trailing padding at the end of a file (some writers add NULs): tolerated at top level.
             if depth == 0 && self.data[self.pos..limit].iter().all(|&b| b == 0) {
+                self.recover(Recovery::TrailingPadding);
                 self.pos = limit;
                 break;
             }
             let start = self.pos;
-            let el = self.read_element(depth)?;
-            if el.tag == tags::ITEM_DELIMITATION {
-                if end.is_none() && depth > 0 {
+            if self.data.len() - start >= 4
+                && self.enc.u16([self.data[start], self.data[start + 1]]) == 0xFFFE
+            {
+                if self.read_structure(end.is_none() && depth > 0, depth, prev)? {
                     break;
                 }
-                continue; // a stray delimiter in a defined-length item: skip it
+                if self.pos > limit {
+                    return Err(self.err(start, "an item runs past the item that holds it"));
+                }
+                continue;
             }
-            if el.tag.group() == 0xFFFE {
-                return Err(self.err(start, format!("unexpected {} inside a data set", el.tag)));
-            }
+            let el = self.read_element(depth)?;
             if self.pos > limit {
                 return Err(self.err(start, format!("element {} runs past its item", el.tag)));
             }
+            prev = Some(el.tag);
             if el.tag.element() == 0x0000 && el.tag.group() != 0x0000 {
                 continue; // group lengths are retired and recomputed by nobody: drop them
             }
             if last.is_some_and(|t| t >= el.tag) {
                 // Out-of-order or duplicate tags: keep the data set sorted, last one wins.
+                if item.get(el.tag).is_some() {
+                    self.recover(Recovery::DuplicateElement { tag: el.tag });
+                } else {
+                    self.recover(Recovery::OutOfOrder);
+                }
                 item.put(el);
             } else {
                 last = Some(el.tag);
@@ -330,12 +526,74 @@ impl<'a> Parser<'a> {
         Ok(item)
     }
 
+    /// An item or delimitation tag where an element is expected. Returns whether it closes the
+    /// item being read (`delimited`: an undefined-length item in a sequence, which only its item
+    /// delimitation item closes). Otherwise, as other readers do: a delimitation item with a
+    /// zero length where nothing is open is skipped (fo-dicom accepts a final sequence
+    /// delimitation item at the end of the data set; dcmtk, told to ignore parse errors, stops
+    /// reading there: skipping it and reading on leaves nothing unread); an item at data-set
+    /// level or in a defined-length item is parsed whole (fo-dicom reads it as a sequence of its
+    /// own, dcmtk refuses the file) and left out, since no sequence holds it. Anything else is
+    /// refused.
+    fn read_structure(&mut self, delimited: bool, depth: usize, prev: Option<Tag>) -> Result<bool> {
+        let offset = self.pos;
+        let tag = self.read_tag()?;
+        let len = self.read_u32("delimiter length")?;
+        match tag {
+            tags::ITEM_DELIMITATION if delimited => {
+                self.delim_end = self.pos;
+                Ok(true)
+            }
+            tags::ITEM_DELIMITATION | tags::SEQUENCE_DELIMITATION if len == 0 => {
+                if tag == tags::SEQUENCE_DELIMITATION && delimited {
+                    // dcmtk accepts this only when told to replace wrong delimiters: which
+                    // delimiter is missing cannot be told, so the file is refused.
+                    return Err(self.err(
+                        offset,
+                        format!("unexpected {tag} inside an item (an item delimiter was expected)"),
+                    ));
+                }
+                self.recover(Recovery::StrayDelimiter {
+                    tag,
+                    top_level: depth == 0,
+                });
+                Ok(false)
+            }
+            // Inside an undefined-length item, an item is rather the next one of the sequence
+            // after a missing item delimiter: which, cannot be told, so the file is refused.
+            tags::ITEM if delimited => Err(self.err(
+                offset,
+                format!("unexpected {tag} inside an item (its item delimiter may be missing)"),
+            )),
+            tags::ITEM => {
+                if depth + 1 > MAX_DEPTH {
+                    return Err(self.err(
+                        offset,
+                        format!("sequences nested deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                if len == UNDEFINED {
+                    self.read_item_body(None, depth + 1)?;
+                } else {
+                    let len = len as usize;
+                    if self.data.len() - self.pos < len {
+                        return Err(self.err(
+                            offset,
+                            "item outside a sequence runs past the end of the data",
+                        ));
+                    }
+                    self.read_item_body(Some(self.pos + len), depth + 1)?;
+                }
+                self.recover(Recovery::OrphanItem { after: prev });
+                Ok(false)
+            }
+            _ => Err(self.err(offset, format!("unexpected {tag} inside a data set"))),
+        }
+    }
+
     fn read_element(&mut self, depth: usize) -> Result<Element<'a>> {
         let h = self.read_header()?;
         if h.tag.group() == 0xFFFE {
-            if h.tag == tags::ITEM_DELIMITATION || h.tag == tags::SEQUENCE_DELIMITATION {
-                return Ok(Element::bytes(h.tag, Vr::UN, Vec::new()));
-            }
             return Err(self.err(h.offset, format!("unexpected {} outside a sequence", h.tag)));
         }
         let mut vr = h.vr.unwrap_or_else(|| implicit_vr(h.tag));
@@ -349,6 +607,7 @@ impl<'a> Parser<'a> {
             if dict == Vr::SQ && self.data.len() - self.pos >= len {
                 let start = self.pos;
                 if starts_with_item(&self.data[start..start + len]) {
+                    let mark = self.recoveries.len();
                     if let Ok(items) = self.read_sequence(
                         Some(start + len),
                         depth + 1,
@@ -362,6 +621,7 @@ impl<'a> Parser<'a> {
                             undefined_length: false,
                         });
                     }
+                    self.recoveries.truncate(mark);
                     self.pos = start;
                 }
             } else if dict != Vr::UN && dict != Vr::SQ && (dict.has_long_header() || len <= 0xFFFF)
@@ -401,7 +661,7 @@ impl<'a> Parser<'a> {
                 format!("element {} has an undefined length but VR {vr:?}", h.tag),
             ));
         }
-        let len = h.len as usize;
+        let mut len = h.len as usize;
         if vr == Vr::SQ {
             if self.data.len() - self.pos < len {
                 return Err(self.err(
@@ -411,6 +671,7 @@ impl<'a> Parser<'a> {
             }
             let start = self.pos;
             let end = start + len;
+            let mark = self.recoveries.len();
             match self.read_sequence(Some(end), depth + 1, self.enc, h.tag) {
                 Ok(items) => {
                     return Ok(Element {
@@ -423,6 +684,8 @@ impl<'a> Parser<'a> {
                 // In implicit VR the dictionary can be wrong about a sequence (a writer put text
                 // there): keep the bytes as they are, as an unknown value.
                 Err(_) if !self.enc.explicit_vr && !starts_with_item(&self.data[start..end]) => {
+                    self.recoveries.truncate(mark);
+                    self.recover(Recovery::SequenceAsBytes { tag: h.tag });
                     self.pos = end;
                     return Ok(Element {
                         tag: h.tag,
@@ -434,6 +697,10 @@ impl<'a> Parser<'a> {
                 Err(e) => return Err(e),
             }
         }
+        if vr == Vr::UN && self.delimiter_cut_short(len) {
+            len += 4;
+            self.recover(Recovery::DelimiterPastLength { tag: h.tag });
+        }
         let what = format!("value of {}", h.tag);
         let bytes = self.take(len, &what)?;
         Ok(Element {
@@ -442,6 +709,19 @@ impl<'a> Parser<'a> {
             value: Value::Bytes(Cow::Borrowed(bytes)),
             undefined_length: false,
         })
+    }
+
+    /// Whether the UN value of `len` bytes at the current position holds items (in implicit VR
+    /// little endian, as UN does) and its declared length stops 4 bytes short, inside its closing
+    /// delimitation item: the value ends with a delimitation tag and its zero length field
+    /// follows. fo-dicom reads such a value as a sequence and lets the delimiter overrun it.
+    fn delimiter_cut_short(&self, len: usize) -> bool {
+        let d = &self.data[self.pos..];
+        len >= 12
+            && d.len() >= len + 4
+            && starts_with_item(d)
+            && matches!(d[len - 4..len], [0xFE, 0xFF, 0x0D | 0xDD, 0xE0])
+            && d[len..len + 4] == [0, 0, 0, 0]
     }
 
     fn read_sequence(
@@ -472,6 +752,15 @@ impl<'a> Parser<'a> {
                     break;
                 }
                 if self.pos > e {
+                    // The closing delimitation item of the last item runs exactly its 4-byte
+                    // length field past the declared end, which is zero: read it whole.
+                    if self.pos == e + 4
+                        && self.delim_end == self.pos
+                        && self.data[e..self.pos] == [0, 0, 0, 0]
+                    {
+                        self.recover(Recovery::DelimiterPastLength { tag });
+                        break;
+                    }
                     return Err(self.err(self.pos, format!("sequence {tag} overruns its length")));
                 }
             } else if self.pos >= self.data.len() {
@@ -483,9 +772,15 @@ impl<'a> Parser<'a> {
             let offset = self.pos;
             let h = self.read_header()?;
             if h.tag == tags::SEQUENCE_DELIMITATION {
+                self.delim_end = self.pos;
                 if end.is_none() {
                     break;
                 }
+                // A sequence of defined length closed by a delimiter as well (fo-dicom #64).
+                self.recover(Recovery::StrayDelimiter {
+                    tag: h.tag,
+                    top_level: false,
+                });
                 continue;
             }
             if h.tag != tags::ITEM {
@@ -523,11 +818,11 @@ impl<'a> Parser<'a> {
                     return Err(self.err(offset, format!("encapsulated {tag} has no fragments")));
                 }
                 // Some writers omit the final delimiter; the fragments are all there.
+                self.recover(Recovery::FragmentsUndelimited { tag });
                 break;
             }
             let t = self.read_tag()?;
-            let b = self.take(4, "fragment length")?;
-            let len = self.enc.u32([b[0], b[1], b[2], b[3]]);
+            let len = self.read_u32("fragment length")?;
             if t == tags::SEQUENCE_DELIMITATION {
                 break;
             }
@@ -546,11 +841,12 @@ fn starts_with_item(b: &[u8]) -> bool {
     b.len() >= 4 && b[..4] == [0xFE, 0xFF, 0x00, 0xE0]
 }
 
-/// The transfer syntax UID of a native little-endian encoding.
-fn native_le_syntax(encoding: Encoding) -> &'static str {
-    if encoding.explicit_vr {
-        uids::EXPLICIT_VR_LITTLE_ENDIAN
-    } else {
-        uids::IMPLICIT_VR_LITTLE_ENDIAN
+/// The transfer syntax UID of a native (uncompressed, undeflated) encoding.
+#[allow(deprecated)] // Explicit VR Big Endian is retired, and still found in files
+fn native_syntax(encoding: Encoding) -> &'static str {
+    match (encoding.explicit_vr, encoding.big_endian) {
+        (true, true) => uids::EXPLICIT_VR_BIG_ENDIAN,
+        (true, false) => uids::EXPLICIT_VR_LITTLE_ENDIAN,
+        _ => uids::IMPLICIT_VR_LITTLE_ENDIAN,
     }
 }
