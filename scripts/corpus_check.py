@@ -124,6 +124,11 @@ MUST_REFUSE = {
     'gh-dcm4che/3gb-bulk-data-truncated':
         'truncated: Pixel Data declares 3 GiB and the file ends 2 KB later; pydicom returns the few '
         'bytes there are, a de-identifier must not write a file whose content is missing',
+    'gh-fo-dicom/FO-DICOM.Tests/Test Data/GH179B.dcm':
+        'corrupt: at byte 1408 a second Pixel Padding Value header has neither VR nor length; every '
+        'reader loses its place (dcmtk fails, fo-dicom keeps a partial data set, pydicom swallows the '
+        'rest of the file, accession number included, into one opaque value), so no reader can '
+        'say where the identifying elements are',
 }
 
 

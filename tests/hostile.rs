@@ -868,9 +868,24 @@ fn corpus_files_with_deviations() {
             "{name}: {:?}",
             reread.recoveries
         );
+        // Byte for byte, but for the zero byte an odd-length value or fragment is padded with.
+        let even = |e: Option<&dicom_deid::dicom::model::Element<'_>>| -> Vec<Vec<u8>> {
+            let pad = |b: &[u8]| {
+                let mut b = b.to_vec();
+                if b.len() % 2 == 1 {
+                    b.push(0);
+                }
+                b
+            };
+            match e.map(|e| &e.value) {
+                Some(Value::Fragments(f)) => f.iter().map(|b| pad(b)).collect(),
+                Some(Value::Bytes(b)) => vec![pad(b)],
+                _ => Vec::new(),
+            }
+        };
         assert_eq!(
-            reread.dataset.get(tags::PIXEL_DATA).map(|e| &e.value),
-            original.dataset.get(tags::PIXEL_DATA).map(|e| &e.value),
+            even(reread.dataset.get(tags::PIXEL_DATA)),
+            even(original.dataset.get(tags::PIXEL_DATA)),
             "{name}: pixel data kept"
         );
         dicom_object(&out.bytes, name);
@@ -894,5 +909,35 @@ fn corpus_files_with_deviations() {
     assert!(
         e.contains("(7FE0,0010) runs past the end of the data"),
         "{e}"
+    );
+}
+
+#[test]
+fn a_meta_group_repeated_in_the_data_set_leaves_the_first_in_force() {
+    // GH1376: the meta (JPEG Lossless) is followed by a copy of another meta group (Explicit VR
+    // Little Endian) at the start of the data set; the pixel data is encapsulated, as the first
+    // meta says. dcmtk reads the first group as the meta and the copy as data-set elements.
+    let els = good_elements();
+    let copy = vec![
+        text(0x0002_0010, "UI", "1.2.840.10008.1.2.1"),
+        text(0x0002_0012, "UI", "1.2.3.4.5"),
+    ];
+    let mut body = Vec::new();
+    encode(&copy, Syntax::ExplicitLe, 0, &mut body);
+    encode(&els, Syntax::ExplicitLe, 0, &mut body);
+    let f = file_with(&els, "1.2.840.10008.1.2.4.70", &body);
+    let mut scratch = Vec::new();
+    let obj = dicom_deid::dicom::read_file(&f, &mut scratch).unwrap();
+    assert_eq!(obj.transfer_syntax, "1.2.840.10008.1.2.4.70");
+    assert!(obj.recoveries.contains(&Recovery::RepeatedMeta));
+    let out = recovered(&f, "file meta elements repeated", "repeated meta");
+    let mut scratch = Vec::new();
+    let back = dicom_deid::dicom::read_file(&out.bytes, &mut scratch).unwrap();
+    assert_eq!(back.transfer_syntax, "1.2.840.10008.1.2.4.70");
+    assert!(
+        back.dataset
+            .elements
+            .iter()
+            .all(|e| e.tag.group() != 0x0002)
     );
 }

@@ -492,6 +492,9 @@ pub enum Recovery {
     BareDataSet { detected: Encoding },
     /// A file meta group without the 128-byte preamble and `DICM`.
     NoPreamble,
+    /// A second copy of file meta elements after the meta group: read as part of the data set
+    /// (where group 0002 is never kept); the first meta group stands, as dcmtk reads it.
+    RepeatedMeta,
     /// The meta declares one native little-endian syntax and the data set uses the other.
     SyntaxMismatch { detected: Encoding },
     /// Two elements with one tag in one data set or item: the last one is kept.
@@ -568,6 +571,9 @@ impl fmt::Display for Recovery {
                 detected.describe()
             ),
             Recovery::NoPreamble => f.write_str("file meta without the 128-byte preamble"),
+            Recovery::RepeatedMeta => f.write_str(
+                "file meta elements repeated after the meta group; the first group is used",
+            ),
             Recovery::SyntaxMismatch { detected } => write!(
                 f,
                 "file meta declares the other little-endian transfer syntax; data set read as {}",

@@ -118,7 +118,17 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
             if group != 0x0002 {
                 break;
             }
+            let at = p.pos;
             let e = p.read_element(0)?;
+            // A repeated meta element means the meta group has ended and a writer copied it
+            // into the data set: the rest is the data set's.
+            if meta.elements.iter().any(|m| m.tag == e.tag)
+                || (at > start && e.tag == tags::FILE_META_INFORMATION_GROUP_LENGTH)
+            {
+                p.pos = at;
+                recoveries.push(Recovery::RepeatedMeta);
+                break;
+            }
             if e.tag != tags::FILE_META_INFORMATION_GROUP_LENGTH {
                 meta.elements.push(e);
             }
