@@ -380,6 +380,13 @@ fn clean_structured_content_cleans_content_items() {
                 "99LOCAL",
                 text(0x0040_A160, "UT", "Lesion 12 mm"),
             ),
+            // A measurement of the patient: Subject Age.
+            content_item(
+                "NUM",
+                "121033",
+                "DCM",
+                seq(0x0040_A300, vec![vec![text(0x0040_A30A, "DS", "047.25")]]),
+            ),
         ],
     ));
     let input = file(&els, Syntax::ExplicitLe);
@@ -392,7 +399,7 @@ fn clean_structured_content_cleans_content_items() {
         let c = items(ds, 0x0040_A730);
         assert_eq!(
             c.len(),
-            5,
+            6,
             "the Accession Number item (X in Table E.3.4-1) is removed"
         );
         assert_eq!(
@@ -419,7 +426,7 @@ fn clean_structured_content_cleans_content_items() {
     let basic = session(Options::basic()).deidentify(&input).unwrap();
     with_parsed(&basic.bytes, |ds, _| {
         let c = items(ds, 0x0040_A730);
-        assert_eq!(c.len(), 6);
+        assert_eq!(c.len(), 7);
         for item in c {
             assert_eq!(s(item, 0x0040_A010).as_deref(), Some("CONTAINS"));
             assert!(s(item, 0x0040_A040).is_some(), "Value Type kept");
@@ -432,7 +439,7 @@ fn clean_structured_content_cleans_content_items() {
         assert_eq!(s(&c[4], 0x0040_A121).as_deref(), Some("19000101"));
     });
     for planted in [
-        "Welby", "ACC12345", "Lesion", "Nodule", "20210301", "1125.55",
+        "Welby", "ACC12345", "Lesion", "Nodule", "20210301", "1125.55", "047.25",
     ] {
         assert!(
             !basic

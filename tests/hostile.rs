@@ -227,7 +227,23 @@ fn bogus_vr_odd_lengths_bad_meta_length_and_missing_meta() {
     let mut g = f.clone();
     g[at + 4..at + 6].copy_from_slice(&[0, 0]);
     let e = expect_error(&g, "zeroed VR");
-    assert!(e.to_string().contains("does not fit"), "{e}");
+    assert!(
+        e.to_string().contains("only a sequence or a short value"),
+        "{e}"
+    );
+
+    // Invalid VR bytes on an unknown (private) tag: its value could be anything, elements
+    // included, so nothing is guessed.
+    let els = good_elements();
+    let mut header = b"ZZ\0\0".to_vec();
+    header.extend(u32le(12));
+    let raws = [(0x0009_1010, raw(0x0009_1010, &header, b"Doe^John    "))];
+    let (body, _) = assemble(&els, &raws, Syntax::ExplicitLe);
+    let e = expect_error(
+        &file_with(&els, Syntax::ExplicitLe.uid(), &body),
+        "private invalid VR",
+    );
+    assert!(e.to_string().contains("invalid VR bytes"), "{e}");
 
     // An odd-length value is read and kept.
     let mut els = good_elements();

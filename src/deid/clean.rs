@@ -243,10 +243,15 @@ fn mark_patterns(chars: &[char], cut: &mut [bool]) {
         };
         let phone_like = digits >= 7 && run.chars().any(|c| "-() +".contains(c));
         let id_like = groups.iter().any(|g| g.len() >= 5);
-        // One decimal point between digits is a measurement ("2.89362"), not an identifier.
+        // One decimal point between a few digits is a measurement ("2.89362"), not an
+        // identifier; digits glued to letters ("MRN123.456789") are not.
+        let glued = |k: Option<&char>| k.is_some_and(|c| c.is_alphanumeric());
         let decimal = groups.len() == 2
             && run.chars().all(|c| c.is_ascii_digit() || c == '.')
-            && groups[0].len() <= 6;
+            && groups[0].len() <= 6
+            && groups[1].len() <= 6
+            && !glued(i.checked_sub(1).and_then(|k| chars.get(k)))
+            && !glued(chars.get(j));
         if j > i && !decimal && (date_like || compact_date || phone_like || id_like) {
             // Extend over letters glued to the digits (e.g. "MRN123456").
             let mut s = i;

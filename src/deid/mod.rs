@@ -265,6 +265,7 @@ impl Deidentifier {
             return;
         }
         let new = match obj.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID) {
+            Some(old) if !old.is_empty() && self.options.retain_uids => old,
             Some(old) if !old.is_empty() => {
                 let new = uids::remap(&self.key, &old);
                 uid_pairs.insert(old, new.clone());

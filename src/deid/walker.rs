@@ -602,10 +602,10 @@ impl<'c> Walker<'c> {
 impl Walker<'_> {
     /// A dummy sequence item (action D on a sequence): the item keeps its structure, so the
     /// Type 1 attributes the IOD needs inside it stay present, but nothing that could identify:
-    /// every text, date, code and binary value becomes its VR's dummy, instance UIDs are
-    /// remapped as everywhere else, private elements go. Coded strings (enumerated values such
-    /// as Value Type and Relationship Type), class UIDs and numbers are kept: they describe the
-    /// structure, not the patient.
+    /// every text, date, code, number and binary value becomes its VR's dummy (zeros for binary
+    /// numbers), instance UIDs are remapped as everywhere else, private elements go. Only the
+    /// enumerated values that make the structure ([`STRUCTURAL_CODES`]: Value Type,
+    /// Relationship Type, ...), class UIDs and attribute tags are kept.
     fn dummy_item<'a>(&mut self, item: Item<'a>) -> Item<'a> {
         let elements = item
             .elements
@@ -622,13 +622,35 @@ impl Walker<'_> {
                 _ if e.vr == Vr::UI && uids::is_class_uid_attribute(e.tag) => e,
                 _ if e.vr == Vr::UI && !self.opts.retain_uids => self.remap_uids(e),
                 _ if e.vr == Vr::UI => e,
-                _ if e.vr == Vr::CS || e.vr.is_numeric() => e,
+                _ if e.vr == Vr::CS && STRUCTURAL_CODES.contains(&e.tag) => e,
+                _ if e.vr == Vr::AT => e,
+                // Numbers may be a measurement of the patient (age, weight in an SR): zeros,
+                // the same count of them.
+                Value::Bytes(b) if e.vr.is_numeric() && !matches!(e.vr, Vr::DS | Vr::IS) => {
+                    Element::bytes(e.tag, e.vr, vec![0; b.len()])
+                }
                 _ => self.dummy(e),
             })
             .collect();
         Item { elements, ..item }
     }
 }
+
+/// Coded strings kept in a dummy item: enumerated values that say how the content is built
+/// (SR content items, graphic objects), never what was found or who it was about.
+const STRUCTURAL_CODES: [Tag; 11] = [
+    tags::RELATIONSHIP_TYPE,
+    tags::VALUE_TYPE,
+    tags::CONTINUITY_OF_CONTENT,
+    tags::TEMPORAL_RANGE_TYPE,
+    tags::GRAPHIC_TYPE,
+    tags::GRAPHIC_FILLED,
+    tags::GRAPHIC_ANNOTATION_UNITS,
+    tags::BOUNDING_BOX_ANNOTATION_UNITS,
+    tags::ANCHOR_POINT_ANNOTATION_UNITS,
+    tags::ANCHOR_POINT_VISIBILITY,
+    tags::BOUNDING_BOX_TEXT_HORIZONTAL_JUSTIFICATION,
+];
 
 /// Elements that carry nothing a recipient needs and may carry anything: Data Set Trailing
 /// Padding, file meta or command elements misplaced in a data set, and the odd groups that

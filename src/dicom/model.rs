@@ -163,7 +163,7 @@ impl Vr {
         matches!(self, Vr::LT | Vr::ST | Vr::UT | Vr::UR)
     }
 
-    /// VRs that hold numbers only (binary or as text), which identify no one.
+    /// VRs that hold numbers only, binary or as text (a number can still be a patient's age).
     pub fn is_numeric(self) -> bool {
         matches!(
             self,
@@ -492,8 +492,8 @@ pub enum Recovery {
     BareDataSet { detected: Encoding },
     /// A file meta group without the 128-byte preamble and `DICM`.
     NoPreamble,
-    /// A second copy of file meta elements after the meta group: read as part of the data set
-    /// (where group 0002 is never kept); the first meta group stands, as dcmtk reads it.
+    /// A second copy of file meta elements after the meta group: read through and dropped;
+    /// the first meta group stands, as dcmtk reads it.
     RepeatedMeta,
     /// The meta declares one native little-endian syntax and the data set uses the other.
     SyntaxMismatch { detected: Encoding },

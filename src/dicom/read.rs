@@ -113,6 +113,7 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
         let mut p = Parser::new(bytes, Encoding::EXPLICIT_LE, 0);
         p.pos = start;
         let mut meta = Item::default();
+        let mut repeated = false;
         while p.pos + 4 <= bytes.len() {
             let group = u16::from_le_bytes([bytes[p.pos], bytes[p.pos + 1]]);
             if group != 0x0002 {
@@ -120,14 +121,19 @@ pub fn read_preamble(bytes: &[u8]) -> Result<Preamble<'_>> {
             }
             let at = p.pos;
             let e = p.read_element(0)?;
-            // A repeated meta element means the meta group has ended and a writer copied it
-            // into the data set: the rest is the data set's.
-            if meta.elements.iter().any(|m| m.tag == e.tag)
+            // A second group length, or a meta element seen before, starts a copy of a meta
+            // group that a writer put in front of the data set: the first group stands and
+            // the copy is read through (explicit VR little endian, as meta always is) and
+            // dropped, so the data set's own encoding is sniffed after it.
+            if repeated
                 || (at > start && e.tag == tags::FILE_META_INFORMATION_GROUP_LENGTH)
+                || meta.elements.iter().any(|m| m.tag == e.tag)
             {
-                p.pos = at;
-                recoveries.push(Recovery::RepeatedMeta);
-                break;
+                if !repeated {
+                    recoveries.push(Recovery::RepeatedMeta);
+                }
+                repeated = true;
+                continue;
             }
             if e.tag != tags::FILE_META_INFORMATION_GROUP_LENGTH {
                 meta.elements.push(e);
@@ -449,14 +455,16 @@ impl<'a> Parser<'a> {
             } else {
                 Vr::UN
             }
-        } else if !dict.has_long_header() && len > 0xFFFF {
-            // A length its VR cannot have: the bytes were not an element of that layout (a
-            // corrupt VR, whose guessed length would swallow the elements after it). Refused.
+        } else if dict != Vr::SQ && (dict == Vr::UN || dict.has_long_header() || len > 0xFFFF) {
+            // Only a sequence (whose items are parsed and walked) or a value the dictionary
+            // types with a 16-bit length is recovered: an unknown or private tag (UN), or a
+            // long opaque value, could swallow the elements after it whole into one value that
+            // no rule would look inside. Refused.
             return Err(self.err(
                 offset,
                 format!(
-                    "element {tag} has invalid VR bytes, and the length read after them does \
-                     not fit its dictionary VR {dict:?}"
+                    "element {tag} has invalid VR bytes; only a sequence or a short value of a \
+                     known attribute is recovered (dictionary VR {dict:?})"
                 ),
             ));
         } else {

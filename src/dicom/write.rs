@@ -96,11 +96,16 @@ fn write_element(e: &Element<'_>, enc: Encoding, out: &mut Vec<u8>) -> Result<()
         }
         Value::Fragments(frags) => {
             put_header(enc, out, e.tag, e.vr, u32::MAX)?;
-            for f in frags {
+            // Only the last fragment is padded: padding an earlier one would move every
+            // frame after it away from its offset in the Basic or Extended Offset Table.
+            for (i, f) in frags.iter().enumerate() {
+                let pad = i + 1 == frags.len() && f.len() % 2 == 1;
                 put_tag(enc, out, tags::ITEM);
-                enc.put_u32(out, (f.len() + f.len() % 2) as u32);
+                enc.put_u32(out, (f.len() + pad as usize) as u32);
                 out.extend_from_slice(f);
-                pad_to_even(Vr::OB, f.len(), out);
+                if pad {
+                    out.push(0);
+                }
             }
             put_tag(enc, out, tags::SEQUENCE_DELIMITATION);
             enc.put_u32(out, 0);

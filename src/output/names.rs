@@ -18,10 +18,12 @@ pub fn output_name(patient: &str, study: &str, series: &str, sop_instance: &str)
     )
 }
 
-/// The patient and study folders of a name made by [`output_name`].
+/// The patient and study folders of a name made by [`output_name`]; none when the study had
+/// no UID (all such files share the folder "unknown").
 pub fn patient_and_study(name: &str) -> Option<(&str, &str)> {
     let mut parts = name.split('/');
-    Some((parts.next()?, parts.next()?))
+    let (patient, study) = (parts.next()?, parts.next()?);
+    (study != UNKNOWN).then_some((patient, study))
 }
 
 /// The name given to a second, different output that maps to an already used name (same SOP
@@ -41,6 +43,9 @@ pub fn content_digest(bytes: &[u8]) -> String {
 }
 
 /// Makes a value safe as one path component.
+/// The folder name of a missing or unusable UID or pseudonym.
+const UNKNOWN: &str = "unknown";
+
 fn path_part(s: &str) -> String {
     let cleaned: String = s
         .chars()
@@ -54,7 +59,7 @@ fn path_part(s: &str) -> String {
         .take(64)
         .collect();
     if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
-        "unknown".into()
+        UNKNOWN.into()
     } else {
         cleaned
     }
