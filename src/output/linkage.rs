@@ -2,7 +2,7 @@
 //! UIDs. They hold PHI, so they are only ever written where the user asked for them, apart from
 //! the de-identified data (the CLI's `--linkage DIR`, the page's separate download).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::deid::Linkage;
 use crate::output::audit::csv_row;
@@ -27,7 +27,8 @@ struct LinkageRow {
 pub struct LinkageTables {
     rows: Vec<LinkageRow>,
     uids: BTreeMap<String, String>,
-    patients: BTreeMap<String, String>,
+    /// (original ID, pseudonym) pairs: one ID under two issuers is two patients, two rows.
+    patients: BTreeSet<(String, String)>,
 }
 
 impl LinkageTables {
@@ -45,7 +46,7 @@ impl LinkageTables {
             .unwrap_or_default();
         if let Some(l) = linkage {
             self.uids.extend(l.uids.iter().cloned());
-            self.patients.insert(old.clone(), new.clone());
+            self.patients.insert((old.clone(), new.clone()));
         }
         self.rows.push(LinkageRow {
             input: input.to_string(),
@@ -70,9 +71,9 @@ impl LinkageTables {
                 &r.new_patient_id,
             ]));
         }
-        let mapping = |map: &BTreeMap<String, String>| {
+        let mapping = |pairs: &mut dyn Iterator<Item = (&String, &String)>| {
             let mut s = String::from("id_old,id_new\n");
-            for (old, new) in map {
+            for (old, new) in pairs {
                 s.push_str(&csv_row(&[old, new]));
             }
             s
@@ -80,8 +81,11 @@ impl LinkageTables {
         vec![
             ("README_CONTAINS_PHI.txt", README.to_string()),
             ("linkage.csv", linkage),
-            ("uid_mapping.csv", mapping(&self.uids)),
-            ("patid_mapping.csv", mapping(&self.patients)),
+            ("uid_mapping.csv", mapping(&mut self.uids.iter())),
+            (
+                "patid_mapping.csv",
+                mapping(&mut self.patients.iter().map(|(o, n)| (o, n))),
+            ),
         ]
     }
 }
