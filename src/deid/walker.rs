@@ -602,10 +602,10 @@ impl<'c> Walker<'c> {
 impl Walker<'_> {
     /// A dummy sequence item (action D on a sequence): the item keeps its structure, so the
     /// Type 1 attributes the IOD needs inside it stay present, but nothing that could identify:
-    /// every text, date, code, number and binary value becomes its VR's dummy (zeros for binary
-    /// numbers), instance UIDs are remapped as everywhere else, private elements go. Only the
+    /// every text, date, code, decimal and binary value becomes its VR's dummy (zeros for
+    /// floats), instance UIDs are remapped as everywhere else, private elements go. Only the
     /// enumerated values that make the structure ([`STRUCTURAL_CODES`]: Value Type,
-    /// Relationship Type, ...), class UIDs and attribute tags are kept.
+    /// Relationship Type, ...), class UIDs, integers and attribute tags are kept.
     fn dummy_item<'a>(&mut self, item: Item<'a>) -> Item<'a> {
         let elements = item
             .elements
@@ -623,10 +623,16 @@ impl Walker<'_> {
                 _ if e.vr == Vr::UI && !self.opts.retain_uids => self.remap_uids(e),
                 _ if e.vr == Vr::UI => e,
                 _ if e.vr == Vr::CS && STRUCTURAL_CODES.contains(&e.tag) => e,
-                _ if e.vr == Vr::AT => e,
-                // Numbers may be a measurement of the patient (age, weight in an SR): zeros,
-                // the same count of them.
-                Value::Bytes(b) if e.vr.is_numeric() && !matches!(e.vr, Vr::DS | Vr::IS) => {
+                // Integers count, index and point (graphic points, frame and segment numbers);
+                // measurements of the patient (age, weight in an SR) are decimals or floats.
+                _ if matches!(
+                    e.vr,
+                    Vr::US | Vr::SS | Vr::UL | Vr::SL | Vr::UV | Vr::SV | Vr::IS | Vr::AT
+                ) =>
+                {
+                    e
+                }
+                Value::Bytes(b) if matches!(e.vr, Vr::FL | Vr::FD | Vr::OF | Vr::OD) => {
                     Element::bytes(e.tag, e.vr, vec![0; b.len()])
                 }
                 _ => self.dummy(e),
@@ -638,7 +644,8 @@ impl Walker<'_> {
 
 /// Coded strings kept in a dummy item: enumerated values that say how the content is built
 /// (SR content items, graphic objects), never what was found or who it was about.
-const STRUCTURAL_CODES: [Tag; 11] = [
+const STRUCTURAL_CODES: [Tag; 12] = [
+    tags::PIXEL_ORIGIN_INTERPRETATION,
     tags::RELATIONSHIP_TYPE,
     tags::VALUE_TYPE,
     tags::CONTINUITY_OF_CONTENT,

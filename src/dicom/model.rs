@@ -163,28 +163,6 @@ impl Vr {
         matches!(self, Vr::LT | Vr::ST | Vr::UT | Vr::UR)
     }
 
-    /// VRs that hold numbers only, binary or as text (a number can still be a patient's age).
-    pub fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            Vr::US
-                | Vr::SS
-                | Vr::UL
-                | Vr::SL
-                | Vr::FL
-                | Vr::FD
-                | Vr::SV
-                | Vr::UV
-                | Vr::AT
-                | Vr::OF
-                | Vr::OD
-                | Vr::OL
-                | Vr::OV
-                | Vr::DS
-                | Vr::IS
-        )
-    }
-
     /// Size in bytes of one binary number of this VR (the dummy value written for a binary D
     /// action is one such number; values otherwise stay in file byte order).
     pub fn binary_width(self) -> usize {
