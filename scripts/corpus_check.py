@@ -70,10 +70,7 @@ def run(preset, check_phi):
         print(f'--- preset {preset}: {r.stdout.splitlines()[0]}')
         summary = [json.loads(l) for l in open(os.path.join(out, 'audit.jsonl'))][-1]
         assert summary['found'] == summary['deidentified'] + summary['skipped'] + summary['failed']
-        for row in csv.DictReader(open(os.path.join(link, 'linkage.csv'))):
-            if row['status'] != 'deidentified':
-                continue
-            src, dst = row['input_path'], os.path.join(out, row['output_name_or_reason'])
+        for src, dst in written(out, link):
             try:
                 b = pydicom.dcmread(dst)
                 for el in b.iterall():
@@ -115,6 +112,13 @@ def run(preset, check_phi):
         problems += readable_but_not_deidentified(link) if preset == 'tcia' else 0
     print(f'{checked} outputs verified with pydicom {pydicom.__version__}, {problems} problems')
     return problems
+
+
+def written(out, link):
+    """(input, output) paths of the files a run de-identified, from its linkage table."""
+    for row in csv.DictReader(open(os.path.join(link, 'linkage.csv'))):
+        if row['status'] == 'deidentified':
+            yield row['input_path'], os.path.join(out, row['output_name_or_reason'])
 
 
 def other_readers(path):
@@ -196,10 +200,7 @@ def pixels():
         for ts in sorted(table):
             for what, n in sorted(table[ts].items()):
                 print(f'  {ts:28} {n:6}  {what}')
-        for row in csv.DictReader(open(os.path.join(link, 'linkage.csv'))):
-            if row['status'] != 'deidentified':
-                continue
-            src, dst = row['input_path'], os.path.join(out, row['output_name_or_reason'])
+        for src, dst in written(out, link):
             try:
                 b = pydicom.dcmread(dst)
                 if 'PixelData' not in b:

@@ -60,12 +60,7 @@ impl Patient {
                     text(q, tags::LOCAL_NAMESPACE_ENTITY_ID),
                 ]
             }))
-            .map(|s| {
-                s.split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .to_uppercase()
-            })
+            .map(|s| normalise_issuer(&s))
             .find(|s| !s.is_empty())
             .unwrap_or_default();
         Patient {
@@ -83,6 +78,14 @@ impl Patient {
             (false, false) => format!("{}\u{1f}{}", self.id, self.issuer),
         }
     }
+}
+
+/// An issuer as compared: upper case, single spaces, no surrounding space.
+fn normalise_issuer(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
 }
 
 /// Derives a pseudonym: `ANON` + 20 base32 characters (100 bits) of the keyed hash of the original
@@ -134,12 +137,11 @@ impl Lookup {
                 patient_id: f[1].to_string(),
                 patient_name: name.to_string(),
             };
-            let issuer = f
-                .get(3)
-                .map(|i| i.split_whitespace().collect::<Vec<_>>().join(" "));
-            let key = (f[0].to_string(), issuer.unwrap_or_default().to_uppercase());
+            let key = (f[0].to_string(), normalise_issuer(f.get(3).unwrap_or(&"")));
             if map.insert(key, p).is_some() {
-                return Err(Error::Lookup(format!("line {line} repeats an original_id")));
+                return Err(Error::Lookup(format!(
+                    "line {line} repeats an original_id and issuer"
+                )));
             }
         }
         if map.is_empty() {

@@ -569,7 +569,6 @@ impl<'c> Walker<'c> {
         }
         let text = |s: &str| Cow::Owned(pad_text(e.vr, s.as_bytes().to_vec()));
         let value = match (&e.value, e.vr) {
-            (Value::Items(_), _) => unreachable!("handled above"),
             (Value::Fragments(_), _) => Value::Fragments(vec![Cow::Owned(Vec::new())]),
             (_, Vr::UI) => {
                 let original = e
@@ -581,6 +580,7 @@ impl<'c> Walker<'c> {
                 };
                 Value::Bytes(text(&new))
             }
+            (_, Vr::SH) if e.tag == tags::TIMEZONE_OFFSET_FROM_UTC => Value::Bytes(text("+0000")),
             (_, Vr::DA) => Value::Bytes(text("19000101")),
             (_, Vr::DT) => Value::Bytes(text("19000101000000")),
             (_, Vr::TM) => Value::Bytes(text("000000")),

@@ -108,6 +108,22 @@ impl Summary {
         self.masked += p.masked.is_some() as usize;
         self.at_risk_unmasked += (p.at_risk.is_some() && p.masked.is_none()) as usize;
     }
+    /// What a curator must look at before sharing, in words: the CLI prints them, the page
+    /// shows them.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.split_studies > 0 {
+            let (n, studies) = match self.split_studies {
+                1 => ("1".to_string(), "study was"),
+                n => (n.to_string(), "studies were"),
+            };
+            w.push(format!(
+                "{n} {studies} written under more than one patient pseudonym (their files \
+                 disagree on the Patient ID or its issuer); review before sharing"
+            ));
+        }
+        w
+    }
     /// Counts one failed input.
     pub fn fail(&mut self, reason: &str) {
         self.found += 1;

@@ -28,6 +28,8 @@ pub struct Batch {
 #[serde(rename_all = "camelCase")]
 struct Finished<'a> {
     summary: &'a Summary,
+    /// [`Summary::warnings`], for the page to show as they are.
+    warnings: Vec<String>,
     /// Append to audit.jsonl after its lines.
     summary_line: String,
 }
@@ -103,7 +105,7 @@ impl Batch {
         Ok(value)
     }
 
-    /// Ends the zip: `{summary, summaryLine, jsonlHeader, csvHeader, end}`. Write
+    /// Ends the zip: `{summary, warnings, summaryLine, jsonlHeader, csvHeader, end}`. Write
     /// `jsonlHeader`, the audit.jsonl lines and `summaryLine`, `csvHeader`, the CSV header and
     /// rows, then `end`.
     pub fn finish(&mut self) -> Result<JsValue, JsValue> {
@@ -122,6 +124,7 @@ impl Batch {
             .map_err(|e| js_error(&Error::Write(e.to_string())))?;
         let value = to_js(&Finished {
             summary: self.ledger.summary(),
+            warnings: self.ledger.summary().warnings(),
             summary_line,
         })?;
         with_bytes(

@@ -289,3 +289,43 @@ test('with Clean Pixel Data, an image at risk is held back, counted, and its ori
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('a study written under two pseudonyms is a warning on the page, worded as the CLI words it', { timeout: 180_000 }, async () => {
+  // Two files of one study whose Patient IDs disagree (one digit): two pseudonyms, one study.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-e2e-split-'));
+  const input = path.join(tmp, 'in');
+  fs.mkdirSync(input);
+  const lung = fs.readFileSync(path.join(root, 'tests', 'data', 'lung.dcm'));
+  const id = 'ACRIN-FLT-Breast_076';
+  const other = Buffer.from(lung);
+  for (let at = lung.indexOf(id); at >= 0; at = lung.indexOf(id, at + 1)) other.write('7', at + id.length - 1, 'latin1');
+  assert.notDeepEqual(other, lung);
+  fs.writeFileSync(path.join(input, 'a.dcm'), lung);
+  fs.writeFileSync(path.join(input, 'b.dcm'), other);
+  const key = path.join(tmp, 'k');
+  fs.writeFileSync(key, '5a'.repeat(32) + '\n');
+  const exe = path.join(root, 'target', 'release', 'dcm-deid');
+  const cli = execFileSync(exe, ['deidentify', input, '-o', path.join(tmp, 'native'), '--key', key], { stdio: 'pipe' }).toString();
+  const cliWarning = cli.split('\n').find((l) => l.startsWith('warning: 1 study was'));
+  assert.ok(cliWarning, cli);
+  const server = await serve();
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${server.origin}/?direct=0&sw=0`);
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    await page.setInputFiles('#pick-folder', input);
+    await page.setInputFiles('#key-import', key);
+    await page.waitForFunction(() => /fingerprint 5a5a5a5a/.test(document.getElementById('key-status').textContent));
+    await page.click('#start');
+    await page.waitForSelector('body[data-state=done]', { timeout: 120_000 });
+    assert.equal(await page.isVisible('#summary-warnings'), true);
+    assert.equal(await page.isVisible('#quarantine'), false, 'nothing held back: no held-back download');
+    assert.equal(await page.textContent('#summary-warnings'), `Warning: ${cliWarning.slice('warning: '.length)}.`);
+    await page.screenshot({ path: path.join(root, 'target', 'e2e-split-study.png'), fullPage: true });
+  } finally {
+    await browser.close();
+    server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

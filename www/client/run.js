@@ -58,7 +58,7 @@ export function newBatch(settings) {
  * Runs `inputs` ({file, path}, in commit order) into `batch` (from newBatch) and `sink`.
  * `settings`: {options, key, lookup, pixels}, for the workers. Reports
  * progress with `onProgress(committed, bytes)`; `isCancelled()` is checked after each commit.
- * Resolves to {summary, rows, blob, batch, scratch} — `rows` lists the inputs not written or
+ * Resolves to {summary, warnings, rows, blob, batch, scratch} — `rows` lists the inputs not written or
  * written with warnings; `batch` keeps the linkage tables for their separate download; remove
  * `scratch` once `blob` is no longer needed.
  */
@@ -102,7 +102,7 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     // A zip saved straight to disk no longer needs the scratch files; a Blob still reads them
     // until it has been downloaded (they go at the next run or page load).
     if (!blob) await scratch.remove();
-    return { summary: end.summary, rows, blob, batch, scratch };
+    return { summary: end.summary, warnings: end.warnings, rows, blob, batch, scratch };
   } catch (err) {
     batch.free();
     await sink.abort();

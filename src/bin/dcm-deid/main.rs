@@ -242,12 +242,8 @@ fn print_summary(summary: &Summary) {
     if summary.masked > 0 {
         say!("{} images masked (Clean Pixel Data)", summary.masked);
     }
-    if summary.split_studies > 0 {
-        say!(
-            "warning: {} studies were written under more than one patient pseudonym (their files \
-             disagree on the Patient ID or its issuer); review them before sharing",
-            summary.split_studies
-        );
+    for w in summary.warnings() {
+        say!("warning: {w}");
     }
     if summary.at_risk_unmasked > 0 {
         say!(

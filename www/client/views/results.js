@@ -5,7 +5,7 @@ import { download } from './download.js';
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 2000;
 
-export function showResults({ summary, rows, blob, batch }, sink, inputs) {
+export function showResults({ summary, warnings, rows, blob, batch }, sink, inputs) {
   $('results').hidden = false;
   const reasons = (m) => Object.entries(m).map(([r, n]) => `${n} × ${r}`).join('; ');
   $('summary').textContent = `${summary.found} files: ${summary.deidentified} de-identified, ` +
@@ -14,10 +14,10 @@ export function showResults({ summary, rows, blob, batch }, sink, inputs) {
     (summary.skipped ? ` Skipped: ${reasons(summary.skipped_reasons)}.` : '') +
     (summary.failed ? ` Failed: ${reasons(summary.failed_reasons)}.` : '') +
     (summary.quarantined ? ` Held back: ${reasons(summary.quarantined_reasons)}.` : '') +
-    (summary.split_studies ? ` Warning: ${summary.split_studies} studies were written under more ` +
-      'than one patient pseudonym (their files disagree on the Patient ID or its issuer); review ' +
-      'them before sharing.' : '') +
     (sink.kind === 'file' ? ` The zip was saved as ${sink.name}.` : '');
+  const warned = $('summary-warnings');
+  warned.hidden = !warnings.length;
+  warned.textContent = warnings.map((w) => `Warning: ${w}.`).join(' ');
   const note = $('pixel-note');
   note.hidden = !summary.at_risk_unmasked;
   note.textContent = `${summary.at_risk_unmasked} images that may show names or dates burned into ` +
