@@ -25,10 +25,7 @@ pub struct PrivateAddress {
 impl PrivateAddress {
     /// MIDI-B style rendering: `(gggg,"CREATOR",ee)`.
     pub fn display(&self) -> String {
-        format!(
-            "({:04X},\"{}\",{:02X})",
-            self.group, self.creator, self.offset
-        )
+        crate::dicom::path::private(self.group, &self.creator, self.offset)
     }
 }
 

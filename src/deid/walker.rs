@@ -21,6 +21,7 @@ use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{
     Element, Item, Tag, TagExt, Value, Vr, pad_text, split_values, tags, trim_text,
 };
+use crate::dicom::path;
 
 /// Context shared by the processing of sequence items.
 #[derive(Debug, Clone, Copy, Default)]
@@ -160,7 +161,7 @@ impl<'c> Walker<'c> {
             return Some(None);
         }
         let e = item.remove(value_tag)?;
-        let p = format!("{path}<{value_tag}>");
+        let p = path::element(path, value_tag, None);
         let action = match (action, value_type.as_str()) {
             (Action::C, "PNAME") => Action::D,
             (Action::C, "DATE" | "DATETIME" | "TIME")
@@ -369,7 +370,7 @@ impl<'c> Walker<'c> {
         let mut i = 0;
         let mut index = 0;
         while i < items.len() {
-            let p = format!("{path}[<{index}>]");
+            let p = path::item(path, index);
             index += 1;
             match self.process_item(&mut items[i], Some(tag), &p, cs, mode) {
                 ItemOutcome::Keep => i += 1,
@@ -683,8 +684,9 @@ fn empty(e: Element<'_>) -> Element<'_> {
 
 /// The MIDI-B style path of an element inside `parent`.
 fn element_path(parent: &str, tag: Tag, creators: &HashMap<(u16, u8), String>) -> String {
-    match safe_private::address(tag, creators) {
-        Some(a) => format!("{parent}<{}>", a.display()),
-        None => format!("{parent}<{tag}>"),
-    }
+    path::element(
+        parent,
+        tag,
+        safe_private::address(tag, creators).map(|a| a.display()),
+    )
 }

@@ -10,6 +10,7 @@
 
 pub mod charset;
 pub mod model;
+pub mod path;
 pub(crate) mod read;
 pub(crate) mod write;
 

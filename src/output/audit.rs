@@ -29,7 +29,7 @@ pub enum Applied {
 }
 
 /// What was done to one file: counts per applied action and each (path, action) that changed
-/// something. Paths follow the MIDI-B convention, e.g. `<(0008,1140)>[<0>]<(0008,1155)>`, private
+/// something. Paths follow the MIDI-B convention, e.g. `<(0008,1140)>[<0000>]<(0008,1155)>`, private
 /// elements as `<(gggg,"CREATOR",ee)>`. No value is ever recorded.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ActionLog {
