@@ -31,11 +31,12 @@ pub mod dicom;
 pub mod error;
 pub mod output;
 pub mod pixels;
+pub mod review;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
 pub use deid::{
-    Deidentified, Deidentifier, FileRecord, Linkage, Lookup, Options, Preset, Profile,
+    Deidentified, Deidentifier, FileRecord, Linkage, Lookup, Options, Overrides, Preset, Profile,
     ProfileOption, ProjectKey, Pseudonym, SafePrivate,
 };
 pub use error::{Disposition, Error, Result};

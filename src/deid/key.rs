@@ -58,6 +58,12 @@ impl ProjectKey {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// A short name for the key that does not reveal it: logs name the key a run used, so that
+    /// two runs can be seen to share (or not) their pseudonyms.
+    pub fn fingerprint(&self) -> String {
+        base32(&self.mac("key-fingerprint", b""), 16)
+    }
+
     /// HMAC-SHA256 of `label || 0x00 || value`.
     pub fn mac(&self, label: &str, value: &[u8]) -> [u8; 32] {
         let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("any key length");

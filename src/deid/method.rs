@@ -22,6 +22,16 @@ struct Cid7050Row {
     e1_1_column: String,
 }
 
+/// The CID 7050 code values a run under these options claims (Clean Pixel Data only for the
+/// images it masked), as the de-identification log lists them.
+pub fn code_values(opts: &Options) -> Vec<&'static str> {
+    let enabled = opts.enabled();
+    std::iter::once("basic_profile")
+        .chain(enabled.iter().map(|o| o.column()))
+        .filter_map(|c| code_for(c).map(|(v, _)| v))
+        .collect()
+}
+
 /// CID 7050 code value and meaning for a Table E.1-1 column (`basic_profile` or an option).
 fn code_for(column: &str) -> Option<(&'static str, &'static str)> {
     static ROWS: std::sync::LazyLock<Vec<Cid7050Row>> =

@@ -10,6 +10,7 @@ pub(crate) mod iod;
 pub(crate) mod key;
 pub(crate) mod method;
 pub mod options;
+pub mod overrides;
 pub(crate) mod profile;
 pub(crate) mod pseudonym;
 pub(crate) mod safe_private;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use key::ProjectKey;
 pub use options::{OptionInfo, Options, Preset, ProfileOption, option_list};
+pub use overrides::{Decision, Overrides};
 pub use profile::{Action, BUILTIN_TABLE, Profile, TagPattern};
 pub use pseudonym::{Lookup, Pseudonym};
 pub use safe_private::{PrivateAddress, SafePrivate, address, creators};
@@ -32,7 +34,7 @@ use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{self as dataset, Element, FileObject, Item, Vr, tags};
 use crate::dicom::{read as reader, write as writer};
 use crate::error::{Error, Result};
-use crate::output::audit::ActionLog;
+use crate::output::audit::{ActionLog, Applied};
 use crate::output::names;
 use crate::pixels::{self, PixelPolicy, PixelRecord};
 
@@ -51,6 +53,7 @@ pub struct Deidentifier {
     profile: Arc<Profile>,
     safe_private: Arc<SafePrivate>,
     lookup: Option<Arc<Lookup>>,
+    overrides: Option<Arc<Overrides>>,
     pixels: PixelPolicy,
 }
 
@@ -101,6 +104,7 @@ impl Deidentifier {
             profile: Profile::builtin(),
             safe_private: SafePrivate::builtin(),
             lookup: None,
+            overrides: None,
             pixels: PixelPolicy::default(),
         })
     }
@@ -129,9 +133,25 @@ impl Deidentifier {
         self
     }
 
+    /// Applies a curator's pre-review decisions before the profile.
+    pub fn with_overrides(mut self, overrides: Overrides) -> Self {
+        self.overrides = Some(Arc::new(overrides));
+        self
+    }
+
     /// The options in force.
     pub fn options(&self) -> &Options {
         &self.options
+    }
+
+    /// A fingerprint of the project key (never the key), as the log names it.
+    pub fn key_fingerprint(&self) -> String {
+        self.key.fingerprint()
+    }
+
+    /// The safe-private table in force.
+    pub fn safe_private(&self) -> &SafePrivate {
+        &self.safe_private
     }
 
     /// The profile in force.
@@ -143,63 +163,17 @@ impl Deidentifier {
     pub fn deidentify(&self, input: &[u8]) -> Result<Deidentified> {
         let mut scratch = Vec::new();
         let mut obj = reader::read_file(input, &mut scratch)?;
-        let sop_class = obj
-            .dataset
-            .ascii(tags::SOP_CLASS_UID)
-            .or_else(|| obj.meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID))
-            .unwrap_or_default();
-        if sop_class == MEDIA_STORAGE_DIRECTORY
-            || obj.dataset.get(DIRECTORY_RECORD_SEQUENCE).is_some()
-        {
-            return Err(Error::DicomDir);
-        }
-        let charset = CharacterSet::from_item(&obj.dataset, &CharacterSet::default());
-        let patient = pseudonym::Patient::of(&obj.dataset, &charset);
-        let identity = patient.identity();
-        let pseudonym = match &self.lookup {
-            Some(l) => l.get(&patient)?.clone(),
-            None => pseudonym::derive(&self.key, &identity),
-        };
-        let original_id = patient.id;
-        let o = &self.options;
-        let ids = if o.clean_descriptors
-            || o.clean_structured_content
-            || o.retain_patient_characteristics
-            || o.clean_graphics
-        {
-            clean::Identifiers::collect(
-                &obj.dataset,
-                &charset,
-                o.retain_institution_identity,
-                o.retain_device_identity,
-            )
-        } else {
-            clean::Identifiers::default()
-        };
-        let pixel_plan = self.plan_pixels(&obj, &charset, &sop_class);
-        let mut report = ActionLog::default();
-        method::warnings(&obj.dataset, &mut report);
-        // What the reader recovered from goes into the audit, as warnings (no values).
-        obj.recoveries
-            .iter()
-            .for_each(|r| report.warn(format!("read: {r}")));
-        let mut walker = walker::Walker {
-            key: &self.key,
-            opts: &self.options,
-            profile: &self.profile,
-            safe: &self.safe_private,
-            iods: iod::IodTypes::builtin(),
-            sr: sr::SrRules::builtin(),
-            sop_class: sop_class.clone(),
-            shift: dates::shift_for(&self.key, &identity),
-            ids,
-            report,
-            uid_pairs: Default::default(),
-            lists_references: false,
-        };
-        walker.run(&mut obj.dataset, &charset);
-        let mut report = walker.report;
-        let mut uid_pairs = walker.uid_pairs;
+        let subject = self.subject(&obj)?;
+        let pixel_plan = self.plan_pixels(&obj, &subject.charset, &subject.sop_class);
+        let (mut report, mut uid_pairs) =
+            self.apply_profile(&mut obj, &subject, ActionLog::default());
+        let Subject {
+            sop_class,
+            charset,
+            pseudonym,
+            original_id,
+            ..
+        } = subject;
         self.complete_sop_common(&mut obj, &sop_class, input, &mut uid_pairs, &mut report);
 
         let pixels = self.clean_pixels(&mut obj, pixel_plan)?;
@@ -241,6 +215,94 @@ impl Deidentifier {
                 uids: uid_pairs.into_iter().collect(),
             },
         })
+    }
+
+    /// The action the profile takes on every element of one input, by MIDI-B path, kept
+    /// elements included: what the inventory reports. Nothing is written, pixels are untouched.
+    pub fn actions(&self, input: &[u8]) -> Result<Vec<(String, Applied)>> {
+        let mut scratch = Vec::new();
+        let mut obj = reader::read_file(input, &mut scratch)?;
+        let subject = self.subject(&obj)?;
+        let trace = ActionLog {
+            trace_kept: true,
+            ..ActionLog::default()
+        };
+        Ok(self.apply_profile(&mut obj, &subject, trace).0.actions)
+    }
+
+    /// Who and what the file is about: its SOP Class, character set, patient and pseudonym.
+    fn subject(&self, obj: &FileObject<'_>) -> Result<Subject> {
+        let sop_class = obj
+            .dataset
+            .ascii(tags::SOP_CLASS_UID)
+            .or_else(|| obj.meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID))
+            .unwrap_or_default();
+        if sop_class == MEDIA_STORAGE_DIRECTORY
+            || obj.dataset.get(DIRECTORY_RECORD_SEQUENCE).is_some()
+        {
+            return Err(Error::DicomDir);
+        }
+        let charset = CharacterSet::from_item(&obj.dataset, &CharacterSet::default());
+        let patient = pseudonym::Patient::of(&obj.dataset, &charset);
+        let identity = patient.identity();
+        let pseudonym = match &self.lookup {
+            Some(l) => l.get(&patient)?.clone(),
+            None => pseudonym::derive(&self.key, &identity),
+        };
+        Ok(Subject {
+            sop_class,
+            charset,
+            identity,
+            pseudonym,
+            original_id: patient.id,
+        })
+    }
+
+    /// Runs the profile over the data set: the walker, with the warnings the header and the
+    /// reader give. Returns what was done and the UIDs replaced.
+    fn apply_profile(
+        &self,
+        obj: &mut FileObject<'_>,
+        subject: &Subject,
+        mut report: ActionLog,
+    ) -> (ActionLog, std::collections::BTreeMap<String, String>) {
+        let o = &self.options;
+        let ids = if o.clean_descriptors
+            || o.clean_structured_content
+            || o.retain_patient_characteristics
+            || o.clean_graphics
+        {
+            clean::Identifiers::collect(
+                &obj.dataset,
+                &subject.charset,
+                o.retain_institution_identity,
+                o.retain_device_identity,
+            )
+        } else {
+            clean::Identifiers::default()
+        };
+        method::warnings(&obj.dataset, &mut report);
+        // What the reader recovered from goes into the audit, as warnings (no values).
+        obj.recoveries
+            .iter()
+            .for_each(|r| report.warn(format!("read: {r}")));
+        let mut walker = walker::Walker {
+            key: &self.key,
+            opts: &self.options,
+            profile: &self.profile,
+            safe: &self.safe_private,
+            iods: iod::IodTypes::builtin(),
+            sr: sr::SrRules::builtin(),
+            sop_class: subject.sop_class.clone(),
+            shift: dates::shift_for(&self.key, &subject.identity),
+            ids,
+            report,
+            uid_pairs: Default::default(),
+            lists_references: false,
+            overrides: self.overrides.as_deref(),
+        };
+        walker.run(&mut obj.dataset, &subject.charset);
+        (walker.report, walker.uid_pairs)
     }
 
     /// SOP Class UID and SOP Instance UID are Type 1 and the file meta repeats them: an input
@@ -395,6 +457,17 @@ impl Deidentifier {
             )),
         }
     }
+}
+
+/// Who and what one file is about, read from its original header.
+struct Subject {
+    sop_class: String,
+    charset: CharacterSet,
+    /// The patient's identity (ID qualified by its issuer), which keys pseudonym and date shift.
+    identity: String,
+    pseudonym: Pseudonym,
+    /// PHI: linkage only.
+    original_id: String,
 }
 
 /// What Clean Pixel Data will do to one image, decided on the original header.

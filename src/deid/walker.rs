@@ -13,15 +13,17 @@ use crate::deid::clean::Identifiers;
 use crate::deid::dates;
 use crate::deid::iod::{self, IodTypes};
 use crate::deid::key::{ProjectKey, base32};
+use crate::deid::overrides::{Decision, Overrides};
 use crate::deid::profile::{Action, Options, Profile, ProfileOption};
 use crate::deid::safe_private::{self, SafePrivate};
 use crate::deid::sr::SrRules;
 use crate::deid::uids;
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{
-    Element, Item, Tag, TagExt, Value, Vr, pad_text, split_values, tags, trim_text,
+    Element, Encoding, Item, Tag, TagExt, Value, Vr, pad_text, split_values, tags, trim_text,
 };
 use crate::dicom::path;
+use crate::review::elements;
 
 /// Context shared by the processing of sequence items.
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,6 +53,8 @@ pub(crate) struct Walker<'c> {
     /// (PS3.3 C.12.2), which must agree with the reference sequences: X/Z/U* then keeps them
     /// with their UIDs replaced, the choice the profile gives for conformance.
     pub lists_references: bool,
+    /// The curator's decisions from a pre-review, which take precedence over the profile.
+    pub overrides: Option<&'c Overrides>,
 }
 
 enum ItemOutcome {
@@ -97,7 +101,9 @@ impl<'c> Walker<'c> {
                 continue;
             }
             let p = element_path(path, e.tag, &creators);
-            let kept = if e.tag.is_private() {
+            let kept = if let Some(d) = self.decision(&e, &p, &cs) {
+                self.overridden(e, d, parent, &p, &cs, mode)
+            } else if e.tag.is_private() {
                 self.private_element(e, &creators, &p, &cs, mode)
             } else {
                 self.standard_element(e, parent, &p, &cs, mode)
@@ -230,15 +236,7 @@ impl<'c> Walker<'c> {
             self.report.note(path, Applied::X);
             return None;
         }
-        let g = tag.group();
-        // The overlay planes follow the Overlay Data rule as a whole: a plane without its data
-        // is meaningless, and its label and description are free text.
-        let rule_tag =
-            if (0x6000..=0x601E).contains(&g) && g.is_multiple_of(2) && tag.element() != 0x4000 {
-                Tag(g, 0x3000)
-            } else {
-                tag
-            };
+        let rule_tag = rule_tag(tag);
         let Some(rule) = self.profile.rule(rule_tag) else {
             return self.keep(e, false, path, cs, mode);
         };
@@ -269,6 +267,64 @@ impl<'c> Walker<'c> {
             action
         };
         self.apply(e, action, by, path, cs, mode)
+    }
+
+    /// The curator's decision for this element's value, when the overrides name it.
+    fn decision(&self, e: &Element<'_>, path: &str, cs: &CharacterSet) -> Option<Decision> {
+        let overrides = self.overrides.filter(|o| !o.is_empty())?;
+        let raw = e.raw()?;
+        let pattern = path::pattern(path);
+        let texts = if e.vr.is_text() {
+            elements::render(e.tag, e.vr, raw, Encoding::EXPLICIT_LE, cs)
+                .into_iter()
+                .collect()
+        } else {
+            elements::binary_text(raw)
+        };
+        texts
+            .iter()
+            .find_map(|t| overrides.get(&pattern, t))
+            .cloned()
+    }
+
+    /// Applies a curator's decision instead of the profile's rule. A removal still leaves what
+    /// the IOD requires (a dummy or an empty value).
+    fn overridden<'a>(
+        &mut self,
+        e: Element<'a>,
+        decision: Decision,
+        parent: Option<Tag>,
+        path: &str,
+        cs: &CharacterSet,
+        mode: Mode,
+    ) -> Option<Element<'a>> {
+        self.report
+            .warn("some values were decided by the curator's overrides (pre-review decisions)");
+        let tag = e.tag;
+        let remove = if tag.is_private() {
+            Action::X
+        } else {
+            self.required(parent, tag)
+        };
+        match decision {
+            Decision::Keep => self.keep(e, true, path, cs, mode),
+            Decision::Clean if e.vr.is_text() => self.clean_text(e, path, cs),
+            Decision::Clean | Decision::Remove => self.apply(e, remove, None, path, cs, mode),
+            Decision::Blank => self.apply(e, Action::Z, None, path, cs, mode),
+            Decision::Replace(text) if e.vr.is_text() => {
+                let bytes = if e.vr.uses_character_set() {
+                    cs.encode(&text)
+                } else {
+                    text.is_ascii().then(|| text.into_bytes())
+                };
+                let Some(bytes) = bytes else {
+                    return self.apply(e, remove, None, path, cs, mode);
+                };
+                self.report.note(path, Applied::C);
+                Some(Element::bytes(tag, e.vr, pad_text(e.vr, bytes)))
+            }
+            Decision::Replace(_) => self.apply(e, remove, None, path, cs, mode),
+        }
     }
 
     /// What replaces removal of an attribute that the file's IOD requires where it stands:
@@ -683,6 +739,18 @@ fn empty(e: Element<'_>) -> Element<'_> {
 }
 
 /// The MIDI-B style path of an element inside `parent`.
+/// The Table E.1-1 row that decides an attribute: the overlay planes follow the Overlay Data
+/// rule as a whole (a plane without its data is meaningless, and its label and description are
+/// free text); every other attribute its own row.
+pub(crate) fn rule_tag(tag: Tag) -> Tag {
+    let g = tag.group();
+    if (0x6000..=0x601E).contains(&g) && g.is_multiple_of(2) && tag.element() != 0x4000 {
+        Tag(g, 0x3000)
+    } else {
+        tag
+    }
+}
+
 fn element_path(parent: &str, tag: Tag, creators: &HashMap<(u16, u8), String>) -> String {
     path::element(
         parent,

@@ -36,13 +36,17 @@ pub struct ActionLog {
     pub counts: BTreeMap<Applied, usize>,
     pub actions: Vec<(String, Applied)>,
     pub warnings: Vec<String>,
+    /// List kept elements in `actions` too (the inventory wants every element's action; the
+    /// audit only what changed).
+    #[serde(skip)]
+    pub(crate) trace_kept: bool,
 }
 
 impl ActionLog {
     /// Notes one action on the element at `path`; kept elements are counted, not listed.
     pub(crate) fn note(&mut self, path: &str, applied: Applied) {
         *self.counts.entry(applied).or_default() += 1;
-        if applied != Applied::K {
+        if applied != Applied::K || self.trace_kept {
             self.actions.push((path.to_string(), applied));
         }
     }

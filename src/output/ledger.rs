@@ -14,6 +14,7 @@ use crate::output::audit::{self, Summary};
 use crate::output::linkage::LinkageTables;
 use crate::output::names::{self, OutputNames};
 use crate::output::quarantine::Held;
+use crate::review::final_review::{self, FinalReview, OutputPart};
 
 /// One input's result, made in parallel before it is committed. It crosses from a page worker to
 /// the page's ledger as a plain object, so it holds no bytes: the output itself is staged by
@@ -45,6 +46,9 @@ pub struct Processed {
     pub record: FileRecord,
     /// PHI: recorded only when the batch keeps linkage tables.
     pub linkage: Linkage,
+    /// The output's values for the final review (de-identified values only).
+    #[serde(default)]
+    pub review: OutputPart,
 }
 
 impl FileResult {
@@ -59,6 +63,8 @@ impl FileResult {
                 size: d.bytes.len() as u64,
                 record: d.record.clone(),
                 linkage: d.linkage.clone(),
+                review: final_review::examine(&d.bytes, &d.record.report.actions)
+                    .unwrap_or_default(),
             })),
             Err(e) => FileResult::rejected(e),
         }
@@ -120,6 +126,8 @@ pub struct Ledger {
     /// New study folder → the patient folder of its first file, to count split studies.
     studies: HashMap<String, String>,
     split: HashSet<String>,
+    final_review: FinalReview,
+    written: Vec<String>,
 }
 
 impl Ledger {
@@ -135,6 +143,8 @@ impl Ledger {
             held: Vec::new(),
             studies: HashMap::new(),
             split: HashSet::new(),
+            final_review: FinalReview::default(),
+            written: Vec::new(),
         }
     }
 
@@ -172,6 +182,10 @@ impl Ledger {
             }),
             _ => None,
         };
+        if let (Outcome::Written(name), Some(p)) = (&outcome, processed) {
+            self.final_review.add(p.review);
+            self.written.push(name.clone());
+        }
         Committed { outcome, audit }
     }
 
@@ -232,6 +246,17 @@ impl Ledger {
         audit::summary_jsonl(&self.profile, &self.options, &self.summary)
     }
 
+    /// The final review of every output written so far.
+    pub fn final_review(&self) -> &FinalReview {
+        &self.final_review
+    }
+
+    /// The names of the outputs written so far, in input order (the random sample draws from
+    /// them).
+    pub fn written(&self) -> &[String] {
+        &self.written
+    }
+
     /// The quarantined inputs so far (PHI: their paths), for the quarantine's index.
     pub fn quarantined(&self) -> &[Held] {
         &self.held
@@ -265,6 +290,7 @@ mod tests {
                 new_patient_id: "ANON".into(),
                 uids: vec![("1.2.3".into(), "2.25.9".into())],
             },
+            review: Default::default(),
         }))
     }
 

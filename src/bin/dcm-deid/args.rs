@@ -21,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// De-identify files and folders into an output folder or zip.
     Deidentify(Box<DeidArgs>),
+    /// Element inventory (no PHI) and the values to review before de-identifying (PHI) of a set
+    /// of files, for the options given.
+    Inventory(Box<InventoryArgs>),
     /// Create a new project key file (64 hex digits).
     Keygen {
         /// Where to write the key; refuses to overwrite.
@@ -75,6 +78,17 @@ pub struct DeidArgs {
     /// the audit records the accepted risk.
     #[arg(long)]
     pub release_unmasked: bool,
+    /// A pre-review CSV (as `dcm-deid inventory` writes it) whose `decision` and `replacement`
+    /// columns override the profile for those values.
+    #[arg(long, value_name = "FILE")]
+    pub overrides: Option<PathBuf>,
+    /// Seed of the random sample of outputs to inspect (default: a random one); the same seed
+    /// over the same outputs picks the same files. Recorded in deid_log-noPHI.csv.
+    #[arg(long, value_name = "N")]
+    pub sample_seed: Option<u64>,
+    /// The reviewer's name for the de-identification log.
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub reviewer: String,
     /// Worker threads (default: number of cores).
     #[arg(long, short)]
     pub jobs: Option<usize>,
@@ -82,6 +96,37 @@ pub struct DeidArgs {
 
 impl DeidArgs {
     /// The preset with the flags given, by the library's precedence rule.
+    pub fn options(&self) -> dicom_deid::Result<Options> {
+        Options::from_preset_and(self.preset, &self.flags.0)
+    }
+}
+
+#[derive(Args)]
+pub struct InventoryArgs {
+    /// Files or folders (walked recursively).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Folder for inventory-noPHI.csv and pre_review-PHI.csv.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Start from a preset, basic or tcia; option flags add to it.
+    #[arg(long, default_value = "basic", value_parser = |s: &str| Preset::parse(s))]
+    pub preset: Preset,
+    #[command(flatten)]
+    pub flags: OptionFlags,
+    /// A profile CSV replacing Table E.1-1.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// A safe-private CSV (E.3.10-1 or TCIA knowledge-base format).
+    #[arg(long)]
+    pub safe_private: Option<PathBuf>,
+    /// Skip the pre-review (values, PHI): write the inventory only.
+    #[arg(long)]
+    pub no_values: bool,
+}
+
+impl InventoryArgs {
+    /// The preset with the flags given.
     pub fn options(&self) -> dicom_deid::Result<Options> {
         Options::from_preset_and(self.preset, &self.flags.0)
     }

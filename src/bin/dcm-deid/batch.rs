@@ -16,6 +16,9 @@ use dicom_deid::output::audit::{CSV_HEADER, Checksummed};
 use dicom_deid::output::quarantine::{self, Held};
 use dicom_deid::output::zip::{Prepared, ZipWriter};
 use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
+use dicom_deid::review::inventory::{self, Inventory};
+use dicom_deid::review::log::RunLog;
+use dicom_deid::review::sample;
 use dicom_deid::{Deidentifier, Error};
 
 /// Where outputs go.
@@ -88,6 +91,17 @@ impl Destination {
             }
             Destination::Zip { writer, .. } => {
                 with_zip(writer, |w| w.add_stored_from(name, size, crc, file))
+            }
+        }
+    }
+
+    /// Puts a small report file (made in memory) into the output.
+    fn put_text(&self, name: &str, text: &str) -> io::Result<()> {
+        match self {
+            Destination::Folder(dir) => write_atomically(&dir.join(name), text.as_bytes()),
+            Destination::Zip { writer, .. } => {
+                let p = Prepared::new(text.as_bytes(), true)?;
+                with_zip(writer, |w| w.add_prepared(name, &p, text.as_bytes()))
             }
         }
     }
@@ -203,10 +217,21 @@ impl AuditFile {
     }
 }
 
+/// How a batch runs, and where its PHI-bearing files go (never into the output).
+pub struct Run<'a> {
+    pub jobs: usize,
+    pub linkage_dir: Option<&'a Path>,
+    pub quarantine_dir: Option<&'a Path>,
+    /// The log row, filled in as the batch ends.
+    pub log: RunLog,
+}
+
 /// The result of a batch.
 pub struct BatchResult {
     pub summary: Summary,
     pub outcomes: Vec<Outcome>,
+    /// The run's log row as written (sample, counts).
+    pub log: RunLog,
 }
 
 /// What the threads share: the ledger, whose turn it is, and the audit files.
@@ -238,11 +263,15 @@ pub fn run(
     deidentifier: &Deidentifier,
     inputs: &[PathBuf],
     destination: &Destination,
-    jobs: usize,
-    linkage_dir: Option<&Path>,
-    quarantine_dir: Option<&Path>,
+    run: Run<'_>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> io::Result<BatchResult> {
+    let Run {
+        jobs,
+        linkage_dir,
+        quarantine_dir,
+        log,
+    } = run;
     let next = AtomicUsize::new(0);
     let shared = Mutex::new(Shared {
         turn: 0,
@@ -300,6 +329,7 @@ pub fn run(
     for (name, mut a) in [("audit.jsonl", jsonl), ("audit.csv", shared.csv)] {
         destination.put_file(name, &mut a.file, a.sum.crc32())?;
     }
+    let log = write_reports(destination, &shared.ledger, log)?;
     destination.finish()?;
     if let (Some(dir), Some(tables)) = (linkage_dir, shared.ledger.linkage()) {
         fs::create_dir_all(dir)?;
@@ -313,7 +343,105 @@ pub fn run(
     Ok(BatchResult {
         summary: shared.ledger.summary().clone(),
         outcomes,
+        log,
     })
+}
+
+/// The shareable review files that end the output: the final review, the random sample to
+/// inspect, and the run's log row.
+fn write_reports(
+    destination: &Destination,
+    ledger: &Ledger,
+    mut log: RunLog,
+) -> io::Result<RunLog> {
+    let written = ledger.written();
+    let chosen = sample::choose(written, log.sample_seed);
+    log.sample_size = chosen.len();
+    log.summary = ledger.summary().clone();
+    log.finished_utc = now_utc();
+    let files = [
+        (
+            "final_review-noPHI.csv",
+            ledger.final_review().csv(&Default::default()),
+        ),
+        (
+            "review_sample-noPHI.csv",
+            sample::csv(log.sample_seed, written, &chosen),
+        ),
+        ("deid_log-noPHI.csv", log.csv()),
+    ];
+    for (name, text) in files {
+        destination.put_text(name, &text)?;
+    }
+    Ok(log)
+}
+
+/// The time now, as the log writes it (UTC, ISO 8601, seconds).
+pub fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    use chrono::{Datelike, Timelike};
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Examines every input for the inventory on all cores, merging in input order (a file that
+/// cannot be read is counted, not listed). Returns the inventory and the number not read.
+pub fn inventory(
+    deidentifier: &Deidentifier,
+    inputs: &[PathBuf],
+    with_values: bool,
+) -> (Inventory, usize) {
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = AtomicUsize::new(0);
+    // Parts wait here for their turn, so the merge order (and the pre-review's first file) does
+    // not depend on the threads.
+    let pending = Mutex::new((
+        0usize,
+        std::collections::BTreeMap::new(),
+        Inventory::default(),
+        0,
+    ));
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= inputs.len() {
+                        break;
+                    }
+                    let part = fs::read(&inputs[i])
+                        .ok()
+                        .and_then(|b| inventory::examine(deidentifier, &b, with_values).ok());
+                    let mut g = pending.lock().unwrap_or_else(|e| e.into_inner());
+                    let (turn, waiting, inv, failed) = &mut *g;
+                    waiting.insert(i, part);
+                    while let Some(part) = waiting.remove(turn) {
+                        match part {
+                            Some(p) => inv.add(&inputs[*turn].to_string_lossy(), p),
+                            None => *failed += 1,
+                        }
+                        *turn += 1;
+                    }
+                }
+            });
+        }
+    });
+    let (_, _, inventory, failed) = pending.into_inner().unwrap_or_else(|e| e.into_inner());
+    (inventory, failed)
 }
 
 /// Copies the originals of quarantined inputs to `dir` under the names the quarantine gives

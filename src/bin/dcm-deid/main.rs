@@ -13,9 +13,10 @@ use clap::Parser;
 use dicom_deid::output::{Outcome, Summary};
 use dicom_deid::pixels::script::Expr;
 use dicom_deid::pixels::{PixelPolicy, PixelScript, PixelSettings, ScriptText};
-use dicom_deid::{Deidentifier, Lookup, Profile, ProjectKey, SafePrivate};
+use dicom_deid::review::{self, log::RunLog};
+use dicom_deid::{Deidentifier, Lookup, Overrides, Profile, ProjectKey, SafePrivate};
 
-use args::{Cli, Command, DeidArgs};
+use args::{Cli, Command, DeidArgs, InventoryArgs};
 
 /// Prints a line to stdout; a closed pipe (`dcm-deid ... | head`) is not an error worth a panic.
 macro_rules! say {
@@ -94,6 +95,10 @@ fn deidentifier(args: &DeidArgs) -> anyhow::Result<Deidentifier> {
         let (_, text) = read_table(p, "lookup table")?;
         d = d.with_lookup(Lookup::from_csv(&text)?);
     }
+    if let Some(p) = &args.overrides {
+        let (name, text) = read_table(p, "overrides (pre-review) file")?;
+        d = d.with_overrides(Overrides::from_csv(&name, &text)?);
+    }
     Ok(d.with_pixels(pixel_policy(args)?))
 }
 
@@ -151,13 +156,34 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let log = RunLog {
+        run_id: ProjectKey::generate()?.fingerprint(),
+        started_utc: batch::now_utc(),
+        tool: review::log::TOOL.into(),
+        profile: deidentifier.profile().edition.clone(),
+        options: *deidentifier.options(),
+        private_dictionaries: match &args.safe_private {
+            Some(_) => vec!["user".into()],
+            None => vec!["E.3.10-1".into()],
+        },
+        key_fingerprint: deidentifier.key_fingerprint(),
+        sample_seed: match args.sample_seed {
+            Some(s) => s,
+            None => u64::from_le_bytes(ProjectKey::generate()?.as_bytes()[..8].try_into()?),
+        },
+        reviewer: args.reviewer.clone(),
+        ..RunLog::default()
+    };
     let result = batch::run(
         &deidentifier,
         &inputs,
         &destination,
-        jobs,
-        args.linkage.as_deref(),
-        args.quarantine.as_deref(),
+        batch::Run {
+            jobs,
+            linkage_dir: args.linkage.as_deref(),
+            quarantine_dir: args.quarantine.as_deref(),
+            log,
+        },
         &|_| bar.inc(1),
     )
     .context("cannot write the output")?;
@@ -171,6 +197,12 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         }
     }
     print_summary(&result.summary);
+    say!(
+        "review: final_review-noPHI.csv, deid_log-noPHI.csv; inspect the {} files of \
+         review_sample-noPHI.csv (seed {})",
+        result.log.sample_size,
+        result.log.sample_seed
+    );
     if let Some(l) = &args.linkage {
         say!("linkage files (contain PHI) written to {}", l.display());
     }
@@ -181,6 +213,45 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         );
     }
     Ok(result.summary.failed == 0)
+}
+
+/// Writes the element inventory and (unless `--no-values`) the pre-review of the inputs.
+fn inventory(args: InventoryArgs) -> anyhow::Result<bool> {
+    let mut d = Deidentifier::new(args.options()?, ProjectKey::generate()?)?;
+    if let Some(p) = &args.profile {
+        let (name, text) = read_table(p, "profile")?;
+        d = d.with_profile(Profile::from_csv(&name, &text)?);
+    }
+    if let Some(p) = &args.safe_private {
+        let (name, text) = read_table(p, "safe-private table")?;
+        d = d.with_safe_private(SafePrivate::from_csv(&name, &text)?);
+    }
+    let inputs = batch::collect_inputs(&args.inputs, Some(&args.output));
+    let with_values = !args.no_values;
+    let (inventory, failed) = batch::inventory(&d, &inputs, with_values);
+    fs::create_dir_all(&args.output).context("cannot create the output folder")?;
+    batch::write_atomically(
+        &args.output.join("inventory-noPHI.csv"),
+        inventory.inventory_csv().as_bytes(),
+    )?;
+    if with_values {
+        batch::write_atomically(
+            &args.output.join("pre_review-PHI.csv"),
+            inventory.pre_review_csv().as_bytes(),
+        )?;
+    }
+    say!(
+        "{} files examined, {} not read; inventory-noPHI.csv{} written to {}",
+        inventory.files(),
+        failed,
+        if with_values {
+            " and pre_review-PHI.csv (contains PHI)"
+        } else {
+            ""
+        },
+        args.output.display()
+    );
+    Ok(true)
 }
 
 /// Whether `path` (which may not exist yet) is `folder` or lies inside it, links resolved.
@@ -257,6 +328,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Deidentify(args) => deidentify(*args),
+        Command::Inventory(args) => inventory(*args),
         Command::Keygen { file } => ProjectKey::generate()
             .map_err(anyhow::Error::from)
             .and_then(|k| write_key(&file, &k))
