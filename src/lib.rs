@@ -20,6 +20,7 @@
 //! - [`deid`]: PS3.15 — options, Table E.1-1, the walker that applies it, IOD Types, UIDs, dates,
 //!   pseudonyms, cleaning, structured content, safe private attributes, the method record.
 //! - [`output`]: what lands next to the files — names, audit, linkage, the batch ledger, zip.
+//! - [`review`]: patterns of identifying text, and the residual-PHI verification of outputs.
 //! - `wasm` (wasm32 only): the browser boundary. The CLI lives in `src/bin/dcm-deid/`.
 //!
 //! ## WebAssembly
@@ -31,6 +32,7 @@ pub mod dicom;
 pub mod error;
 pub mod output;
 pub mod pixels;
+pub mod review;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
