@@ -20,6 +20,8 @@
 //! - [`deid`]: PS3.15 — options, Table E.1-1, the walker that applies it, IOD Types, UIDs, dates,
 //!   pseudonyms, cleaning, structured content, safe private attributes, the method record.
 //! - [`output`]: what lands next to the files — names, audit, linkage, the batch ledger, zip.
+//! - [`review`]: the review workflow — element inventory, value reviews before and after, the
+//!   residual-PHI verification, the log and the random sample.
 //! - `wasm` (wasm32 only): the browser boundary. The CLI lives in `src/bin/dcm-deid/`.
 //!
 //! ## WebAssembly

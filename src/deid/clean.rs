@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{Item, Tag, Value, Vr, split_values, tags};
+use crate::review::patterns::{Ymd, find_dates};
 
 /// Attributes whose values identify a patient, a person or an institution, looked for inside
 /// descriptors. Person names (VR PN) are always included.
@@ -133,21 +134,9 @@ impl Identifiers {
             }
             Some(Kind::Date) => {
                 let t: String = text.chars().filter(char::is_ascii_digit).collect();
-                if t.len() == 8 {
-                    let (y, m, d) = (&t[..4], &t[4..6], &t[6..8]);
-                    for f in [
-                        format!("{y}{m}{d}"),
-                        format!("{y}-{m}-{d}"),
-                        format!("{y}/{m}/{d}"),
-                        format!("{y}.{m}.{d}"),
-                        format!("{d}/{m}/{y}"),
-                        format!("{m}/{d}/{y}"),
-                        format!("{d}.{m}.{y}"),
-                        format!("{d}-{m}-{y}"),
-                        format!("{m}-{d}-{y}"),
-                    ] {
-                        self.phrases.insert(f);
-                    }
+                let date = (t.len() == 8).then(|| Ymd::from_dicom(&t)).flatten();
+                if let Some(date) = date {
+                    self.phrases.extend(date.variants());
                 }
             }
             Some(_) => {
@@ -208,8 +197,21 @@ impl Identifiers {
     }
 }
 
-/// Marks date-like, phone-like and ID-like runs.
+/// Marks date-like, phone-like and ID-like runs, and dates written in any form
+/// [`find_dates`] reads (month names included).
 fn mark_patterns(chars: &[char], cut: &mut [bool]) {
+    let text: String = chars.iter().collect();
+    // Byte offset of each character, and of the end.
+    let offsets: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
+    for span in find_dates(&text) {
+        let s = offsets.partition_point(|&o| o < span.start);
+        let e = offsets.partition_point(|&o| o < span.end);
+        cut[s..e].iter_mut().for_each(|c| *c = true);
+    }
     let n = chars.len();
     let mut i = 0;
     while i < n {
@@ -300,5 +302,40 @@ mod tests {
         assert_eq!(i.clean("MRN123456 head"), "head");
         assert_eq!(i.clean("Doen't Doe-Smith"), "Doen't -Smith");
         assert_eq!(i.clean("T1 3D 1mm 256x256 ACC778899"), "T1 3D 1mm 256x256");
+    }
+
+    #[test]
+    fn birth_dates_and_dates_with_month_names_are_removed() {
+        let i = ids();
+        for (text, cleaned) in [
+            ("born 4 Jul 1960 here", "born here"),
+            ("born July 4, 1960", "born"),
+            ("born Jul 04 1960; follow-up", "born ; follow-up"),
+            ("DOB 04-JUL-1960", "DOB"),
+            ("DOB 04JUL1960", "DOB"),
+            ("born 1960-Jul-04.", "born ."),
+            ("born 4.7.1960", "born"),
+            ("born 7/4/1960", "born"),
+            // Any date with a month name, not only the birth date.
+            ("seen 30 Sep 1945 and September 30, 1945", "seen and"),
+            ("seen Sept. 30th, 1945", "seen"),
+            ("scan on 3rd of March 2021", "scan on"),
+        ] {
+            assert_eq!(i.clean(text), cleaned, "{text}");
+        }
+        // Words that are month names but not dates stay.
+        assert_eq!(
+            i.clean("may show March artefact"),
+            "may show March artefact"
+        );
+        // The birth date's variants are all among the phrases.
+        for v in Ymd::new(1960, 7, 4).unwrap().variants() {
+            assert!(i.phrases.contains(&v), "{v}");
+        }
+        // Non-ASCII text around a date keeps its characters.
+        assert_eq!(
+            i.clean("né le 4 juillet 1960 — 30 Sep 1945 ü"),
+            "né le 4 juillet 1960 — ü"
+        );
     }
 }

@@ -8,6 +8,7 @@ use crate::deid::uids;
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{Encoding, Item, Vr, tags};
 use crate::review::elements;
+use crate::review::patterns::{self, Flag};
 
 /// The identifying values of one file that a value under review may repeat.
 #[derive(Debug, Clone, Default)]
@@ -53,8 +54,9 @@ impl FileIdentifiers {
         ids
     }
 
-    /// The flags a value raises (upper-case names, as the pre-review lists them).
-    pub fn flags(&self, text: &str, vr: Vr, from_binary: bool) -> Vec<&'static str> {
+    /// The flags a value raises (upper-case names, as the pre-review lists them): the file's
+    /// own identifiers, then the text patterns the verifier reads.
+    pub fn flags(&self, text: &str, vr: Vr, from_binary: bool) -> Vec<Flag> {
         let up = text.to_uppercase();
         let words: BTreeSet<&str> = up
             .split(|c: char| !c.is_alphanumeric())
@@ -62,20 +64,24 @@ impl FileIdentifiers {
             .collect();
         let mut f = Vec::new();
         if vr == Vr::PN || self.names.iter().any(|n| words.contains(n.as_str())) {
-            f.push("NAME");
+            f.push(Flag::Name);
         }
         if self.ids.iter().any(|id| up.contains(id.as_str())) {
-            f.push("ID");
+            f.push(Flag::Id);
         }
         if vr == Vr::UI
             && text
                 .split('\\')
                 .any(|u| !u.is_empty() && !uids::is_registered(u))
         {
-            f.push("UID_ORIG");
+            f.push(Flag::UidOrig);
+        }
+        // A UID is digits and dots: only the flags above apply to it.
+        if vr != Vr::UI {
+            f.extend(patterns::text_flags(text));
         }
         if from_binary {
-            f.push("BINARY_TEXT");
+            f.push(Flag::BinaryText);
         }
         f
     }

@@ -194,7 +194,7 @@ fn values_to_review(
             _ if !flags.is_empty() => "flag",
             _ => continue,
         };
-        let flags = flags.iter().map(|f| f.to_string()).collect();
+        let flags = flags.iter().map(|f| f.as_str().to_string()).collect();
         out.push(ValuePart {
             pattern: path::pattern(&v.path),
             keyword: basis.keyword.clone(),
