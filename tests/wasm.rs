@@ -92,7 +92,28 @@ fn a_batch_commits_in_order_and_ends_the_zip() {
         "skipped"
     );
     assert!(get(&again, "header").is_undefined() || get(&again, "header").is_null());
-    let end = batch.finish().unwrap();
+    let stamp = || {
+        use serde::Serialize;
+        serde_json::json!({
+            "run_id": "r1", "started_utc": "2026-01-01T00:00:00Z",
+            "finished_utc": "2026-01-01T00:00:01Z", "sample_seed": 5, "reviewer": "QA"
+        })
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap()
+    };
+    let end = batch.finish(stamp()).unwrap();
+    let reports = js_sys::Uint8Array::new(&get(&end, "reports")).to_vec();
+    for name in [
+        "final_review-noPHI.csv",
+        "review_sample-noPHI.csv",
+        "deid_log-noPHI.csv",
+    ] {
+        assert!(
+            reports.windows(name.len()).any(|w| w == name.as_bytes()),
+            "{name}"
+        );
+    }
+    assert_eq!(get(&get(&end, "log"), "sample_size").as_f64(), Some(1.0));
     let summary: Summary = serde_wasm_bindgen::from_value(get(&end, "summary")).unwrap();
     assert_eq!(
         (summary.found, summary.deidentified, summary.skipped),
@@ -111,7 +132,7 @@ fn a_batch_commits_in_order_and_ends_the_zip() {
     );
     let linkage = batch.linkage_zip().unwrap();
     assert_eq!(&linkage[..4], b"PK\x03\x04");
-    assert!(batch.finish().is_err(), "finished once");
+    assert!(batch.finish(stamp()).is_err(), "finished once");
 }
 
 #[wasm_bindgen_test]

@@ -1,7 +1,7 @@
 // Offline support: the app's own files are cached on install and served from the cache.
 // The service worker never touches anything but the app's own files.
 // ASSETS lists every file of the app; an end-to-end test checks it against www/.
-const CACHE = 'dcm-deid-v3';
+const CACHE = 'dcm-deid-v4';
 const ASSETS = ['./', 'index.html', 'style.css', 'sw.js',
   'client/main.js', 'client/pool.js', 'client/run.js', 'client/files.js', 'client/sink.js',
   'client/views/options.js', 'client/views/key.js', 'client/views/results.js', 'client/views/download.js',

@@ -15,6 +15,8 @@ use crate::output::linkage::LinkageTables;
 use crate::output::names::{self, OutputNames};
 use crate::output::quarantine::Held;
 use crate::review::final_review::{self, FinalReview, OutputPart};
+use crate::review::log::RunLog;
+use crate::review::sample;
 
 /// One input's result, made in parallel before it is committed. It crosses from a page worker to
 /// the page's ledger as a plain object, so it holds no bytes: the output itself is staged by
@@ -251,10 +253,26 @@ impl Ledger {
         &self.final_review
     }
 
-    /// The names of the outputs written so far, in input order (the random sample draws from
-    /// them).
-    pub fn written(&self) -> &[String] {
-        &self.written
+    /// The shareable review files that end an output, after every input is committed: the final
+    /// review, the random sample to inspect (drawn from the written outputs with the log's
+    /// seed), and the run's log row (its summary and sample size filled in here; the caller
+    /// stamps the times).
+    pub fn review_files(&self, mut log: RunLog) -> (RunLog, Vec<(&'static str, String)>) {
+        let chosen = sample::choose(&self.written, log.sample_seed);
+        log.sample_size = chosen.len();
+        log.summary = self.summary.clone();
+        let files = vec![
+            (
+                "final_review-noPHI.csv",
+                self.final_review.csv(&Default::default()),
+            ),
+            (
+                "review_sample-noPHI.csv",
+                sample::csv(log.sample_seed, &self.written, &chosen),
+            ),
+            ("deid_log-noPHI.csv", log.csv()),
+        ];
+        (log, files)
     }
 
     /// The quarantined inputs so far (PHI: their paths), for the quarantine's index.

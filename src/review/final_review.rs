@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_64;
 
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{Tag, Vr, tags};
@@ -15,6 +14,7 @@ use crate::dicom::{path, read};
 use crate::error::Result;
 use crate::output::audit::{Applied, csv_row};
 use crate::review::basis;
+use crate::review::counting_hash;
 use crate::review::elements::{self, Visit};
 
 /// Remapped UIDs are all alike to a reviewer: a few are listed, the rest counted.
@@ -60,12 +60,12 @@ pub fn examine(output: &[u8], actions: &[(String, Applied)]) -> Result<OutputPar
     let cs = CharacterSet::from_item(&obj.dataset, &CharacterSet::default());
     let d = &obj.dataset;
     let mut part = OutputPart {
-        series: xxh3_64(
+        series: counting_hash(
             d.ascii(tags::SERIES_INSTANCE_UID)
                 .unwrap_or_default()
                 .as_bytes(),
         ),
-        patient: xxh3_64(d.ascii(tags::PATIENT_ID).unwrap_or_default().as_bytes()),
+        patient: counting_hash(d.ascii(tags::PATIENT_ID).unwrap_or_default().as_bytes()),
         values: Vec::new(),
     };
     let mut seen = HashSet::new();
@@ -165,7 +165,7 @@ impl FinalReview {
                     self.more
                         .entry(element)
                         .or_default()
-                        .insert(xxh3_64(v.value.as_bytes()));
+                        .insert(counting_hash(v.value.as_bytes()));
                     continue;
                 }
                 *n += 1;

@@ -16,7 +16,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_64;
 
 use crate::deid::Deidentifier;
 use crate::dicom::charset::CharacterSet;
@@ -25,6 +24,7 @@ use crate::dicom::{path, read};
 use crate::error::Result;
 use crate::output::audit::{Applied, csv_row};
 use crate::review::basis::{self, Basis};
+use crate::review::counting_hash;
 use crate::review::elements::{self, Visit};
 use crate::review::flags;
 
@@ -105,7 +105,7 @@ pub fn examine(d: &Deidentifier, input: &[u8], with_values: bool) -> Result<File
         row.actions.insert(action.clone());
         row.max_length = row.max_length.max(v.length());
         if let Some(raw) = v.raw {
-            row.value_hashes.insert(xxh3_64(raw));
+            row.value_hashes.insert(counting_hash(raw));
         }
         if with_values {
             for value in values_to_review(v, &action, &row.basis, &identifiers) {
@@ -155,7 +155,7 @@ fn key_of(d: &Item<'_>, of: &[Tag]) -> u64 {
         s.push_str(&d.ascii(*t).unwrap_or_default());
         s.push('\u{1f}');
     }
-    xxh3_64(s.as_bytes())
+    counting_hash(s.as_bytes())
 }
 
 /// The values of one element a curator should read before de-identification: kept or cleaned
@@ -296,7 +296,7 @@ impl Inventory {
                     self.more
                         .entry(element)
                         .or_default()
-                        .insert(xxh3_64(v.value.as_bytes()));
+                        .insert(counting_hash(v.value.as_bytes()));
                     continue;
                 }
                 *n += 1;

@@ -3,7 +3,7 @@
 //! local header, then the output's OPFS file — to the zip; the bytes of the files never enter
 //! this instance's memory.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use super::{configure, js_error, to_js};
@@ -12,11 +12,14 @@ use crate::output::audit::{CSV_HEADER, Checksummed};
 use crate::output::quarantine;
 use crate::output::zip::ZipWriter;
 use crate::output::{FileResult, Ledger, Outcome, Summary};
+use crate::review::log::RunLog;
 
 /// One batch on the page.
 #[wasm_bindgen]
 pub struct Batch {
     ledger: Ledger,
+    /// The log row's settings part (tool, profile, options, key fingerprint).
+    log: RunLog,
     zip: Option<ZipWriter<Vec<u8>>>,
     jsonl: Checksummed,
     csv: Checksummed,
@@ -32,6 +35,19 @@ struct Finished<'a> {
     warnings: Vec<String>,
     /// Append to audit.jsonl after its lines.
     summary_line: String,
+    /// The run's row of deid_log-noPHI.csv (sample size and seed for the page to show).
+    log: &'a RunLog,
+}
+
+/// What the page tells the log about its run.
+#[derive(Deserialize)]
+struct RunStamp {
+    run_id: String,
+    started_utc: String,
+    finished_utc: String,
+    sample_seed: u64,
+    #[serde(default)]
+    reviewer: String,
 }
 
 /// `value` with each byte buffer set on it as a `Uint8Array` (serde would give arrays of
@@ -61,6 +77,14 @@ impl Batch {
         csv.update(CSV_HEADER.as_bytes());
         Ok(Batch {
             ledger: Ledger::new(&d.profile().edition, *d.options(), keep_linkage),
+            log: RunLog {
+                tool: crate::review::log::TOOL.into(),
+                profile: d.profile().edition.clone(),
+                options: *d.options(),
+                private_dictionaries: vec!["E.3.10-1".into()],
+                key_fingerprint: d.key_fingerprint(),
+                ..RunLog::default()
+            },
             zip: Some(ZipWriter::new(Vec::new())),
             jsonl: Checksummed::default(),
             csv,
@@ -105,10 +129,17 @@ impl Batch {
         Ok(value)
     }
 
-    /// Ends the zip: `{summary, warnings, summaryLine, jsonlHeader, csvHeader, end}`. Write
-    /// `jsonlHeader`, the audit.jsonl lines and `summaryLine`, `csvHeader`, the CSV header and
-    /// rows, then `end`.
-    pub fn finish(&mut self) -> Result<JsValue, JsValue> {
+    /// Ends the zip: `{summary, warnings, summaryLine, log, jsonlHeader, csvHeader, reports,
+    /// end}`. Write `jsonlHeader`, the audit.jsonl lines and `summaryLine`, `csvHeader`, the CSV
+    /// header and rows, `reports` (the review files, whole entries), then `end`. `run` gives
+    /// the log what only the page knows: `{run_id, started_utc, finished_utc, sample_seed,
+    /// reviewer}`.
+    pub fn finish(&mut self, run: JsValue) -> Result<JsValue, JsValue> {
+        let run: RunStamp = serde_wasm_bindgen::from_value(run).map_err(|_| {
+            js_error(&Error::Options(
+                "the run's log details are not valid".into(),
+            ))
+        })?;
         let mut zip = self.zip.take().ok_or_else(finished)?;
         let summary_line = self.ledger.summary_jsonl();
         self.jsonl.update(summary_line.as_bytes());
@@ -119,6 +150,19 @@ impl Batch {
         };
         let jsonl_header = header("audit.jsonl", &self.jsonl)?;
         let csv_header = header("audit.csv", &self.csv)?;
+        let (log, files) = self.ledger.review_files(RunLog {
+            run_id: run.run_id,
+            started_utc: run.started_utc,
+            finished_utc: run.finished_utc,
+            sample_seed: run.sample_seed,
+            reviewer: run.reviewer,
+            ..self.log.clone()
+        });
+        for (name, text) in files {
+            zip.add(name, text.as_bytes(), true)
+                .map_err(|e| js_error(&Error::Write(e.to_string())))?;
+        }
+        let reports = std::mem::take(zip.get_mut());
         let end = zip
             .finish()
             .map_err(|e| js_error(&Error::Write(e.to_string())))?;
@@ -126,12 +170,14 @@ impl Batch {
             summary: self.ledger.summary(),
             warnings: self.ledger.summary().warnings(),
             summary_line,
+            log: &log,
         })?;
         with_bytes(
             value,
             &[
                 ("jsonlHeader", &jsonl_header),
                 ("csvHeader", &csv_header),
+                ("reports", &reports),
                 ("end", &end),
             ],
         )

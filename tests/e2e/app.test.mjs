@@ -99,6 +99,14 @@ test('browser app de-identifies a folder like the CLI, with no request once star
     assert.deepEqual([s.found, s.deidentified, s.skipped, s.failed], [fx.count + 2, fx.count, 1, 1]);
     assert.equal(lines.length, fx.count + 1);
     assert.ok(entries.has('audit.csv'));
+    // The review files: the same final review as the CLI's (one library), a sample, a log row.
+    assert.ok(entries.get('final_review-noPHI.csv').equals(fs.readFileSync(path.join(nativeOut, 'final_review-noPHI.csv'))));
+    const sample = entries.get('review_sample-noPHI.csv').toString().trim().split('\n');
+    assert.equal(sample.length - 1, Math.min(fx.count, 30));
+    const log = entries.get('deid_log-noPHI.csv').toString().trim().split('\n');
+    assert.equal(log.length, 2);
+    assert.match(log[1], new RegExp(`,${fx.count + 2},${fx.count},0,0,1,1,`));
+    assert.match(await page.textContent('#review-note'), /inspect its \d+ randomly chosen files/);
 
     // The linkage download is separate and labelled.
     const [ld] = await Promise.all([page.waitForEvent('download'), page.click('#linkage')]);

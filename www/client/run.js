@@ -58,11 +58,14 @@ export function newBatch(settings) {
  * Runs `inputs` ({file, path}, in commit order) into `batch` (from newBatch) and `sink`.
  * `settings`: {options, key, lookup, pixels}, for the workers. Reports
  * progress with `onProgress(committed, bytes)`; `isCancelled()` is checked after each commit.
- * Resolves to {summary, warnings, rows, blob, batch, scratch} — `rows` lists the inputs not written or
+ * `settings.sampleSeed` (optional) seeds the random sample of outputs to inspect.
+ * Resolves to {summary, warnings, log, rows, blob, batch, scratch} — `log` is the run's row of
+ * deid_log-noPHI.csv (sample seed and size); `rows` lists the inputs not written or
  * written with warnings; `batch` keeps the linkage tables for their separate download; remove
  * `scratch` once `blob` is no longer needed.
  */
 export async function runBatch({ batch, pool, inputs, settings, sink, onProgress, isCancelled }) {
+  const started = utcNow();
   const scratch = await openRun();
   try {
     await pool.configure(settings);
@@ -92,17 +95,24 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     }
     await parts.flush(await pool.closeOutputs());
     parts.finish();
-    const end = batch.finish();
+    const end = batch.finish({
+      run_id: randomHex(8),
+      started_utc: started,
+      finished_utc: utcNow(),
+      sample_seed: settings.sampleSeed ?? randomSeed(),
+      reviewer: settings.reviewer ?? '',
+    });
     await sink.write(end.jsonlHeader);
     await sink.write(new Blob([...jsonl, end.summaryLine]));
     await sink.write(end.csvHeader);
     await sink.write(new Blob(csv));
+    await sink.write(end.reports);
     await sink.write(end.end);
     const blob = await sink.close();
     // A zip saved straight to disk no longer needs the scratch files; a Blob still reads them
     // until it has been downloaded (they go at the next run or page load).
     if (!blob) await scratch.remove();
-    return { summary: end.summary, warnings: end.warnings, rows, blob, batch, scratch };
+    return { summary: end.summary, warnings: end.warnings, log: end.log, rows, blob, batch, scratch };
   } catch (err) {
     batch.free();
     await sink.abort();
@@ -111,4 +121,19 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     await scratch.remove();
     throw err;
   }
+}
+
+/** The time now as the log writes it: UTC, ISO 8601, whole seconds. */
+function utcNow() {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function randomHex(bytes) {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A random sample seed that a JS number holds exactly (below 2^53). */
+function randomSeed() {
+  const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
+  return (hi & 0x1fffff) * 2 ** 32 + lo;
 }

@@ -18,7 +18,6 @@ use dicom_deid::output::zip::{Prepared, ZipWriter};
 use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
 use dicom_deid::review::inventory::{self, Inventory};
 use dicom_deid::review::log::RunLog;
-use dicom_deid::review::sample;
 use dicom_deid::{Deidentifier, Error};
 
 /// Where outputs go.
@@ -347,29 +346,14 @@ pub fn run(
     })
 }
 
-/// The shareable review files that end the output: the final review, the random sample to
-/// inspect, and the run's log row.
+/// The review files that end the output (see [`Ledger::review_files`]).
 fn write_reports(
     destination: &Destination,
     ledger: &Ledger,
     mut log: RunLog,
 ) -> io::Result<RunLog> {
-    let written = ledger.written();
-    let chosen = sample::choose(written, log.sample_seed);
-    log.sample_size = chosen.len();
-    log.summary = ledger.summary().clone();
     log.finished_utc = now_utc();
-    let files = [
-        (
-            "final_review-noPHI.csv",
-            ledger.final_review().csv(&Default::default()),
-        ),
-        (
-            "review_sample-noPHI.csv",
-            sample::csv(log.sample_seed, written, &chosen),
-        ),
-        ("deid_log-noPHI.csv", log.csv()),
-    ];
+    let (log, files) = ledger.review_files(log);
     for (name, text) in files {
         destination.put_text(name, &text)?;
     }

@@ -5,7 +5,7 @@ import { download } from './download.js';
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 2000;
 
-export function showResults({ summary, warnings, rows, blob, batch }, sink, inputs) {
+export function showResults({ summary, warnings, log, rows, blob, batch }, sink, inputs) {
   $('results').hidden = false;
   const reasons = (m) => Object.entries(m).map(([r, n]) => `${n} × ${r}`).join('; ');
   $('summary').textContent = `${summary.found} files: ${summary.deidentified} de-identified, ` +
@@ -15,6 +15,9 @@ export function showResults({ summary, warnings, rows, blob, batch }, sink, inpu
     (summary.failed ? ` Failed: ${reasons(summary.failed_reasons)}.` : '') +
     (summary.quarantined ? ` Held back: ${reasons(summary.quarantined_reasons)}.` : '') +
     (sink.kind === 'file' ? ` The zip was saved as ${sink.name}.` : '');
+  $('review-note').textContent = `The zip holds the review files: final_review-noPHI.csv (every ` +
+    `value left, to read through), deid_log-noPHI.csv, and review_sample-noPHI.csv: inspect its ` +
+    `${log.sample_size} randomly chosen files by eye (seed ${log.sample_seed}).`;
   const warned = $('summary-warnings');
   warned.hidden = !warnings.length;
   warned.textContent = warnings.map((w) => `Warning: ${w}.`).join(' ');
