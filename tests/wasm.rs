@@ -31,7 +31,7 @@ fn result_of(out: &JsValue) -> FileResult {
 
 #[wasm_bindgen_test]
 fn deidentifies_a_real_file_like_the_native_library() {
-    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED).unwrap();
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED, None).unwrap();
     let out = d.deidentify(MR).unwrap();
     let bytes = js_sys::Uint8Array::new(&get(&out, "bytes")).to_vec();
     let native = dicom_deid::Deidentifier::new(Options::tcia(), ProjectKey::from_bytes([3; 32]))
@@ -43,7 +43,7 @@ fn deidentifies_a_real_file_like_the_native_library() {
 
 #[wasm_bindgen_test]
 fn errors_are_named_by_kind_and_carry_no_value() {
-    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED).unwrap();
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED, None).unwrap();
     let out = d.deidentify(b"PATIENT SECRET NAME, not dicom").unwrap();
     match result_of(&out) {
         FileResult::Skipped { reason } => assert!(!reason.contains("SECRET"), "{reason}"),
@@ -51,7 +51,7 @@ fn errors_are_named_by_kind_and_carry_no_value() {
     }
     assert!(get(&out, "bytes").is_undefined());
     let name = |e: JsValue| get(&e, "name").as_string().unwrap();
-    let e = JsDeidentifier::new(tcia(), &[1, 2, 3], None, JsValue::UNDEFINED)
+    let e = JsDeidentifier::new(tcia(), &[1, 2, 3], None, JsValue::UNDEFINED, None)
         .err()
         .unwrap();
     assert_eq!(name(e), "key");
@@ -61,11 +61,12 @@ fn errors_are_named_by_kind_and_carry_no_value() {
         Some("x\n".into()),
         false,
         JsValue::UNDEFINED,
+        None,
     )
     .err()
     .unwrap();
     assert_eq!(name(e), "lookup");
-    let e = JsDeidentifier::new("tcia".into(), &[0; 32], None, JsValue::UNDEFINED)
+    let e = JsDeidentifier::new("tcia".into(), &[0; 32], None, JsValue::UNDEFINED, None)
         .err()
         .unwrap();
     assert_eq!(name(e), "options");
@@ -73,8 +74,8 @@ fn errors_are_named_by_kind_and_carry_no_value() {
 
 #[wasm_bindgen_test]
 fn a_batch_commits_in_order_and_ends_the_zip() {
-    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED).unwrap();
-    let mut batch = Batch::new(tcia(), &[3u8; 32], None, true, JsValue::UNDEFINED).unwrap();
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED, None).unwrap();
+    let mut batch = Batch::new(tcia(), &[3u8; 32], None, true, JsValue::UNDEFINED, None).unwrap();
     let first = batch
         .commit("a/1.dcm", get(&d.deidentify(MR).unwrap(), "result"))
         .unwrap();
@@ -133,6 +134,50 @@ fn a_batch_commits_in_order_and_ends_the_zip() {
     let linkage = batch.linkage_zip().unwrap();
     assert_eq!(&linkage[..4], b"PK\x03\x04");
     assert!(batch.finish(stamp()).is_err(), "finished once");
+}
+
+#[wasm_bindgen_test]
+fn the_inventory_is_built_from_worker_parts_as_natively() {
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED, None).unwrap();
+    let mut inv = dicom_deid::wasm::JsInventory::new();
+    let examined = d.examine(MR, true).unwrap();
+    inv.add("a/1.dcm", get(&examined, "part")).unwrap();
+    assert!(get(&d.examine(b"nope", true).unwrap(), "reason").is_string());
+    let native = dicom_deid::Deidentifier::new(
+        dicom_deid::Options::tcia(),
+        dicom_deid::ProjectKey::from_bytes([3; 32]),
+    )
+    .unwrap();
+    let mut expected = dicom_deid::review::inventory::Inventory::default();
+    expected.add(
+        "a/1.dcm",
+        dicom_deid::review::inventory::examine(&native, MR, true).unwrap(),
+    );
+    assert_eq!(inv.files(), 1);
+    assert_eq!(inv.inventory_csv(), expected.inventory_csv());
+    assert_eq!(inv.pre_review_csv(), expected.pre_review_csv());
+    let overrides = "path_pattern,value,decision\n\"<(0008,1030)>\",<x>,keep\n";
+    assert!(
+        JsDeidentifier::new(
+            tcia(),
+            &[3u8; 32],
+            None,
+            JsValue::UNDEFINED,
+            Some(overrides.into())
+        )
+        .is_ok()
+    );
+    let bad = "path_pattern,value,decision\n\"<(0008,1030)>\",<x>,shred\n";
+    let e = JsDeidentifier::new(
+        tcia(),
+        &[3u8; 32],
+        None,
+        JsValue::UNDEFINED,
+        Some(bad.into()),
+    );
+    let e = e.err().unwrap();
+    assert_eq!(get(&e, "name").as_string().as_deref(), Some("profile"));
+    assert!(!get(&e, "message").as_string().unwrap().contains("shred"));
 }
 
 #[wasm_bindgen_test]

@@ -71,8 +71,9 @@ impl Batch {
         lookup_csv: Option<String>,
         keep_linkage: bool,
         pixels: JsValue,
+        overrides_csv: Option<String>,
     ) -> Result<Batch, JsValue> {
-        let d = configure(options, key, lookup_csv, pixels)?;
+        let d = configure(options, key, lookup_csv, pixels, overrides_csv)?;
         let mut csv = Checksummed::default();
         csv.update(CSV_HEADER.as_bytes());
         Ok(Batch {

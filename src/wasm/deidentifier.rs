@@ -19,17 +19,31 @@ pub struct JsDeidentifier {
 impl JsDeidentifier {
     /// `options`: `{retain_uids: true, ...}`; `key`: 32 bytes; `lookup_csv`: optional table of
     /// `original_id,new_id[,new_name[,issuer]]`; `pixels`: optional pixel settings (scripts, regions,
-    /// `release_unmasked`). Throws an `Error` named `options`, `key` or `lookup`.
+    /// `release_unmasked`); `overrides_csv`: an edited pre-review whose decisions override the
+    /// profile. Throws an `Error` named `options`, `key`, `lookup` or `profile`.
     #[wasm_bindgen(constructor)]
     pub fn new(
         options: JsValue,
         key: &[u8],
         lookup_csv: Option<String>,
         pixels: JsValue,
+        overrides_csv: Option<String>,
     ) -> Result<JsDeidentifier, JsValue> {
         Ok(JsDeidentifier {
-            inner: configure(options, key, lookup_csv, pixels)?,
+            inner: configure(options, key, lookup_csv, pixels, overrides_csv)?,
         })
+    }
+
+    /// Examines one file for the element inventory (and, with `with_values`, the pre-review):
+    /// `{part}` to hand to an [`Inventory`](super::JsInventory), or `{reason}` when the file
+    /// cannot be read.
+    pub fn examine(&self, input: &[u8], with_values: bool) -> Result<JsValue, JsValue> {
+        let out = js_sys::Object::new();
+        match crate::review::inventory::examine(&self.inner, input, with_values) {
+            Ok(part) => js_sys::Reflect::set(&out, &"part".into(), &to_js(&part)?)?,
+            Err(e) => js_sys::Reflect::set(&out, &"reason".into(), &e.to_string().into())?,
+        };
+        Ok(out.into())
     }
 
     /// De-identifies one file held in memory: `{result, bytes}`, where `result` is the

@@ -1,11 +1,12 @@
 //! The WebAssembly boundary, kept thin: a [`Deidentifier`](deidentifier::JsDeidentifier) per
-//! worker and a [`Batch`](batch::Batch) on the page. Results cross as plain objects (serde);
+//! worker, a [`Batch`](batch::Batch) and an [`Inventory`](review::JsInventory) on the page. Results cross as plain objects (serde);
 //! errors as JS `Error`s whose `name` is the error kind (`not-dicom`, `options`, ...) and whose
 //! message names no patient value.
 
 pub mod batch;
 pub mod deidentifier;
 mod libc;
+pub mod review;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -14,6 +15,7 @@ use crate::{Error, Lookup, Options, ProjectKey};
 
 pub use batch::Batch;
 pub use deidentifier::{JsDeidentifier, unreadable_result};
+pub use review::JsInventory;
 
 /// A JS `Error` whose `name` is the kind of `e`.
 pub(crate) fn js_error(e: &Error) -> JsValue {
@@ -31,17 +33,24 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue
 
 /// The configuration shared by the workers' deidentifiers and the page's batch.
 /// `pixels` is a [`PixelSettings`](crate::pixels::PixelSettings) object, or undefined.
+/// `overrides_csv` is an edited pre-review whose decisions override the profile.
 pub(crate) fn configure(
     options: JsValue,
     key: &[u8],
     lookup_csv: Option<String>,
     pixels: JsValue,
+    overrides_csv: Option<String>,
 ) -> Result<crate::Deidentifier, JsValue> {
     let options: Options = serde_wasm_bindgen::from_value(options)
         .map_err(|e| js_error(&Error::Options(e.to_string())))?;
     let mut d = crate::Deidentifier::new(options, key_from(key)?).map_err(|e| js_error(&e))?;
     if let Some(csv) = lookup_csv.filter(|c| !c.trim().is_empty()) {
         d = d.with_lookup(Lookup::from_csv(&csv).map_err(|e| js_error(&e))?);
+    }
+    if let Some(csv) = overrides_csv.filter(|c| !c.trim().is_empty()) {
+        let o =
+            crate::Overrides::from_csv("pre-review decisions", &csv).map_err(|e| js_error(&e))?;
+        d = d.with_overrides(o);
     }
     let pixels: crate::pixels::PixelSettings = if pixels.is_undefined() || pixels.is_null() {
         Default::default()

@@ -337,3 +337,64 @@ test('a study written under two pseudonyms is a warning on the page, worded as t
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('the page makes the same element inventory as the CLI, and an edited pre-review overrides the profile', { timeout: 180_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-e2e-inventory-'));
+  const input = path.join(tmp, 'in');
+  fs.mkdirSync(input);
+  for (const f of ['lung.dcm', 'mr_implicit_vr_le.dcm', 'sr_tid1500_measurement_report.dcm']) {
+    fs.copyFileSync(path.join(root, 'tests', 'data', f), path.join(input, f));
+  }
+  const exe = path.join(root, 'target', 'release', 'dcm-deid');
+  const cliDir = path.join(tmp, 'cli');
+  execFileSync(exe, ['inventory', input, '-o', cliDir, '--preset', 'tcia'], { stdio: 'pipe' });
+  const server = await serve();
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
+    await page.goto(`${server.origin}/?direct=0&sw=0`);
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    await page.setInputFiles('#pick-folder', input);
+    await page.check('input[name=preset][value=tcia]');
+    await page.click('#inventory');
+    await page.waitForSelector('body[data-state=inventoried]', { timeout: 120_000 });
+    assert.match(await page.textContent('#inventory-text'), /^3 files examined\.$/);
+    const save = async (id) => {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click(id)]);
+      const p = path.join(tmp, d.suggestedFilename());
+      await d.saveAs(p);
+      return fs.readFileSync(p, 'utf8');
+    };
+    // One library: the same inventory, byte for byte.
+    assert.equal(await save('#inventory-save'), fs.readFileSync(path.join(cliDir, 'inventory-noPHI.csv'), 'utf8'));
+    const pre = await save('#prereview-save');
+    const cliPre = fs.readFileSync(path.join(cliDir, 'pre_review-PHI.csv'), 'utf8');
+    // The first file is named by its path as given: relative in the page, as typed for the CLI.
+    const strip = (t) => t.split('\n').map((l) => l.replace(/,"?[^,]*\.dcm"?,/, ',FILE,')).join('\n');
+    assert.equal(strip(pre), strip(cliPre));
+    await page.screenshot({ path: path.join(root, 'target', 'e2e-inventory.png'), fullPage: true });
+
+    // The curator replaces the study description of the lung CT; the run follows the decision.
+    const lines = pre.trim().split('\n');
+    const row = lines.findIndex((l) => l.startsWith('"<(0008,1030)>"'));
+    assert.ok(row > 0, 'the study description is a value to review');
+    lines[row] = lines[row].replace(/,,,,$/, ',,REVIEWED DESCRIPTION,,');
+    const edited = path.join(tmp, 'decisions.csv');
+    fs.writeFileSync(edited, lines.join('\n') + '\n');
+    await page.setInputFiles('#overrides', edited);
+    await page.click('#start');
+    await page.waitForSelector('body[data-state=done]', { timeout: 120_000 });
+    const [d] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    const zipPath = path.join(tmp, 'out.zip');
+    await d.saveAs(zipPath);
+    const entries = readZip(fs.readFileSync(zipPath));
+    const dcm = [...entries.entries()].filter(([n]) => n.endsWith('.dcm'));
+    assert.ok(dcm.some(([, b]) => b.includes(Buffer.from('REVIEWED DESCRIPTION'))));
+    const finalReview = entries.get('final_review-noPHI.csv').toString();
+    assert.match(finalReview, /"<\(0008,1030\)>",StudyDescription,LO,,C,<REVIEWED DESCRIPTION>/);
+  } finally {
+    await browser.close();
+    server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

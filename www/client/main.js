@@ -1,13 +1,14 @@
 // The page: boots the engine (one compiled wasm module, an instance here for the batch ledger and
 // one per worker), mounts the views, and runs a batch when asked. Stable hooks for automated
-// drives: #pick-folder, #start, body[data-ready=yes], body[data-state=done|cancelled|failed],
-// #summary.
+// drives: #pick-folder, #start, #inventory, body[data-ready=yes],
+// body[data-state=done|cancelled|failed|inventoried], #summary.
 import init, { inputOrder } from '../pkg/dicom_deid.js';
 import { clearScratch } from '../shared/scratch.js';
 import { filesFromDrop, filesFromInput, formatBytes } from './files.js';
 import { WorkerPool } from './pool.js';
-import { newBatch, runBatch } from './run.js';
+import { newBatch, runBatch, runInventory } from './run.js';
 import { canSaveDirectly, openSink } from './sink.js';
+import { download } from './views/download.js';
 import { mountKey } from './views/key.js';
 import { mountOptions } from './views/options.js';
 import { mountPixels } from './views/pixels.js';
@@ -15,7 +16,10 @@ import { hideResults, showResults } from './views/results.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const state = { inputs: [], running: null, pool: null, options: null, pixels: null, key: null, last: null };
+const state = {
+  inputs: [], running: null, pool: null, options: null, pixels: null, key: null, last: null,
+  overrides: null, // the text of an edited pre-review, whose decisions override the profile
+};
 
 function workerCount() {
   const asked = Number(params.get('workers'));
@@ -56,6 +60,7 @@ function refresh() {
     ? `${state.inputs.length} files, ${formatBytes(bytes)} selected.`
     : 'No files yet.';
   $('start').disabled = Boolean(state.running) || !state.inputs.length || document.body.dataset.ready !== 'yes';
+  $('inventory').disabled = $('start').disabled;
   $('cancel').disabled = !state.running;
 }
 
@@ -75,10 +80,55 @@ function progressReporter(total, totalBytes) {
   };
 }
 
+/** The settings of a run, as the workers and the batch take them. */
+async function settingsNow() {
+  return { options: state.options(), pixels: await state.pixels(), overrides: state.overrides, ...state.key.settings() };
+}
+
+/** The element inventory and the values to review, offered as two separate downloads. */
+async function inventory() {
+  let settings;
+  try {
+    settings = await settingsNow();
+    newBatch(settings).free(); // checks the settings as a run would
+  } catch (err) {
+    $('inventory-text').textContent = `Cannot start: ${err.message}`;
+    return;
+  }
+  const run = { cancelled: false };
+  state.running = run;
+  document.body.dataset.state = 'running';
+  refresh();
+  const totalBytes = state.inputs.reduce((s, f) => s + f.file.size, 0);
+  const progress = progressReporter(state.inputs.length, totalBytes);
+  try {
+    const r = await runInventory({
+      pool: state.pool, inputs: state.inputs, settings, onProgress: progress, isCancelled: () => run.cancelled,
+    });
+    progress(state.inputs.length, totalBytes, true);
+    const offer = (id, name, text) => {
+      $(id).hidden = false;
+      $(id).onclick = () => download(name, new Blob([text], { type: 'text/csv' }));
+    };
+    offer('inventory-save', 'inventory-noPHI.csv', r.inventory);
+    offer('prereview-save', 'pre_review-PHI.csv', r.preReview);
+    $('inventory-text').textContent = `${r.examined} files examined` +
+      (r.unread ? `, ${r.unread} could not be read (not DICOM or damaged)` : '') + '.';
+    document.body.dataset.state = 'inventoried';
+  } catch (err) {
+    $('inventory-text').textContent = run.cancelled ? 'Cancelled.' : `Stopped: ${err.message}`;
+    document.body.dataset.state = run.cancelled ? 'cancelled' : 'failed';
+    if (!run.cancelled) await restartPool();
+  } finally {
+    state.running = null;
+    refresh();
+  }
+}
+
 async function start() {
   let batch, sink, settings;
   try {
-    settings = { options: state.options(), pixels: await state.pixels(), ...state.key.settings() };
+    settings = await settingsNow();
     batch = newBatch(settings);
   } catch (err) {
     $('progress-text').textContent = `Cannot start: ${err.message}`;
@@ -170,6 +220,10 @@ function wire() {
   }
   if (params.get('direct') === '0') $('direct').checked = false;
   $('start').addEventListener('click', start);
+  $('inventory').addEventListener('click', inventory);
+  $('overrides').addEventListener('change', async (e) => {
+    state.overrides = e.target.files[0] ? await e.target.files[0].text() : null;
+  });
   $('cancel').addEventListener('click', cancel);
 }
 

@@ -103,11 +103,11 @@ export class WorkerPool {
 
   /**
    * Runs `files` (File handles, in commit order) through the workers, outputs to the OPFS run
-   * folder `scratch`; yields `{index, result, location, closed}` in input order (`closed`: a
+   * folder `scratch` (`mode: 'inventory'`: examined, nothing written); yields `{index, result, location, closed}` in input order (`closed`: a
    * worker file that can now be read). At most `ahead` files
    * are done or in flight beyond the one awaited.
    */
-  async *runInOrder(files, { scratch, ahead }) {
+  async *runInOrder(files, { scratch, ahead, mode }) {
     const done = new Map();
     let next = 0, committed = 0, failure = null;
     let wakeCommitter = null;
@@ -132,7 +132,7 @@ export class WorkerPool {
         await replacing.get(slot);
         replacing.delete(slot);
         const channel = this.channels[slot];
-        const reply = await channel.ask({ kind: FILE, file: files[index], scratch });
+        const reply = await channel.ask({ kind: FILE, file: files[index], scratch, mode });
         if (reply.fatal) replace(slot, channel);
         if (!reply.retry) return reply;
       }

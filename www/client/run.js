@@ -2,7 +2,7 @@
 // order (names, duplicates, skip or fail, audit lines, linkage), and the zip is assembled from
 // zip headers and slices of the workers' OPFS files as they are closed (so a zip saved straight
 // to disk is written during the run, not after it). This module holds no batch policy of its own.
-import { Batch } from '../pkg/dicom_deid.js';
+import { Batch, Inventory } from '../pkg/dicom_deid.js';
 import { openRun } from '../shared/scratch.js';
 
 /** The zip's parts in order: headers, and outputs that can be written once their file is closed. */
@@ -51,7 +51,35 @@ class ZipParts {
  * settings are unusable, before anything is opened or written.
  */
 export function newBatch(settings) {
-  return new Batch(settings.options, settings.key, settings.lookup ?? undefined, true, settings.pixels);
+  return new Batch(settings.options, settings.key, settings.lookup ?? undefined, true, settings.pixels,
+    settings.overrides ?? undefined);
+}
+
+/**
+ * The element inventory (no PHI) and the values to review (PHI) of `inputs` under `settings`,
+ * examined by the workers and merged here in input order: resolves to {inventory, preReview,
+ * examined, unread} (the CSV texts and counts). Nothing is written anywhere.
+ */
+export async function runInventory({ pool, inputs, settings, onProgress, isCancelled }) {
+  await pool.configure(settings);
+  const inventory = new Inventory();
+  try {
+    let unread = 0, bytes = 0;
+    const files = inputs.map((i) => i.file);
+    for await (const { index, result } of pool.runInOrder(files, { ahead: 4 * pool.size, mode: 'inventory' })) {
+      if (result.part) inventory.add(inputs[index].path, result.part);
+      else unread++;
+      bytes += inputs[index].file.size;
+      onProgress(index + 1, bytes);
+      if (isCancelled()) throw new DOMException('cancelled', 'AbortError');
+    }
+    return {
+      inventory: inventory.inventoryCsv(), preReview: inventory.preReviewCsv(),
+      examined: inventory.files(), unread,
+    };
+  } finally {
+    inventory.free();
+  }
 }
 
 /**

@@ -3,8 +3,9 @@
 //
 // page → worker                                   worker → page
 //   {kind: LOAD, module, rotate}                    {kind: READY}
-//   {kind: CONFIGURE, options, key, lookup}         {kind: CONFIGURED} | {kind: FAILED, error}
-//   {kind: FILE, id, file, scratch}                 {kind: RESULT, id, result, location, closed, fatal, retry}
+//   {kind: CONFIGURE, options, key, lookup,         {kind: CONFIGURED} | {kind: FAILED, error}
+//      pixels, overrides}
+//   {kind: FILE, id, file, scratch, mode}           {kind: RESULT, id, result, location, closed, fatal, retry}
 //   {kind: CLOSE}                                   {kind: CLOSED, closed}
 //
 // `file` is a File handle (structured clone, no bytes read on the page); the worker appends the
@@ -12,6 +13,8 @@
 // FileResult and where the bytes are ({file, at, size}). `closed` ({file, outputs}) names a worker
 // file the worker has just closed and how many outputs it holds (it starts a new file every
 // 64 MB, and CLOSE closes the last at the end of a run): from then on the page can read it.
+// With `mode: 'inventory'` the worker writes nothing and `result` is `{part}` or `{reason}`
+// (the file's part of the element inventory and pre-review).
 // `fatal` means the engine trapped on that file: the file fails, and the worker answers the
 // files still queued with `retry`; the pool replaces it and sends those again. The batch goes on.
 

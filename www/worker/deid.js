@@ -40,6 +40,23 @@ async function process(read, scratch) {
   return { kind: RESULT, result, location, closed, fatal: false };
 }
 
+/** The file's part of the element inventory and pre-review; nothing is written. */
+async function examine(read) {
+  if (broken) return { kind: RESULT, retry: true };
+  let bytes;
+  try {
+    bytes = new Uint8Array(await read);
+  } catch {
+    return { kind: RESULT, result: { reason: 'the file could not be read' }, fatal: false };
+  }
+  try {
+    return { kind: RESULT, result: deidentifier.examine(bytes, true), fatal: false };
+  } catch {
+    broken = true;
+    return { kind: RESULT, result: { reason: 'internal error' }, fatal: true };
+  }
+}
+
 const handlers = {
   async [LOAD]({ module, rotate }) {
     await init({ module_or_path: module });
@@ -48,15 +65,15 @@ const handlers = {
     return { kind: READY };
   },
 
-  [CONFIGURE]({ options, key, lookup, pixels }) {
+  [CONFIGURE]({ options, key, lookup, pixels, overrides }) {
     deidentifier?.free();
-    deidentifier = new Deidentifier(options, key, lookup ?? undefined, pixels);
+    deidentifier = new Deidentifier(options, key, lookup ?? undefined, pixels, overrides ?? undefined);
     return { kind: CONFIGURED };
   },
 
-  [FILE]({ file, scratch }) {
+  [FILE]({ file, scratch, mode }) {
     const read = file.arrayBuffer(); // starts now, while earlier files are processed
-    const done = queue.then(() => process(read, scratch));
+    const done = queue.then(() => (mode === 'inventory' ? examine(read) : process(read, scratch)));
     queue = done.catch(() => {}); // one failed file does not fail the ones after it
     return done;
   },
