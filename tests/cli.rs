@@ -369,6 +369,53 @@ fn custom_profile_lookup_and_dicomdir() {
 }
 
 #[test]
+fn safe_private_takes_a_knowledge_base_csv_and_a_bad_row_names_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let mut els = ct_image("MRN-78", "DOE^JANE", "1.2.826.0.1.3680043.2.1125.6.2");
+    els.push(text(0x0009_0030, "LO", "ACME"));
+    els.push(text(0x0009_3010, "LO", "MKKEPT"));
+    els.push(text(0x0009_3011, "LO", "MKDROPPED"));
+    std::fs::write(input.join("a.dcm"), file(&els, Syntax::ExplicitLe)).unwrap();
+    // TCIA's 2024 knowledge base column order, with its lost opening quote.
+    let kb = tmp.path().join("kb.csv");
+    std::fs::write(
+        &kb,
+        "\u{feff}element_sig_pattern,tag_name,vr,private_disposition\n\
+         \"(0009,ACME\"\",10)\",Kept,LO, k\n\
+         \"(0009,\"\"ACME\"\",11)\",Dropped,LO,D\n",
+    )
+    .unwrap();
+    let (out, key) = (tmp.path().join("out"), tmp.path().join("k"));
+    let kb_arg = kb.to_str().unwrap();
+    let res = deid(
+        &input,
+        &out,
+        &key,
+        &["--preset", "tcia", "--safe-private", kb_arg],
+    );
+    assert_eq!(res.status.code(), Some(0), "{res:?}");
+    let bytes = std::fs::read(&dcm_files(&out)[0]).unwrap();
+    assert!(contains(&bytes, b"MKKEPT") && !contains(&bytes, b"MKDROPPED"));
+
+    std::fs::write(
+        &kb,
+        "element_sig_pattern,tag_name,vr,private_disposition\n\"(0009,ACME,1)\",x,LO,k\n",
+    )
+    .unwrap();
+    let res = deid(
+        &input,
+        &tmp.path().join("out2"),
+        &key,
+        &["--safe-private", kb_arg],
+    );
+    assert_ne!(res.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(stderr.contains("kb.csv, line 2"), "{stderr}");
+}
+
+#[test]
 fn output_inside_the_input_folder_is_not_an_input() {
     for out_name in ["result.zip", "result"] {
         let tmp = tempfile::tempdir().unwrap();

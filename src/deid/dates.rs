@@ -7,6 +7,7 @@
 use chrono::{Datelike, NaiveDate, TimeDelta};
 
 use crate::deid::key::ProjectKey;
+use crate::dicom::model::Vr;
 
 /// Longest shift, in days (about ten years back).
 pub const MAX_SHIFT_DAYS: i64 = 3652;
@@ -92,6 +93,88 @@ pub fn shift_dt(value: &str, days: i64) -> Option<String> {
     rest_ok(&out).then_some(out)
 }
 
+/// Shifts a date held in a text element (a private LO or SH, or a DA or DT): a DA (or a DA
+/// range), or a DT that starts with a whole date. `None` for anything else, such as
+/// `2014-10-23`, whose month and day a prefix shift would leave untouched.
+pub fn shift_text_date(value: &str, days: i64) -> Option<String> {
+    let value = value.trim();
+    let whole_date = value.len() > 8 && value.bytes().take(8).all(|b| b.is_ascii_digit());
+    shift_da(value, days).or_else(|| whole_date.then(|| shift_dt(value, days)).flatten())
+}
+
+/// Seconds in `days` days.
+fn seconds(days: i64) -> Option<i64> {
+    days.checked_mul(86_400)
+}
+
+/// Shifts a count of seconds since 1970 written as text (IS, DS, LO): by whole days, so the
+/// time of day stays. `0`, the usual "not set", stays 0. `None` when it is not a number.
+pub fn shift_epoch_text(value: &str, days: i64) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Some(String::new());
+    }
+    if let Ok(n) = value.parse::<i64>() {
+        return Some(
+            if n == 0 {
+                0
+            } else {
+                n.checked_add(seconds(days)?)?
+            }
+            .to_string(),
+        );
+    }
+    let x = value.parse::<f64>().ok().filter(|x| x.is_finite())?;
+    Some(
+        if x == 0.0 {
+            x
+        } else {
+            x + seconds(days)? as f64
+        }
+        .to_string(),
+    )
+}
+
+/// Shifts binary numbers that count seconds since 1970 (SL, UL, SV, UV, FL, FD, little endian)
+/// by whole days; `0` stays. `None` for other VRs, a length that is not a whole number of
+/// values, or a result that does not fit the VR.
+pub fn shift_epoch_binary(vr: Vr, bytes: &[u8], days: i64) -> Option<Vec<u8>> {
+    let secs = seconds(days)?;
+    let width = vr.binary_width();
+    if width < 4 || !bytes.len().is_multiple_of(width) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    for c in bytes.chunks_exact(width) {
+        // Each arm reads one value of its type, shifts it unless it is 0, and writes it back.
+        macro_rules! shift {
+            (int $t:ty) => {{
+                let v = <$t>::from_le_bytes(c.try_into().ok()?);
+                let v = if v == 0 {
+                    v
+                } else {
+                    <$t>::try_from(i128::from(v) + i128::from(secs)).ok()?
+                };
+                out.extend(v.to_le_bytes());
+            }};
+            (float $t:ty) => {{
+                let v = <$t>::from_le_bytes(c.try_into().ok()?);
+                out.extend(if v == 0.0 { v } else { v + secs as $t }.to_le_bytes());
+            }};
+        }
+        match vr {
+            Vr::SL => shift!(int i32),
+            Vr::UL => shift!(int u32),
+            Vr::SV => shift!(int i64),
+            Vr::UV => shift!(int u64),
+            Vr::FL => shift!(float f32),
+            Vr::FD => shift!(float f64),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +200,35 @@ mod tests {
         assert!(shift_da("20010230", 1).is_none());
         assert!(shift_da("2021.03.1é", 1).is_none());
         assert!(shift_dt("2021.03.1é12", 1).is_none());
+    }
+
+    #[test]
+    fn private_dates_in_text_and_epoch_seconds() {
+        assert_eq!(
+            shift_text_date("20141023110036.00", -1).unwrap(),
+            "20141022110036.00"
+        );
+        assert_eq!(shift_text_date(" 20141023 ", -1).unwrap(), "20141022");
+        assert_eq!(shift_text_date("2014", -1).unwrap(), "2013");
+        assert!(shift_text_date("2014-10-23", -1).is_none());
+        assert!(shift_text_date("Oct 23 2014", -1).is_none());
+        assert_eq!(shift_epoch_text("1601338497", -1).unwrap(), "1601252097");
+        assert_eq!(shift_epoch_text("0", -1).unwrap(), "0");
+        assert_eq!(shift_epoch_text("1.5", 1).unwrap(), "86401.5");
+        assert!(shift_epoch_text("soon", 1).is_none());
+        let sl = shift_epoch_binary(Vr::SL, &1_601_338_497i32.to_le_bytes(), -2).unwrap();
+        assert_eq!(
+            i32::from_le_bytes(sl.try_into().unwrap()),
+            1_601_338_497 - 172_800
+        );
+        let fd = shift_epoch_binary(Vr::FD, &0f64.to_le_bytes(), -2).unwrap();
+        assert_eq!(fd, 0f64.to_le_bytes());
+        assert!(
+            shift_epoch_binary(Vr::UL, &100u32.to_le_bytes(), -1).is_none(),
+            "before 1970"
+        );
+        assert!(shift_epoch_binary(Vr::US, &[1, 0], -1).is_none());
+        assert!(shift_epoch_binary(Vr::SL, &[1, 0, 0], -1).is_none());
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub use options::{OptionInfo, Options, Preset, ProfileOption, option_list};
 pub use overrides::{Decision, Overrides};
 pub use profile::{Action, BUILTIN_TABLE, Profile, TagPattern};
 pub use pseudonym::{Lookup, Pseudonym};
-pub use safe_private::{PrivateAddress, SafePrivate, address, creators};
+pub use safe_private::{
+    PrivateAddress, PrivateDisposition, PrivateEntry, PrivateSource, SafePrivate, address, creators,
+};
 
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{self as dataset, Element, FileObject, Item, Vr, tags};
@@ -95,7 +97,8 @@ pub struct FileRecord {
 }
 
 impl Deidentifier {
-    /// A de-identifier with the built-in profile (PS3.15 Table E.1-1) and safe-private table.
+    /// A de-identifier with the built-in profile (PS3.15 Table E.1-1) and private dictionaries
+    /// (Table E.3.10-1 and Posda).
     pub fn new(options: Options, key: ProjectKey) -> Result<Deidentifier> {
         options.validate()?;
         Ok(Deidentifier {
@@ -121,7 +124,8 @@ impl Deidentifier {
         self
     }
 
-    /// Uses a user-supplied safe-private table instead of Table E.3.10-1.
+    /// Uses a user-supplied private dictionary instead of the built-in ones (Table E.3.10-1 and
+    /// Posda).
     pub fn with_safe_private(mut self, table: SafePrivate) -> Self {
         self.safe_private = Arc::new(table);
         self
@@ -149,14 +153,15 @@ impl Deidentifier {
         self.key.fingerprint()
     }
 
-    /// The safe-private table in force.
-    pub fn safe_private(&self) -> &SafePrivate {
-        &self.safe_private
-    }
-
     /// The profile in force.
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// The private dictionaries in force: [`SafePrivate::decide`] says what happens to a
+    /// private element under Retain Safe Private.
+    pub fn safe_private(&self) -> &SafePrivate {
+        &self.safe_private
     }
 
     /// De-identifies one file held in memory.
@@ -295,6 +300,7 @@ impl Deidentifier {
             sr: sr::SrRules::builtin(),
             sop_class: subject.sop_class.clone(),
             shift: dates::shift_for(&self.key, &subject.identity),
+            big_endian: obj.encoding.big_endian,
             ids,
             report,
             uid_pairs: Default::default(),

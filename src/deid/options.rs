@@ -59,7 +59,7 @@ const OPTIONS: [OptionInfo; ProfileOption::COUNT] = {
             RetainSafePrivate,
             "retain_safe_private",
             "Retain Safe Private Option",
-            "Keep private (vendor) attributes listed as safe (PS3.15 Table E.3.10-1); remove all other private data.",
+            "Keep private (vendor) attributes that PS3.15 Table E.3.10-1 or TCIA's Posda dispositions list as safe (their UIDs remapped, dates shifted); remove all other private data.",
             None,
         ),
         info(

@@ -15,7 +15,7 @@ use crate::deid::iod::{self, IodTypes};
 use crate::deid::key::{ProjectKey, base32};
 use crate::deid::overrides::{Decision, Overrides};
 use crate::deid::profile::{Action, Options, Profile, ProfileOption};
-use crate::deid::safe_private::{self, SafePrivate};
+use crate::deid::safe_private::{self, PrivateDisposition, PrivateEntry, SafePrivate};
 use crate::deid::sr::SrRules;
 use crate::deid::uids;
 use crate::dicom::charset::CharacterSet;
@@ -45,6 +45,8 @@ pub(crate) struct Walker<'c> {
     pub sop_class: String,
     /// Days to shift dates by (only used under Modified Dates).
     pub shift: i64,
+    /// The data set is big endian (binary values are in that byte order).
+    pub big_endian: bool,
     pub ids: Identifiers,
     pub report: ActionLog,
     /// Original → new UIDs (linkage data: PHI, never part of the report).
@@ -104,7 +106,7 @@ impl<'c> Walker<'c> {
             let kept = if let Some(d) = self.decision(&e, &p, &cs) {
                 self.overridden(e, d, parent, &p, &cs, mode)
             } else if e.tag.is_private() {
-                self.private_element(e, &creators, &p, &cs, mode)
+                self.private_element(e, &p, &cs, mode)
             } else {
                 self.standard_element(e, parent, &p, &cs, mode)
             };
@@ -188,39 +190,139 @@ impl<'c> Walker<'c> {
         Some(Some(value_tag))
     }
 
+    /// A private data element: removed unless Retain Safe Private is in force and a private
+    /// dictionary vouches for it ([`SafePrivate::decide`], the same answer a report shows).
     fn private_element<'a>(
         &mut self,
         e: Element<'a>,
-        creators: &HashMap<(u16, u8), String>,
         path: &str,
         cs: &CharacterSet,
         mode: Mode,
     ) -> Option<Element<'a>> {
-        let (action, _) = match self.profile.private_rule() {
-            Some(r) => r.resolve(self.opts),
-            None => (Action::X, None),
-        };
-        let safe_vr = match action {
-            Action::K => Some(None),
-            Action::C => safe_private::address(e.tag, creators).and_then(|a| self.safe.lookup(&a)),
+        match self.private_rule() {
+            // A user's profile that keeps every private element.
+            Action::K => self.keep(e, false, path, cs, mode),
+            Action::C => match self.safe.decide(&path::signature(path), e.vr) {
+                Some(entry) => self.private_disposition(e, entry, path, cs, mode),
+                None => self.remove(path),
+            },
+            _ => self.remove(path),
+        }
+    }
+
+    /// A standard element inside a kept private sequence that the private dictionary removes
+    /// at that nesting (Posda lists, say, `(0009,"GEIIS",10)[<0>](0028,0002)`). Otherwise the
+    /// profile decides, as for any standard element, so a dictionary can only remove more.
+    fn removed_inside_private(&self, path: &str, vr: Vr) -> bool {
+        // Only private levels are written with a quoted creator.
+        path.contains('"')
+            && self.private_rule() == Action::C
+            && self
+                .safe
+                .decide(&path::signature(path), vr)
+                .is_some_and(|d| d.disposition.removes())
+    }
+
+    /// The action of the profile's private-attributes rule under the options in force.
+    fn private_rule(&self) -> Action {
+        self.profile
+            .private_rule()
+            .map_or(Action::X, |r| r.resolve(self.opts).0)
+    }
+
+    /// Applies a dictionary's disposition to a private element, reading a UN value with the
+    /// dictionary's VR (and writing it back as UN).
+    fn private_disposition<'a>(
+        &mut self,
+        e: Element<'a>,
+        entry: PrivateEntry,
+        path: &str,
+        cs: &CharacterSet,
+        mode: Mode,
+    ) -> Option<Element<'a>> {
+        use PrivateDisposition as P;
+        let original_vr = e.vr;
+        let mut e = e;
+        if let (Vr::UN, Some(vr), Value::Bytes(_)) = (e.vr, entry.vr, &e.value) {
+            e.vr = vr;
+        }
+        let mut done = match entry.disposition {
+            P::Keep => self.keep(e, false, path, cs, mode),
+            P::HashUid => self.hash_private_uid(e, path),
+            P::ShiftDate | P::ShiftIntegerDate => {
+                self.shift_private_date(e, entry.disposition, path)
+            }
+            P::Delete | P::NotApplicable | P::Undecided => self.remove(path),
+        }?;
+        if matches!(done.value, Value::Bytes(_)) {
+            done.vr = original_vr;
+        }
+        Some(done)
+    }
+
+    /// `h`: the UIDs of a private element remapped like every other UID (kept as they are under
+    /// Retain UIDs). An element whose VR cannot hold a remapped UID (binary, or text of fewer
+    /// than 64 characters such as SH) is removed.
+    fn hash_private_uid<'a>(&mut self, e: Element<'a>, path: &str) -> Option<Element<'a>> {
+        if !matches!(e.vr, Vr::UI | Vr::LO | Vr::UC) || !matches!(e.value, Value::Bytes(_)) {
+            return self.remove(path);
+        }
+        if self.opts.retain_uids {
+            self.report.note(path, Applied::K);
+            return Some(e);
+        }
+        self.report.note(path, Applied::U);
+        Some(self.remap_uids(e))
+    }
+
+    /// `o` and `oi`: a private date, shifted under Modified Dates, kept under Full Dates, removed
+    /// otherwise; removed too when a value does not read as a date.
+    fn shift_private_date<'a>(
+        &mut self,
+        e: Element<'a>,
+        disposition: PrivateDisposition,
+        path: &str,
+    ) -> Option<Element<'a>> {
+        if self.opts.retain_long_full_dates {
+            self.report.note(path, Applied::K);
+            return Some(e);
+        }
+        if !self.opts.retain_long_modified_dates {
+            return self.remove(path);
+        }
+        let days = self.shift;
+        let shifted = match (disposition, e.vr) {
+            (PrivateDisposition::ShiftDate, vr) if vr.is_text() || is_opaque_bytes(vr) => {
+                map_values(&e, |v| dates::shift_text_date(v, days))
+            }
+            (PrivateDisposition::ShiftIntegerDate, vr) if vr.is_text() => {
+                map_values(&e, |v| dates::shift_epoch_text(v, days))
+            }
+            // Binary numbers are read little endian; a big-endian file's are removed rather
+            // than guessed at (and a UN value's byte order there is unknown anyway).
+            (PrivateDisposition::ShiftIntegerDate, vr) if !self.big_endian => e
+                .raw()
+                .and_then(|raw| dates::shift_epoch_binary(vr, raw, days))
+                .map(|b| Element::bytes(e.tag, vr, b)),
             _ => None,
         };
-        let Some(safe_vr) = safe_vr else {
-            self.report.note(path, Applied::X);
-            return None;
-        };
-        let mut e = e;
-        let original_vr = e.vr;
-        if let (Vr::UN, Some(vr), Value::Bytes(_)) = (e.vr, safe_vr, &e.value) {
-            e.vr = vr; // interpret with the dictionary's VR, write back as it came
+        match shifted {
+            Some(s) => {
+                self.report.note(path, Applied::C);
+                Some(s)
+            }
+            None => {
+                self.report
+                    .warn("a private date that could not be read was removed");
+                self.remove(path)
+            }
         }
-        let mut kept = self.keep(e, false, path, cs, mode)?;
-        kept.vr = if matches!(kept.value, Value::Bytes(_)) {
-            original_vr
-        } else {
-            kept.vr
-        };
-        Some(kept)
+    }
+
+    /// Removes an element (action X).
+    fn remove<'a>(&mut self, path: &str) -> Option<Element<'a>> {
+        self.report.note(path, Applied::X);
+        None
     }
 
     fn standard_element<'a>(
@@ -232,7 +334,10 @@ impl<'c> Walker<'c> {
         mode: Mode,
     ) -> Option<Element<'a>> {
         let tag = e.tag;
-        if (mode.graphics && tag == tags::TEXT_OBJECT_SEQUENCE) || never_kept(tag) {
+        if (mode.graphics && tag == tags::TEXT_OBJECT_SEQUENCE)
+            || never_kept(tag)
+            || self.removed_inside_private(path, e.vr)
+        {
             self.report.note(path, Applied::X);
             return None;
         }
@@ -538,34 +643,19 @@ impl<'c> Walker<'c> {
         e: Element<'a>,
         f: impl Fn(&ProjectKey, &str) -> String,
     ) -> Element<'a> {
-        let Some(raw) = e.raw() else { return e };
-        let values: Vec<String> = split_values(e.vr, raw)
-            .into_iter()
-            .map(|v| {
-                let s = String::from_utf8_lossy(v);
-                if s.is_empty() {
-                    String::new()
-                } else {
-                    f(self.key, &s)
-                }
+        map_values(&e, |v| {
+            Some(if v.is_empty() {
+                String::new()
+            } else {
+                f(self.key, v)
             })
-            .collect();
-        let joined = values.join("\\");
-        Element::bytes(e.tag, e.vr, pad_text(e.vr, joined.into_bytes()))
+        })
+        .unwrap_or(e)
     }
 
     /// Replaces every UID value of an element, recording original → new for the linkage.
     fn remap_uids<'a>(&mut self, e: Element<'a>) -> Element<'a> {
-        let Some(raw) = e.raw() else { return e };
-        let values: Vec<String> = split_values(Vr::UI, raw)
-            .into_iter()
-            .map(|v| self.remap_uid(&String::from_utf8_lossy(v)))
-            .collect();
-        Element::bytes(
-            e.tag,
-            e.vr,
-            pad_text(Vr::UI, values.join("\\").into_bytes()),
-        )
+        map_values(&e, |v| Some(self.remap_uid(v))).unwrap_or(e)
     }
 
     fn remap_uid(&mut self, old: &str) -> String {
@@ -576,45 +666,28 @@ impl<'c> Walker<'c> {
         new
     }
 
+    /// Shifts the dates of a DA or DT element; a value that is not a date gets a dummy date (the
+    /// attribute may be required, so it is not removed).
     fn shift_dates<'a>(&mut self, e: Element<'a>) -> Option<Element<'a>> {
-        let Some(raw) = e.raw() else { return Some(e) };
-        let shift = self.shift;
+        let (shift, vr) = (self.shift, e.vr);
         let mut failed = false;
-        let values: Vec<String> = split_values(e.vr, raw)
-            .into_iter()
-            .map(|v| {
-                let s = String::from_utf8_lossy(v);
-                let r = if e.vr == Vr::DA {
-                    dates::shift_da(&s, shift)
-                } else {
-                    dates::shift_dt(&s, shift)
-                };
-                r.unwrap_or_else(|| {
-                    failed = true;
-                    if e.vr == Vr::DA {
-                        "19000101"
-                    } else {
-                        "19000101000000"
-                    }
-                    .to_string()
-                })
-            })
-            .collect();
+        let shifted = map_values(&e, |v| {
+            let (r, dummy) = if vr == Vr::DA {
+                (dates::shift_da(v, shift), "19000101")
+            } else {
+                (dates::shift_dt(v, shift), "19000101000000")
+            };
+            Some(r.unwrap_or_else(|| {
+                failed = true;
+                dummy.to_string()
+            }))
+        });
         if failed {
             self.report.warn(
                 "a date that could not be read was replaced by a dummy date instead of shifted",
             );
         }
-        let joined = if values.iter().all(String::is_empty) {
-            String::new()
-        } else {
-            values.join("\\")
-        };
-        Some(Element::bytes(
-            e.tag,
-            e.vr,
-            pad_text(e.vr, joined.into_bytes()),
-        ))
+        Some(shifted.unwrap_or(e))
     }
 
     fn dummy<'a>(&mut self, e: Element<'a>) -> Element<'a> {
@@ -757,4 +830,32 @@ fn element_path(parent: &str, tag: Tag, creators: &HashMap<(u16, u8), String>) -
         tag,
         safe_private::address(tag, creators).map(|a| a.display()),
     )
+}
+
+/// The element with each of its values (backslash-separated, padding removed) replaced by `f`'s
+/// answer, padded as its VR requires; values that all come out empty leave an empty value.
+/// `None` when `f` rejects a value or the element has no primitive value.
+fn map_values<'a>(
+    e: &Element<'a>,
+    mut f: impl FnMut(&str) -> Option<String>,
+) -> Option<Element<'a>> {
+    let values = split_values(e.vr, e.raw()?)
+        .into_iter()
+        .map(|v| f(&String::from_utf8_lossy(v)))
+        .collect::<Option<Vec<String>>>()?;
+    let joined = if values.iter().all(String::is_empty) {
+        String::new()
+    } else {
+        values.join("\\")
+    };
+    Some(Element::bytes(
+        e.tag,
+        e.vr,
+        pad_text(e.vr, joined.into_bytes()),
+    ))
+}
+
+/// VRs whose bytes may hold text that the file did not label as such.
+fn is_opaque_bytes(vr: Vr) -> bool {
+    matches!(vr, Vr::UN | Vr::OB)
 }

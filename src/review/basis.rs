@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::deid::Deidentifier;
 use crate::deid::walker::rule_tag;
 use crate::dicom::model::{Tag, TagExt};
-use crate::dicom::read;
+use crate::dicom::{path, read};
 use crate::review::elements::Visit;
 
 /// The reasons behind one element's action (text columns of the reports).
@@ -58,9 +58,13 @@ pub fn of(d: &Deidentifier, v: &Visit<'_>) -> Basis {
         b.private_creator = a.creator.trim().to_string();
         b.private_group = format!("{:04x}", a.group);
         b.private_offset = format!("{:02x}", a.offset);
-        if d.safe_private().lookup(a).is_some() {
-            b.private_source = "E.3.10-1".into();
-            b.private_disposition = "k".into();
+    }
+    // Private elements, and standard ones nested in a private sequence (quoted creator in the
+    // path), are what the private dictionaries decide.
+    if v.private.is_some() || v.path.contains('"') {
+        if let Some(entry) = d.safe_private().decide(&path::signature(&v.path), v.vr) {
+            b.private_source = entry.source.label().to_string();
+            b.private_disposition = entry.disposition.code().to_string();
         }
     }
     b

@@ -82,7 +82,12 @@ impl Batch {
                 tool: crate::review::log::TOOL.into(),
                 profile: d.profile().edition.clone(),
                 options: *d.options(),
-                private_dictionaries: vec!["E.3.10-1".into()],
+                private_dictionaries: d
+                    .safe_private()
+                    .sources()
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
                 key_fingerprint: d.key_fingerprint(),
                 ..RunLog::default()
             },

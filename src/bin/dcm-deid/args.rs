@@ -59,7 +59,9 @@ pub struct DeidArgs {
     /// A profile CSV in the format of profiles/basic_profile_e1_1.csv, replacing Table E.1-1.
     #[arg(long)]
     pub profile: Option<PathBuf>,
-    /// A safe-private CSV in the format of profiles/safe_private_e3_10_1.csv.
+    /// A private dictionary replacing the built-in ones: Table E.3.10-1's format
+    /// (profiles/safe_private_e3_10_1.csv) or Posda's and TCIA's knowledge base
+    /// (element_sig_pattern, vr, private_disposition), told apart by the header.
     #[arg(long)]
     pub safe_private: Option<PathBuf>,
     /// A CTP DicomPixelAnonymizer script of mask regions by header signature (Clean Pixel Data);

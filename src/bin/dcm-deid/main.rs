@@ -162,10 +162,12 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         tool: review::log::TOOL.into(),
         profile: deidentifier.profile().edition.clone(),
         options: *deidentifier.options(),
-        private_dictionaries: match &args.safe_private {
-            Some(_) => vec!["user".into()],
-            None => vec!["E.3.10-1".into()],
-        },
+        private_dictionaries: deidentifier
+            .safe_private()
+            .sources()
+            .into_iter()
+            .map(String::from)
+            .collect(),
         key_fingerprint: deidentifier.key_fingerprint(),
         sample_seed: match args.sample_seed {
             Some(s) => s,
