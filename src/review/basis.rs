@@ -61,11 +61,11 @@ pub fn of(d: &Deidentifier, v: &Visit<'_>) -> Basis {
     }
     // Private elements, and standard ones nested in a private sequence (quoted creator in the
     // path), are what the private dictionaries decide.
-    if v.private.is_some() || v.path.contains('"') {
-        if let Some(entry) = d.safe_private().decide(&path::signature(&v.path), v.vr) {
-            b.private_source = entry.source.label().to_string();
-            b.private_disposition = entry.disposition.code().to_string();
-        }
+    if (v.private.is_some() || v.path.contains('"'))
+        && let Some(entry) = d.safe_private().decide(&path::signature(&v.path), v.vr)
+    {
+        b.private_source = entry.source.label().to_string();
+        b.private_disposition = entry.disposition.code().to_string();
     }
     b
 }
