@@ -330,3 +330,31 @@ fn reports_on_real_files() {
             .count(),
     );
 }
+
+#[test]
+fn the_uid_mapping_covers_the_file_meta_too() {
+    let sop = "1.2.826.0.1.3680043.2.1125.5.77";
+    let mut bytes = input("PID-1", "Doe^Jane", sop, "CT");
+    // The meta names another instance UID (same length) than the data set.
+    let meta_uid = "1.2.826.0.1.3680043.2.1125.5.78";
+    let at = bytes
+        .windows(sop.len())
+        .position(|w| w == sop.as_bytes())
+        .unwrap();
+    assert!(at < 300, "the first occurrence is in the meta");
+    bytes[at..at + sop.len()].copy_from_slice(meta_uid.as_bytes());
+    let out = tcia().deidentify(&bytes).unwrap();
+    let new_of = |old: &str| {
+        out.linkage
+            .uids
+            .iter()
+            .find(|(o, _)| o == old)
+            .map(|(_, n)| n.clone())
+    };
+    let new = new_of(sop).expect("the data set's UID is mapped");
+    assert_eq!(
+        new_of(meta_uid),
+        Some(new),
+        "the meta's UID maps to the output's"
+    );
+}

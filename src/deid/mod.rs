@@ -183,6 +183,7 @@ impl Deidentifier {
 
         let pixels = self.clean_pixels(&mut obj, pixel_plan)?;
         self.finish_dataset(&mut obj.dataset, &charset, &pseudonym, &mut report, &pixels);
+        self.map_meta_uid(&obj, &mut uid_pairs);
         finish_meta(&mut obj, &sop_class);
 
         let bytes = writer::write_file(&obj)?;
@@ -347,6 +348,24 @@ impl Deidentifier {
         obj.dataset
             .put(Element::text(tags::SOP_INSTANCE_UID, Vr::UI, &new));
         report.warn("the data set had no SOP Instance UID; one was given to it and the file meta");
+    }
+
+    /// The uid mapping covers every UID replaced, the file meta's too: a meta whose Media Storage
+    /// SOP Instance UID differed from the data set's maps to the one the output carries.
+    fn map_meta_uid(
+        &self,
+        obj: &FileObject<'_>,
+        uid_pairs: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        let (Some(old), Some(new)) = (
+            obj.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID),
+            obj.dataset.ascii(tags::SOP_INSTANCE_UID),
+        ) else {
+            return;
+        };
+        if !self.options.retain_uids && !old.is_empty() && old != new {
+            uid_pairs.entry(old).or_insert(new);
+        }
     }
 
     /// Top-level attributes the profile itself requires: pseudonyms, age cap, and the record of
