@@ -171,13 +171,22 @@ fn values_to_review(
     let private = v.private.is_some();
     let unknown_private = private && basis.private_source.is_empty();
     let texts: Vec<(String, bool)> = match &v.text {
+        // Numbers (US, FL, ...) hold nothing to read.
+        Some(_) if !v.vr.is_text() => vec![],
         Some(t) if !t.is_empty() => vec![(t.clone(), false)],
         Some(_) => vec![],
-        None => v.binary_text().into_iter().map(|t| (t, true)).collect(),
+        None if may_hide_text(v) => v.binary_text().into_iter().map(|t| (t, true)).collect(),
+        None => vec![],
     };
     let mut out = Vec::new();
     for (text, from_binary) in texts {
-        let flags = ids.flags(&text, v.vr, from_binary);
+        // Flags are worked out only where they are needed (text patterns cost time).
+        let mut flags = None;
+        let mut flags_of = |t: &str| {
+            flags
+                .get_or_insert_with(|| ids.flags(t, v.vr, from_binary))
+                .clone()
+        };
         let reason = match () {
             _ if unknown_private => "private_unknown",
             // Removed, emptied, replaced: nothing of the value will be left to review.
@@ -191,10 +200,13 @@ fn values_to_review(
             _ if action == "C" => "clean_descriptor",
             _ if from_binary => "flag",
             _ if reviewable_text(v.vr, action) => "kept_text",
-            _ if !flags.is_empty() => "flag",
+            _ if !flags_of(&text).is_empty() => "flag",
             _ => continue,
         };
-        let flags = flags.iter().map(|f| f.as_str().to_string()).collect();
+        let flags = flags_of(&text)
+            .iter()
+            .map(|f| f.as_str().to_string())
+            .collect();
         out.push(ValuePart {
             pattern: path::pattern(&v.path),
             keyword: basis.keyword.clone(),
@@ -212,6 +224,15 @@ fn values_to_review(
     }
     out
 }
+
+/// Binary values where text may hide: private and unknown (UN) values and encapsulated
+/// documents; not pixel, overlay or waveform data, whose bytes are images and signals.
+fn may_hide_text(v: &Visit<'_>) -> bool {
+    v.private.is_some() || v.vr == Vr::UN || v.tag == ENCAPSULATED_DOCUMENT
+}
+
+/// Encapsulated Document (a PDF or CDA, whose text may name the patient).
+const ENCAPSULATED_DOCUMENT: Tag = Tag(0x0042, 0x0011);
 
 /// Kept text worth a human look: free text and codes, not numbers or kept UIDs' structure.
 fn reviewable_text(vr: Vr, action: &str) -> bool {
