@@ -261,8 +261,18 @@ fn zip_output_matches_folder_output_and_linkage_stays_outside() {
         names.push(name);
     }
     names.sort();
-    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(names.len(), 6, "{names:?}");
     assert!(names.contains(&"audit.jsonl".to_string()) && names.contains(&"audit.csv".to_string()));
+    // The residual-PHI verification report comes last, after the audit files.
+    assert_eq!(
+        z.by_index(z.len() - 1).unwrap().name().unwrap(),
+        "residual_phi-noPHI.csv"
+    );
+    let report = std::fs::read_to_string(dir.join("residual_phi-noPHI.csv")).unwrap();
+    assert!(report.starts_with("# residual_phi-noPHI.csv"));
+    assert!(!report.contains("MRN4711"));
+    let detail = std::fs::read_to_string(link.join("residual_phi-detail-PHI.csv")).unwrap();
+    assert!(detail.contains("finding_id,matched_text,context"));
 
     let linkage = std::fs::read_to_string(link.join("linkage.csv")).unwrap();
     assert!(

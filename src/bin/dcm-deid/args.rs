@@ -78,6 +78,10 @@ pub struct DeidArgs {
     /// Worker threads (default: number of cores).
     #[arg(long, short)]
     pub jobs: Option<usize>,
+    /// Skip the residual-PHI verification that otherwise ends every run (it looks for every
+    /// identifier of the inputs in the outputs and writes residual_phi-noPHI.csv).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 impl DeidArgs {

@@ -16,6 +16,8 @@ use dicom_deid::output::audit::{CSV_HEADER, Checksummed};
 use dicom_deid::output::quarantine::{self, Held};
 use dicom_deid::output::zip::{Prepared, ZipWriter};
 use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
+use dicom_deid::review::verify::{DETAIL_PHI_CSV, NO_PHI_CSV};
+use dicom_deid::review::{FileCheck, Report, Verifier, VerifyConfig, check_file};
 use dicom_deid::{Deidentifier, Error};
 
 /// Where outputs go.
@@ -92,6 +94,14 @@ impl Destination {
         }
     }
 
+    /// A small file written whole (the verification report).
+    fn put_bytes(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Destination::Folder(dir) => write_atomically(&dir.join(name), bytes),
+            Destination::Zip { writer, .. } => with_zip(writer, |w| w.add(name, bytes, true)),
+        }
+    }
+
     fn finish(&self) -> io::Result<()> {
         if let Destination::Zip { path, writer } = self {
             let w = writer
@@ -164,6 +174,32 @@ pub fn collect_inputs(paths: &[PathBuf], exclude: Option<&Path>) -> Vec<PathBuf>
     files
 }
 
+/// Each input's path as the verifier harvests it: relative to the argument it was found under,
+/// that argument's own name included (`scans/SMITH_J/IM1.dcm` for an argument `…/scans`).
+pub fn input_names(roots: &[PathBuf], files: &[PathBuf]) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| {
+            let root = roots.iter().find(|r| f.starts_with(r));
+            let rel = match root {
+                Some(r) => {
+                    let base = r.file_name().map(PathBuf::from).unwrap_or_default();
+                    if f == r {
+                        base
+                    } else {
+                        base.join(f.strip_prefix(r).unwrap_or(f))
+                    }
+                }
+                None => f.file_name().map(PathBuf::from).unwrap_or_default(),
+            };
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect()
+}
+
 /// Writes bytes to `path` through a temporary file in the same folder and a rename, so a crash
 /// or a full disk never leaves a half-written output under the final name. (No fsync per file:
 /// the rename is what makes a name appear only complete; the zip output is synced once.)
@@ -207,6 +243,14 @@ impl AuditFile {
 pub struct BatchResult {
     pub summary: Summary,
     pub outcomes: Vec<Outcome>,
+    /// The residual-PHI verification, unless it was turned off.
+    pub report: Option<Report>,
+}
+
+/// Residual-PHI verification of a batch: its configuration, and each input's name as harvested.
+pub struct Verification<'a> {
+    pub config: VerifyConfig,
+    pub names: &'a [String],
 }
 
 /// What the threads share: the ledger, whose turn it is, and the audit files.
@@ -216,6 +260,7 @@ struct Shared {
     jsonl: AuditFile,
     csv: AuditFile,
     outcomes: Vec<Option<Outcome>>,
+    verifier: Option<Verifier>,
 }
 
 /// An input read, de-identified and staged, ready for its turn.
@@ -223,6 +268,8 @@ struct Ready {
     result: FileResult,
     /// The output and where it was staged, when there is one.
     output: Option<(Vec<u8>, Staged)>,
+    /// The input's identifiers and the output's tokens, when verifying.
+    check: Option<FileCheck>,
 }
 
 /// An output made ready outside the ordered section: deflated for a zip, or already written to a
@@ -232,17 +279,26 @@ enum Staged {
     File(PathBuf),
 }
 
+/// What a batch writes beside its output: the PHI linkage files and the quarantined originals
+/// (each into its folder, never into the output), and whether to verify the outputs.
+#[derive(Default)]
+pub struct Beside<'a> {
+    pub linkage: Option<&'a Path>,
+    pub quarantine: Option<&'a Path>,
+    pub verification: Option<Verification<'a>>,
+}
+
 /// Runs a batch on `jobs` threads. `progress` is called once per finished input, from the threads.
-/// With `linkage_dir`, the PHI linkage files are written there (never into the output).
 pub fn run(
     deidentifier: &Deidentifier,
     inputs: &[PathBuf],
     destination: &Destination,
     jobs: usize,
-    linkage_dir: Option<&Path>,
-    quarantine_dir: Option<&Path>,
+    beside: &Beside<'_>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> io::Result<BatchResult> {
+    let (linkage_dir, quarantine_dir) = (beside.linkage, beside.quarantine);
+    let verification = beside.verification.as_ref();
     let next = AtomicUsize::new(0);
     let shared = Mutex::new(Shared {
         turn: 0,
@@ -254,6 +310,7 @@ pub fn run(
         jsonl: AuditFile::new("")?,
         csv: AuditFile::new(CSV_HEADER)?,
         outcomes: vec![None; inputs.len()],
+        verifier: verification.map(|v| Verifier::new(&v.config)),
     });
     let turn_changed = Condvar::new();
     std::thread::scope(|s| {
@@ -265,11 +322,12 @@ pub fn run(
                         break;
                     }
                     let ready = std::panic::catch_unwind(|| {
-                        prepare(deidentifier, &inputs[i], destination, i)
+                        prepare(deidentifier, &inputs[i], destination, i, verification)
                     })
                     .unwrap_or_else(|_| Ready {
                         result: FileResult::rejected(&Error::Internal),
                         output: None,
+                        check: None,
                     });
                     let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
                     while g.turn != i {
@@ -300,7 +358,15 @@ pub fn run(
     for (name, mut a) in [("audit.jsonl", jsonl), ("audit.csv", shared.csv)] {
         destination.put_file(name, &mut a.file, a.sum.crc32())?;
     }
+    let report = shared.verifier.map(Verifier::finish);
+    if let Some(r) = &report {
+        destination.put_bytes(NO_PHI_CSV, r.no_phi_csv().as_bytes())?;
+    }
     destination.finish()?;
+    if let (Some(dir), Some(r)) = (linkage_dir, &report) {
+        fs::create_dir_all(dir)?;
+        write_atomically(&dir.join(DETAIL_PHI_CSV), r.detail_phi_csv().as_bytes())?;
+    }
     if let (Some(dir), Some(tables)) = (linkage_dir, shared.ledger.linkage()) {
         fs::create_dir_all(dir)?;
         for (name, text) in tables.files() {
@@ -313,6 +379,7 @@ pub fn run(
     Ok(BatchResult {
         summary: shared.ledger.summary().clone(),
         outcomes,
+        report,
     })
 }
 
@@ -338,25 +405,43 @@ fn prepare(
     input: &Path,
     destination: &Destination,
     index: usize,
+    verification: Option<&Verification<'_>>,
 ) -> Ready {
-    let result = fs::read(input)
-        .map_err(|e| Error::read(e.kind()))
-        .and_then(|bytes| deidentifier.deidentify(&bytes));
+    let bytes = fs::read(input).map_err(|e| Error::read(e.kind()));
+    let result = bytes
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|b| deidentifier.deidentify(b));
     let file_result = FileResult::of(&result);
-    let Ok(d) = result else {
-        return Ready {
-            result: file_result,
-            output: None,
-        };
+    // An input held back still has identifiers that must not appear elsewhere.
+    let harvest = matches!(&result, Ok(_) | Err(Error::Quarantined(_)));
+    let check = |output: Option<&[u8]>| match (verification, &bytes) {
+        (Some(v), Ok(b)) if harvest => {
+            Some(check_file(&v.config, Some(b), &v.names[index], output))
+        }
+        _ => None,
     };
+    let d = match result {
+        Ok(d) => d,
+        Err(_) => {
+            return Ready {
+                result: file_result,
+                output: None,
+                check: check(None),
+            };
+        }
+    };
+    let check = check(Some(&d.bytes));
     match destination.stage(index, &d.bytes) {
         Ok(staged) => Ready {
             result: file_result,
             output: Some((d.bytes, staged)),
+            check,
         },
         Err(e) => Ready {
             result: FileResult::rejected(&Error::Write(e.kind().to_string())),
             output: None,
+            check: None,
         },
     }
 }
@@ -364,7 +449,11 @@ fn prepare(
 /// Commits one prepared input through the ledger (in input order, under the shared lock).
 fn commit(g: &mut Shared, destination: &Destination, input: &Path, ready: Ready) -> Outcome {
     let Shared {
-        ledger, jsonl, csv, ..
+        ledger,
+        jsonl,
+        csv,
+        verifier,
+        ..
     } = g;
     let output = ready.output;
     let committed = ledger.commit(&input.to_string_lossy(), ready.result, |name| {
@@ -379,6 +468,13 @@ fn commit(g: &mut Shared, destination: &Destination, input: &Path, ready: Ready)
         && let Some((_, Staged::File(tmp))) = &output
     {
         let _ = fs::remove_file(tmp);
+    }
+    if let (Some(v), Some(check)) = (verifier.as_mut(), ready.check) {
+        let name = match &committed.outcome {
+            Outcome::Written(n) => Some(n.as_str()),
+            _ => None,
+        };
+        v.commit(name, check);
     }
     if let Some(lines) = &committed.audit
         && jsonl

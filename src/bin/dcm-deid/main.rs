@@ -13,6 +13,7 @@ use clap::Parser;
 use dicom_deid::output::{Outcome, Summary};
 use dicom_deid::pixels::script::Expr;
 use dicom_deid::pixels::{PixelPolicy, PixelScript, PixelSettings, ScriptText};
+use dicom_deid::review::VerifyConfig;
 use dicom_deid::{Deidentifier, Lookup, Profile, ProjectKey, SafePrivate};
 
 use args::{Cli, Command, DeidArgs};
@@ -151,15 +152,18 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let result = batch::run(
-        &deidentifier,
-        &inputs,
-        &destination,
-        jobs,
-        args.linkage.as_deref(),
-        args.quarantine.as_deref(),
-        &|_| bar.inc(1),
-    )
+    let names = batch::input_names(&args.inputs, &inputs);
+    let beside = batch::Beside {
+        linkage: args.linkage.as_deref(),
+        quarantine: args.quarantine.as_deref(),
+        verification: (!args.no_verify).then(|| batch::Verification {
+            config: VerifyConfig::of(&deidentifier),
+            names: &names,
+        }),
+    };
+    let result = batch::run(&deidentifier, &inputs, &destination, jobs, &beside, &|_| {
+        bar.inc(1)
+    })
     .context("cannot write the output")?;
     bar.finish_and_clear();
     for (input, outcome) in inputs.iter().zip(&result.outcomes) {
@@ -171,6 +175,18 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         }
     }
     print_summary(&result.summary);
+    let critical = result.report.as_ref().is_some_and(|r| r.has_critical());
+    if let Some(r) = &result.report {
+        for line in r.summary_lines(20) {
+            say!("{line}");
+        }
+        if critical {
+            warn!(
+                "error: residual PHI: critical findings in the output (see {}); do not release it",
+                dicom_deid::review::verify::NO_PHI_CSV
+            );
+        }
+    }
     if let Some(l) = &args.linkage {
         say!("linkage files (contain PHI) written to {}", l.display());
     }
@@ -180,7 +196,7 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
             q.display()
         );
     }
-    Ok(result.summary.failed == 0)
+    Ok(result.summary.failed == 0 && !critical)
 }
 
 /// Whether `path` (which may not exist yet) is `folder` or lies inside it, links resolved.
