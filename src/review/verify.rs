@@ -291,6 +291,35 @@ pub fn check_file(
     check
 }
 
+/// The SOP Instance UID the output of `input` has under this configuration (the data set's, else
+/// the file meta's, remapped unless UIDs are retained): how [`check_file`]'s caller pairs
+/// outputs made earlier with their inputs. `None` for an unreadable input or one without a UID.
+pub fn expected_sop_instance_uid(cfg: &VerifyConfig, input: &[u8]) -> Option<String> {
+    let uid = match sop_instance_uid(input) {
+        Some(uid) if cfg.options.retain_uids => uid,
+        Some(uid) => uids::remap(&cfg.key, &uid),
+        // The engine gives a file without any UID one derived from its bytes.
+        None => {
+            let mut scratch = Vec::new();
+            read_file(input, &mut scratch).ok()?;
+            let digest = base32(&cfg.key.mac("file-without-uid", input), 26);
+            uids::remap(&cfg.key, &format!("content:{digest}"))
+        }
+    };
+    Some(uid)
+}
+
+/// The SOP Instance UID of a DICOM file (its data set's, else its file meta's).
+pub fn sop_instance_uid(bytes: &[u8]) -> Option<String> {
+    let mut scratch = Vec::new();
+    let obj = read_file(bytes, &mut scratch).ok()?;
+    obj.dataset
+        .ascii(tags::SOP_INSTANCE_UID)
+        .filter(|u| !u.is_empty())
+        .or_else(|| obj.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID))
+        .filter(|u| !u.is_empty())
+}
+
 /// A hash of every value of an input by path, to tell a value the profile kept from one the
 /// engine wrote.
 fn value_index(item: &Item<'_>, at: &str, out: &mut HashMap<String, u64>) {

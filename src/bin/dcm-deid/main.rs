@@ -3,6 +3,7 @@
 
 mod args;
 mod batch;
+mod verify;
 
 use std::fs;
 use std::path::Path;
@@ -16,7 +17,7 @@ use dicom_deid::pixels::{PixelPolicy, PixelScript, PixelSettings, ScriptText};
 use dicom_deid::review::VerifyConfig;
 use dicom_deid::{Deidentifier, Lookup, Profile, ProjectKey, SafePrivate};
 
-use args::{Cli, Command, DeidArgs};
+use args::{Cli, Command, DeidArgs, EngineArgs, VerifyArgs};
 
 /// Prints a line to stdout; a closed pipe (`dcm-deid ... | head`) is not an error worth a panic.
 macro_rules! say {
@@ -79,10 +80,9 @@ fn read_table(path: &Path, what: &str) -> anyhow::Result<(String, String)> {
     Ok((name, text))
 }
 
-fn deidentifier(args: &DeidArgs) -> anyhow::Result<Deidentifier> {
-    let options = args.options()?;
-    let key = load_or_create_key(args.key.as_deref())?;
-    let mut d = Deidentifier::new(options, key)?;
+/// The engine the arguments describe, with this key.
+fn engine(args: &EngineArgs, key: ProjectKey) -> anyhow::Result<Deidentifier> {
+    let mut d = Deidentifier::new(args.options()?, key)?;
     if let Some(p) = &args.profile {
         let (name, text) = read_table(p, "profile")?;
         d = d.with_profile(Profile::from_csv(&name, &text)?);
@@ -95,7 +95,20 @@ fn deidentifier(args: &DeidArgs) -> anyhow::Result<Deidentifier> {
         let (_, text) = read_table(p, "lookup table")?;
         d = d.with_lookup(Lookup::from_csv(&text)?);
     }
-    Ok(d.with_pixels(pixel_policy(args)?))
+    Ok(d)
+}
+
+fn deidentifier(args: &DeidArgs) -> anyhow::Result<Deidentifier> {
+    let key = load_or_create_key(args.engine.key.as_deref())?;
+    Ok(engine(&args.engine, key)?.with_pixels(pixel_policy(args)?))
+}
+
+fn jobs(n: Option<usize>) -> usize {
+    n.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
 }
 
 /// The mask sources and the at-risk policy from the arguments.
@@ -142,11 +155,7 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
     {
         bail!("the quarantine folder (PHI) must not be the output or inside it");
     }
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let jobs = jobs(args.engine.jobs);
     // Hidden by indicatif itself when stderr is not a terminal.
     let bar = indicatif::ProgressBar::new(inputs.len() as u64).with_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files  {per_sec}  eta {eta}")
@@ -238,6 +247,72 @@ fn inside(path: &Path, folder: &Path) -> bool {
     full.starts_with(&folder)
 }
 
+/// `verify`: the originals harvested, the output checked, the report written.
+fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
+    let Some((originals, output)) = args.paths() else {
+        bail!("give the originals and the output: verify --originals INPUT... OUTPUT -o DIR");
+    };
+    let key = match args.engine.key.as_deref() {
+        Some(path) => {
+            let text = fs::read_to_string(path).context("cannot read the key file")?;
+            ProjectKey::from_hex(&text)?
+        }
+        None => {
+            warn!(
+                "note: no --key given: outputs cannot be paired with their originals, so a value \
+                 the profile kept cannot be told from one the engine wrote"
+            );
+            ProjectKey::generate()?
+        }
+    };
+    let config = VerifyConfig::of(&engine(&args.engine, key)?);
+    if let Some(d) = &args.detail
+        && inside(d, &output)
+    {
+        bail!("the detail folder (PHI) must not be the output or inside it");
+    }
+    let inputs = batch::collect_inputs(&originals, Some(&output));
+    let names = batch::input_names(&originals, &inputs);
+    let bar = indicatif::ProgressBar::new(inputs.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos} files  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (report, unpaired) = verify::run(
+        &config,
+        &inputs,
+        &names,
+        &output,
+        jobs(args.engine.jobs),
+        &|| bar.inc(1),
+    )
+    .context("cannot read the output")?;
+    bar.finish_and_clear();
+    verify::write(&report, &args.report, args.detail.as_deref())
+        .context("cannot write the report")?;
+    for line in report.summary_lines(20) {
+        say!("{line}");
+    }
+    if unpaired > 0 {
+        say!(
+            "note: {unpaired} outputs have no original among the inputs given (or another key): \
+             checked against every patient's identifiers only"
+        );
+    }
+    say!(
+        "report written to {}",
+        args.report
+            .join(dicom_deid::review::verify::NO_PHI_CSV)
+            .display()
+    );
+    if let Some(d) = &args.detail {
+        say!("detail (contains PHI) written to {}", d.display());
+    }
+    if report.has_critical() {
+        warn!("error: residual PHI: critical findings; do not release this output");
+    }
+    Ok(!report.has_critical())
+}
+
 fn print_summary(summary: &Summary) {
     say!(
         "{} files found: {} de-identified, {} skipped, {} failed, {} quarantined",
@@ -273,6 +348,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Deidentify(args) => deidentify(*args),
+        Command::Verify(args) => verify(*args),
         Command::Keygen { file } => ProjectKey::generate()
             .map_err(anyhow::Error::from)
             .and_then(|k| write_key(&file, &k))
