@@ -277,9 +277,32 @@ fn zip_output_matches_folder_output_and_linkage_stays_outside() {
         names.push(name);
     }
     names.sort();
-    // Three images, two audit files and three review files (final review, sample, log).
-    assert_eq!(names.len(), 8, "{names:?}");
+    // Three images, two audit files, the residual-PHI report and three review files (final
+    // review, sample, log).
+    assert_eq!(names.len(), 9, "{names:?}");
     assert!(names.contains(&"audit.jsonl".to_string()) && names.contains(&"audit.csv".to_string()));
+    // After the files: the audit, the residual-PHI report, the review files, the log (which
+    // counts the report's findings) last.
+    let order: Vec<String> = (0..z.len())
+        .map(|i| z.by_index(i).unwrap().name().unwrap().to_string())
+        .filter(|n| !n.ends_with(".dcm"))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "audit.jsonl",
+            "audit.csv",
+            "residual_phi-noPHI.csv",
+            "final_review-noPHI.csv",
+            "review_sample-noPHI.csv",
+            "deid_log-noPHI.csv"
+        ]
+    );
+    let report = std::fs::read_to_string(dir.join("residual_phi-noPHI.csv")).unwrap();
+    assert!(report.starts_with("# residual_phi-noPHI.csv"));
+    assert!(!report.contains("MRN4711"));
+    let detail = std::fs::read_to_string(link.join("residual_phi-detail-PHI.csv")).unwrap();
+    assert!(detail.contains("finding_id,matched_text,context"));
 
     let linkage = std::fs::read_to_string(link.join("linkage.csv")).unwrap();
     assert!(

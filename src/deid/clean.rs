@@ -28,6 +28,7 @@ const IDENTIFYING: &[(Tag, Kind)] = &[
     (tags::PATIENT_ADDRESS, Kind::Phrase),
     (tags::PATIENT_TELEPHONE_NUMBERS, Kind::Phrase),
     (tags::REGION_OF_RESIDENCE, Kind::Phrase),
+    (tags::ISSUER_OF_PATIENT_ID, Kind::Institution),
     (tags::INSTITUTION_NAME, Kind::Institution),
     (tags::INSTITUTION_ADDRESS, Kind::Institution),
     (tags::INSTITUTIONAL_DEPARTMENT_NAME, Kind::Institution),
@@ -118,7 +119,9 @@ impl Identifiers {
         }
         match kind {
             None => {
-                for part in text.split(['^', '=', ' ', ',', '.']) {
+                // Every character that is not a letter or digit separates parts, so a name
+                // written `DOE_JANE` or `Doe-Smith` loses each part wherever it stands alone.
+                for part in text.split(|c: char| !c.is_alphanumeric()) {
                     let p = upper(part.trim());
                     if p.is_empty() || NOT_NAMES.contains(&p.as_str()) {
                         continue;

@@ -164,6 +164,23 @@ impl Deidentifier {
         &self.safe_private
     }
 
+    /// The key, profile, safe-private table and lookup, for the residual-PHI verifier.
+    pub(crate) fn verify_parts(
+        &self,
+    ) -> (
+        &ProjectKey,
+        &Arc<Profile>,
+        &Arc<SafePrivate>,
+        Option<&Arc<Lookup>>,
+    ) {
+        (
+            &self.key,
+            &self.profile,
+            &self.safe_private,
+            self.lookup.as_ref(),
+        )
+    }
+
     /// De-identifies one file held in memory.
     pub fn deidentify(&self, input: &[u8]) -> Result<Deidentified> {
         let mut scratch = Vec::new();

@@ -243,7 +243,23 @@ impl<'c> Walker<'c> {
         use PrivateDisposition as P;
         let original_vr = e.vr;
         let mut e = e;
-        if let (Vr::UN, Some(vr), Value::Bytes(_)) = (e.vr, entry.vr, &e.value) {
+        // A safe private sequence that arrived as UN bytes (a system that did not know it):
+        // its items are read (implicit VR little endian, PS3.5 6.2.2) and processed like any
+        // sequence's, so the UIDs, dates and private elements inside are handled; kept whole,
+        // they would carry every original value. Unreadable, it goes.
+        if let (Vr::UN, Some(Vr::SQ), Value::Bytes(raw)) = (e.vr, entry.vr, &e.value) {
+            let items = match raw {
+                Cow::Borrowed(b) => crate::dicom::read::un_sequence(b, e.tag).ok(),
+                Cow::Owned(_) => None,
+            };
+            let Some(items) = items else {
+                self.report.warn(
+                    "a safe private sequence stored as UN could not be read as items and was removed",
+                );
+                return self.remove(path);
+            };
+            e.value = Value::Items(items);
+        } else if let (Vr::UN, Some(vr), Value::Bytes(_)) = (e.vr, entry.vr, &e.value) {
             e.vr = vr;
         }
         let mut done = match entry.disposition {

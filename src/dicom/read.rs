@@ -855,6 +855,17 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The items of a sequence held in a UN value of defined length, which PS3.5 6.2.2 encodes in
+/// implicit VR little endian: how a private sequence arrives from a system that did not know
+/// it. Used when a table (the safe-private one) says the element is a sequence.
+pub(crate) fn un_sequence(bytes: &[u8], tag: Tag) -> Result<Vec<Item<'_>>> {
+    if !starts_with_item(bytes) {
+        return Err(Error::Unsupported(format!("{tag} holds no items")));
+    }
+    let mut p = Parser::new(bytes, Encoding::IMPLICIT_LE, 0);
+    p.read_sequence(Some(bytes.len()), 1, Encoding::IMPLICIT_LE, tag)
+}
+
 fn starts_with_item(b: &[u8]) -> bool {
     b.len() >= 4 && b[..4] == [0xFE, 0xFF, 0x00, 0xE0]
 }

@@ -8,10 +8,15 @@ pub mod basis;
 pub mod elements;
 pub mod final_review;
 pub mod flags;
+pub mod harvest;
 pub mod inventory;
 pub mod log;
 pub mod patterns;
 pub mod sample;
+pub mod tokens;
+pub mod verify;
+
+pub use verify::{FileCheck, Report, Verifier, VerifyConfig, check_file};
 
 /// A 53-bit hash for counting distinct patients, series and values: parts cross from a page
 /// worker as plain JavaScript objects, whose numbers hold 53 bits exactly. Never written out.

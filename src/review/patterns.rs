@@ -504,10 +504,8 @@ pub fn phone_spans(b: &[u8], in_date: &dyn Fn(usize, usize) -> bool) -> Vec<(usi
     while i < b.len() {
         let c = b[i];
         let starts = c.is_ascii_digit() || ((c == b'+' || c == b'(') && is_digit(b.get(i + 1)));
-        if !starts
-            || is_digit(i.checked_sub(1).and_then(|k| b.get(k)))
-            || matches!(i.checked_sub(1).and_then(|k| b.get(k)), Some(b'.'))
-        {
+        let before = i.checked_sub(1).and_then(|k| b.get(k));
+        if !starts || is_digit(before) || is_letter(before) || matches!(before, Some(b'.')) {
             i += 1;
             continue;
         }
@@ -822,6 +820,7 @@ mod tests {
         assert_eq!(f("512 512 256"), "");
         assert_eq!(f("T1 3D 1mm 256x256"), "");
         assert_eq!(f("Window 1500-3000"), "");
+        assert_eq!(f("FCR0217-0000"), "", "glued to letters");
         assert_eq!(Flag::UidOrig.to_string(), "UID_ORIG");
         assert_eq!(
             serde_json::to_string(&Flag::LongDigits).unwrap(),

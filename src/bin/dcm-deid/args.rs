@@ -24,6 +24,10 @@ pub enum Command {
     /// Element inventory (no PHI) and the values to review before de-identifying (PHI) of a set
     /// of files, for the options given.
     Inventory(Box<InventoryArgs>),
+    /// Check de-identified output for residual PHI: every identifier harvested from the
+    /// originals is looked for in every output; writes residual_phi-noPHI.csv into -o and exits
+    /// 1 on a critical finding.
+    Verify(Box<VerifyArgs>),
     /// Create a new project key file (64 hex digits).
     Keygen {
         /// Where to write the key; refuses to overwrite.
@@ -31,18 +35,9 @@ pub enum Command {
     },
 }
 
+/// What the engine is told: options, key and tables (shared by `deidentify` and `verify`).
 #[derive(Args)]
-pub struct DeidArgs {
-    /// Files or folders (walked recursively).
-    #[arg(required = true)]
-    pub inputs: Vec<PathBuf>,
-    /// Output folder, or a zip file when the name ends in .zip (streamed, zip64 when needed).
-    #[arg(short, long)]
-    pub output: PathBuf,
-    /// Write the PHI linkage files (linkage.csv, uid_mapping.csv, patid_mapping.csv) to this
-    /// folder, which must be outside the output.
-    #[arg(long)]
-    pub linkage: Option<PathBuf>,
+pub struct EngineArgs {
     /// Start from a preset, basic or tcia (Basic with Retain Safe Private, Retain Device
     /// Identity, Retain Patient Characteristics, Retain Long. Modified Dates and Clean
     /// Descriptors); option flags add to it.
@@ -64,6 +59,33 @@ pub struct DeidArgs {
     /// (element_sig_pattern, vr, private_disposition), told apart by the header.
     #[arg(long)]
     pub safe_private: Option<PathBuf>,
+    /// Worker threads (default: number of cores).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+}
+
+impl EngineArgs {
+    /// The preset with the flags given, by the library's precedence rule.
+    pub fn options(&self) -> dicom_deid::Result<Options> {
+        Options::from_preset_and(self.preset, &self.flags.0)
+    }
+}
+
+#[derive(Args)]
+pub struct DeidArgs {
+    /// Files or folders (walked recursively).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder, or a zip file when the name ends in .zip (streamed, zip64 when needed).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Write the PHI linkage files (linkage.csv, uid_mapping.csv, patid_mapping.csv) and the
+    /// residual-PHI detail (residual_phi-detail-PHI.csv) to this folder, which must be outside
+    /// the output.
+    #[arg(long)]
+    pub linkage: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// A CTP DicomPixelAnonymizer script of mask regions by header signature (Clean Pixel Data);
     /// repeatable; applied in the order given, before the built-in CTP library.
     #[arg(long = "pixel-script", value_name = "FILE")]
@@ -91,15 +113,40 @@ pub struct DeidArgs {
     /// The reviewer's name for the de-identification log.
     #[arg(long, value_name = "NAME", default_value = "")]
     pub reviewer: String,
-    /// Worker threads (default: number of cores).
-    #[arg(long, short)]
-    pub jobs: Option<usize>,
+    /// Skip the residual-PHI verification that otherwise ends every run (it looks for every
+    /// identifier of the inputs in the outputs and writes residual_phi-noPHI.csv).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
-impl DeidArgs {
-    /// The preset with the flags given, by the library's precedence rule.
-    pub fn options(&self) -> dicom_deid::Result<Options> {
-        Options::from_preset_and(self.preset, &self.flags.0)
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The original files and folders the output was made from; the last value is the output
+    /// when it is not given after them.
+    #[arg(long, num_args = 1.., required = true, value_name = "INPUT")]
+    pub originals: Vec<PathBuf>,
+    /// The de-identified output: a folder or a .zip.
+    pub output: Option<PathBuf>,
+    /// Folder for residual_phi-noPHI.csv (shareable: no identifying text).
+    #[arg(short = 'o', long = "report")]
+    pub report: PathBuf,
+    /// Folder for residual_phi-detail-PHI.csv, the matched text of each finding (PHI; keep it
+    /// outside the output, like the linkage files).
+    #[arg(long, value_name = "DIR")]
+    pub detail: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+impl VerifyArgs {
+    /// The originals and the output, the output taken from the end of --originals when needed.
+    pub fn paths(&self) -> Option<(Vec<PathBuf>, PathBuf)> {
+        let mut originals = self.originals.clone();
+        let output = match &self.output {
+            Some(o) => o.clone(),
+            None => originals.pop()?,
+        };
+        (!originals.is_empty()).then_some((originals, output))
     }
 }
 
@@ -111,27 +158,11 @@ pub struct InventoryArgs {
     /// Folder for inventory-noPHI.csv and pre_review-PHI.csv.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Start from a preset, basic or tcia; option flags add to it.
-    #[arg(long, default_value = "basic", value_parser = |s: &str| Preset::parse(s))]
-    pub preset: Preset,
     #[command(flatten)]
-    pub flags: OptionFlags,
-    /// A profile CSV replacing Table E.1-1.
-    #[arg(long)]
-    pub profile: Option<PathBuf>,
-    /// A safe-private CSV (E.3.10-1 or TCIA knowledge-base format).
-    #[arg(long)]
-    pub safe_private: Option<PathBuf>,
+    pub engine: EngineArgs,
     /// Skip the pre-review (values, PHI): write the inventory only.
     #[arg(long)]
     pub no_values: bool,
-}
-
-impl InventoryArgs {
-    /// The preset with the flags given.
-    pub fn options(&self) -> dicom_deid::Result<Options> {
-        Options::from_preset_and(self.preset, &self.flags.0)
-    }
 }
 
 /// The PS3.15 option flags given on the command line, one `--flag` per option.
@@ -192,6 +223,30 @@ mod tests {
     }
 
     #[test]
+    fn verify_takes_the_output_after_the_originals() {
+        let cli = Cli::try_parse_from([
+            "dcm-deid",
+            "verify",
+            "--originals",
+            "a",
+            "b",
+            "out.zip",
+            "-o",
+            "report",
+            "--preset",
+            "tcia",
+        ])
+        .unwrap();
+        let Command::Verify(args) = cli.command else {
+            panic!("verify")
+        };
+        let (originals, output) = args.paths().unwrap();
+        assert_eq!(originals, [PathBuf::from("a"), PathBuf::from("b")]);
+        assert_eq!(output, PathBuf::from("out.zip"));
+        assert!(args.engine.options().unwrap().clean_descriptors);
+    }
+
+    #[test]
     fn flags_add_to_the_preset() {
         let cli = Cli::try_parse_from([
             "dcm-deid",
@@ -208,7 +263,7 @@ mod tests {
         let Command::Deidentify(args) = cli.command else {
             panic!("deidentify")
         };
-        let o = args.options().unwrap();
+        let o = args.engine.options().unwrap();
         assert!(o.retain_uids && o.retain_long_full_dates && !o.retain_long_modified_dates);
         assert!(o.clean_descriptors);
     }

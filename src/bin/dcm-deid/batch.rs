@@ -18,6 +18,8 @@ use dicom_deid::output::zip::{Prepared, ZipWriter};
 use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
 use dicom_deid::review::inventory::{self, Inventory};
 use dicom_deid::review::log::RunLog;
+use dicom_deid::review::verify::{DETAIL_PHI_CSV, NO_PHI_CSV};
+use dicom_deid::review::{FileCheck, Report, Verifier, VerifyConfig, check_file};
 use dicom_deid::{Deidentifier, Error};
 
 /// Where outputs go.
@@ -177,6 +179,32 @@ pub fn collect_inputs(paths: &[PathBuf], exclude: Option<&Path>) -> Vec<PathBuf>
     files
 }
 
+/// Each input's path as the verifier harvests it: relative to the argument it was found under,
+/// that argument's own name included (`scans/SMITH_J/IM1.dcm` for an argument `…/scans`).
+pub fn input_names(roots: &[PathBuf], files: &[PathBuf]) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| {
+            let root = roots.iter().find(|r| f.starts_with(r));
+            let rel = match root {
+                Some(r) => {
+                    let base = r.file_name().map(PathBuf::from).unwrap_or_default();
+                    if f == r {
+                        base
+                    } else {
+                        base.join(f.strip_prefix(r).unwrap_or(f))
+                    }
+                }
+                None => f.file_name().map(PathBuf::from).unwrap_or_default(),
+            };
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect()
+}
+
 /// Writes bytes to `path` through a temporary file in the same folder and a rename, so a crash
 /// or a full disk never leaves a half-written output under the final name. (No fsync per file:
 /// the rename is what makes a name appear only complete; the zip output is synced once.)
@@ -223,6 +251,8 @@ pub struct Run<'a> {
     pub quarantine_dir: Option<&'a Path>,
     /// The log row, filled in as the batch ends.
     pub log: RunLog,
+    /// Residual-PHI verification, unless it was turned off.
+    pub verification: Option<Verification<'a>>,
 }
 
 /// The result of a batch.
@@ -231,6 +261,14 @@ pub struct BatchResult {
     pub outcomes: Vec<Outcome>,
     /// The run's log row as written (sample, counts).
     pub log: RunLog,
+    /// The residual-PHI verification, unless it was turned off.
+    pub report: Option<Report>,
+}
+
+/// Residual-PHI verification of a batch: its configuration, and each input's name as harvested.
+pub struct Verification<'a> {
+    pub config: VerifyConfig,
+    pub names: &'a [String],
 }
 
 /// What the threads share: the ledger, whose turn it is, and the audit files.
@@ -240,6 +278,7 @@ struct Shared {
     jsonl: AuditFile,
     csv: AuditFile,
     outcomes: Vec<Option<Outcome>>,
+    verifier: Option<Verifier>,
 }
 
 /// An input read, de-identified and staged, ready for its turn.
@@ -247,6 +286,8 @@ struct Ready {
     result: FileResult,
     /// The output and where it was staged, when there is one.
     output: Option<(Vec<u8>, Staged)>,
+    /// The input's identifiers and the output's tokens, when verifying.
+    check: Option<FileCheck>,
 }
 
 /// An output made ready outside the ordered section: deflated for a zip, or already written to a
@@ -257,7 +298,6 @@ enum Staged {
 }
 
 /// Runs a batch on `jobs` threads. `progress` is called once per finished input, from the threads.
-/// With `linkage_dir`, the PHI linkage files are written there (never into the output).
 pub fn run(
     deidentifier: &Deidentifier,
     inputs: &[PathBuf],
@@ -269,8 +309,10 @@ pub fn run(
         jobs,
         linkage_dir,
         quarantine_dir,
-        log,
+        mut log,
+        verification,
     } = run;
+    let verification = verification.as_ref();
     let next = AtomicUsize::new(0);
     let shared = Mutex::new(Shared {
         turn: 0,
@@ -282,6 +324,7 @@ pub fn run(
         jsonl: AuditFile::new("")?,
         csv: AuditFile::new(CSV_HEADER)?,
         outcomes: vec![None; inputs.len()],
+        verifier: verification.map(|v| Verifier::new(&v.config)),
     });
     let turn_changed = Condvar::new();
     std::thread::scope(|s| {
@@ -293,11 +336,12 @@ pub fn run(
                         break;
                     }
                     let ready = std::panic::catch_unwind(|| {
-                        prepare(deidentifier, &inputs[i], destination, i)
+                        prepare(deidentifier, &inputs[i], destination, i, verification)
                     })
                     .unwrap_or_else(|_| Ready {
                         result: FileResult::rejected(&Error::Internal),
                         output: None,
+                        check: None,
                     });
                     let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
                     while g.turn != i {
@@ -328,8 +372,18 @@ pub fn run(
     for (name, mut a) in [("audit.jsonl", jsonl), ("audit.csv", shared.csv)] {
         destination.put_file(name, &mut a.file, a.sum.crc32())?;
     }
+    let report = shared.verifier.map(Verifier::finish);
+    if let Some(r) = &report {
+        destination.put_text(NO_PHI_CSV, &r.no_phi_csv())?;
+        let s = &r.summary;
+        log.residual = [s.critical, s.high, s.review].map(|n| n as usize);
+    }
     let log = write_reports(destination, &shared.ledger, log)?;
     destination.finish()?;
+    if let (Some(dir), Some(r)) = (linkage_dir, &report) {
+        fs::create_dir_all(dir)?;
+        write_atomically(&dir.join(DETAIL_PHI_CSV), r.detail_phi_csv().as_bytes())?;
+    }
     if let (Some(dir), Some(tables)) = (linkage_dir, shared.ledger.linkage()) {
         fs::create_dir_all(dir)?;
         for (name, text) in tables.files() {
@@ -343,6 +397,7 @@ pub fn run(
         summary: shared.ledger.summary().clone(),
         outcomes,
         log,
+        report,
     })
 }
 
@@ -388,8 +443,8 @@ pub fn inventory(
     deidentifier: &Deidentifier,
     inputs: &[PathBuf],
     with_values: bool,
+    jobs: usize,
 ) -> (Inventory, usize) {
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let next = AtomicUsize::new(0);
     // Parts wait here for their turn, so the merge order (and the pre-review's first file) does
     // not depend on the threads.
@@ -450,25 +505,43 @@ fn prepare(
     input: &Path,
     destination: &Destination,
     index: usize,
+    verification: Option<&Verification<'_>>,
 ) -> Ready {
-    let result = fs::read(input)
-        .map_err(|e| Error::read(e.kind()))
-        .and_then(|bytes| deidentifier.deidentify(&bytes));
+    let bytes = fs::read(input).map_err(|e| Error::read(e.kind()));
+    let result = bytes
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|b| deidentifier.deidentify(b));
     let file_result = FileResult::of(&result);
-    let Ok(d) = result else {
-        return Ready {
-            result: file_result,
-            output: None,
-        };
+    // An input held back still has identifiers that must not appear elsewhere.
+    let harvest = matches!(&result, Ok(_) | Err(Error::Quarantined(_)));
+    let check = |output: Option<&[u8]>| match (verification, &bytes) {
+        (Some(v), Ok(b)) if harvest => {
+            Some(check_file(&v.config, Some(b), &v.names[index], output))
+        }
+        _ => None,
     };
+    let d = match result {
+        Ok(d) => d,
+        Err(_) => {
+            return Ready {
+                result: file_result,
+                output: None,
+                check: check(None),
+            };
+        }
+    };
+    let check = check(Some(&d.bytes));
     match destination.stage(index, &d.bytes) {
         Ok(staged) => Ready {
             result: file_result,
             output: Some((d.bytes, staged)),
+            check,
         },
         Err(e) => Ready {
             result: FileResult::rejected(&Error::Write(e.kind().to_string())),
             output: None,
+            check: None,
         },
     }
 }
@@ -476,7 +549,11 @@ fn prepare(
 /// Commits one prepared input through the ledger (in input order, under the shared lock).
 fn commit(g: &mut Shared, destination: &Destination, input: &Path, ready: Ready) -> Outcome {
     let Shared {
-        ledger, jsonl, csv, ..
+        ledger,
+        jsonl,
+        csv,
+        verifier,
+        ..
     } = g;
     let output = ready.output;
     let committed = ledger.commit(&input.to_string_lossy(), ready.result, |name| {
@@ -491,6 +568,13 @@ fn commit(g: &mut Shared, destination: &Destination, input: &Path, ready: Ready)
         && let Some((_, Staged::File(tmp))) = &output
     {
         let _ = fs::remove_file(tmp);
+    }
+    if let (Some(v), Some(check)) = (verifier.as_mut(), ready.check) {
+        let name = match &committed.outcome {
+            Outcome::Written(n) => Some(n.as_str()),
+            _ => None,
+        };
+        v.commit(name, check);
     }
     if let Some(lines) = &committed.audit
         && jsonl

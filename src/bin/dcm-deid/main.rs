@@ -3,6 +3,7 @@
 
 mod args;
 mod batch;
+mod verify;
 
 use std::fs;
 use std::path::Path;
@@ -13,10 +14,10 @@ use clap::Parser;
 use dicom_deid::output::{Outcome, Summary};
 use dicom_deid::pixels::script::Expr;
 use dicom_deid::pixels::{PixelPolicy, PixelScript, PixelSettings, ScriptText};
-use dicom_deid::review::{self, log::RunLog};
+use dicom_deid::review::{self, VerifyConfig, log::RunLog};
 use dicom_deid::{Deidentifier, Lookup, Overrides, Profile, ProjectKey, SafePrivate};
 
-use args::{Cli, Command, DeidArgs, InventoryArgs};
+use args::{Cli, Command, DeidArgs, EngineArgs, InventoryArgs, VerifyArgs};
 
 /// Prints a line to stdout; a closed pipe (`dcm-deid ... | head`) is not an error worth a panic.
 macro_rules! say {
@@ -79,10 +80,9 @@ fn read_table(path: &Path, what: &str) -> anyhow::Result<(String, String)> {
     Ok((name, text))
 }
 
-fn deidentifier(args: &DeidArgs) -> anyhow::Result<Deidentifier> {
-    let options = args.options()?;
-    let key = load_or_create_key(args.key.as_deref())?;
-    let mut d = Deidentifier::new(options, key)?;
+/// The engine the arguments describe, with this key.
+fn engine(args: &EngineArgs, key: ProjectKey) -> anyhow::Result<Deidentifier> {
+    let mut d = Deidentifier::new(args.options()?, key)?;
     if let Some(p) = &args.profile {
         let (name, text) = read_table(p, "profile")?;
         d = d.with_profile(Profile::from_csv(&name, &text)?);
@@ -95,11 +95,25 @@ fn deidentifier(args: &DeidArgs) -> anyhow::Result<Deidentifier> {
         let (_, text) = read_table(p, "lookup table")?;
         d = d.with_lookup(Lookup::from_csv(&text)?);
     }
+    Ok(d)
+}
+
+fn deidentifier(args: &DeidArgs) -> anyhow::Result<Deidentifier> {
+    let key = load_or_create_key(args.engine.key.as_deref())?;
+    let mut d = engine(&args.engine, key)?;
     if let Some(p) = &args.overrides {
         let (name, text) = read_table(p, "overrides (pre-review) file")?;
         d = d.with_overrides(Overrides::from_csv(&name, &text)?);
     }
     Ok(d.with_pixels(pixel_policy(args)?))
+}
+
+fn jobs(n: Option<usize>) -> usize {
+    n.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
 }
 
 /// The mask sources and the at-risk policy from the arguments.
@@ -146,11 +160,7 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
     {
         bail!("the quarantine folder (PHI) must not be the output or inside it");
     }
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let jobs = jobs(args.engine.jobs);
     // Hidden by indicatif itself when stderr is not a terminal.
     let bar = indicatif::ProgressBar::new(inputs.len() as u64).with_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files  {per_sec}  eta {eta}")
@@ -176,6 +186,7 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         reviewer: args.reviewer.clone(),
         ..RunLog::default()
     };
+    let names = batch::input_names(&args.inputs, &inputs);
     let result = batch::run(
         &deidentifier,
         &inputs,
@@ -185,6 +196,10 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
             linkage_dir: args.linkage.as_deref(),
             quarantine_dir: args.quarantine.as_deref(),
             log,
+            verification: (!args.no_verify).then(|| batch::Verification {
+                config: VerifyConfig::of(&deidentifier),
+                names: &names,
+            }),
         },
         &|_| bar.inc(1),
     )
@@ -205,6 +220,18 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
         result.log.sample_size,
         result.log.sample_seed
     );
+    let critical = result.report.as_ref().is_some_and(|r| r.has_critical());
+    if let Some(r) = &result.report {
+        for line in r.summary_lines(20) {
+            say!("{line}");
+        }
+        if critical {
+            warn!(
+                "error: residual PHI: critical findings in the output (see {}); do not release it",
+                dicom_deid::review::verify::NO_PHI_CSV
+            );
+        }
+    }
     if let Some(l) = &args.linkage {
         say!("linkage files (contain PHI) written to {}", l.display());
     }
@@ -214,23 +241,16 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
             q.display()
         );
     }
-    Ok(result.summary.failed == 0)
+    Ok(result.summary.failed == 0 && !critical)
 }
 
 /// Writes the element inventory and (unless `--no-values`) the pre-review of the inputs.
 fn inventory(args: InventoryArgs) -> anyhow::Result<bool> {
-    let mut d = Deidentifier::new(args.options()?, ProjectKey::generate()?)?;
-    if let Some(p) = &args.profile {
-        let (name, text) = read_table(p, "profile")?;
-        d = d.with_profile(Profile::from_csv(&name, &text)?);
-    }
-    if let Some(p) = &args.safe_private {
-        let (name, text) = read_table(p, "safe-private table")?;
-        d = d.with_safe_private(SafePrivate::from_csv(&name, &text)?);
-    }
+    // The actions do not depend on the key: a fresh one is enough.
+    let d = engine(&args.engine, ProjectKey::generate()?)?;
     let inputs = batch::collect_inputs(&args.inputs, Some(&args.output));
     let with_values = !args.no_values;
-    let (inventory, failed) = batch::inventory(&d, &inputs, with_values);
+    let (inventory, failed) = batch::inventory(&d, &inputs, with_values, jobs(args.engine.jobs));
     fs::create_dir_all(&args.output).context("cannot create the output folder")?;
     batch::write_atomically(
         &args.output.join("inventory-noPHI.csv"),
@@ -295,6 +315,72 @@ fn inside(path: &Path, folder: &Path) -> bool {
     full.starts_with(&folder)
 }
 
+/// `verify`: the originals harvested, the output checked, the report written.
+fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
+    let Some((originals, output)) = args.paths() else {
+        bail!("give the originals and the output: verify --originals INPUT... OUTPUT -o DIR");
+    };
+    let key = match args.engine.key.as_deref() {
+        Some(path) => {
+            let text = fs::read_to_string(path).context("cannot read the key file")?;
+            ProjectKey::from_hex(&text)?
+        }
+        None => {
+            warn!(
+                "note: no --key given: outputs cannot be paired with their originals, so a value \
+                 the profile kept cannot be told from one the engine wrote"
+            );
+            ProjectKey::generate()?
+        }
+    };
+    let config = VerifyConfig::of(&engine(&args.engine, key)?);
+    if let Some(d) = &args.detail
+        && inside(d, &output)
+    {
+        bail!("the detail folder (PHI) must not be the output or inside it");
+    }
+    let inputs = batch::collect_inputs(&originals, Some(&output));
+    let names = batch::input_names(&originals, &inputs);
+    let bar = indicatif::ProgressBar::new(inputs.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos} files  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (report, unpaired) = verify::run(
+        &config,
+        &inputs,
+        &names,
+        &output,
+        jobs(args.engine.jobs),
+        &|| bar.inc(1),
+    )
+    .context("cannot read the output")?;
+    bar.finish_and_clear();
+    verify::write(&report, &args.report, args.detail.as_deref())
+        .context("cannot write the report")?;
+    for line in report.summary_lines(20) {
+        say!("{line}");
+    }
+    if unpaired > 0 {
+        say!(
+            "note: {unpaired} outputs have no original among the inputs given (or another key): \
+             checked against every patient's identifiers only"
+        );
+    }
+    say!(
+        "report written to {}",
+        args.report
+            .join(dicom_deid::review::verify::NO_PHI_CSV)
+            .display()
+    );
+    if let Some(d) = &args.detail {
+        say!("detail (contains PHI) written to {}", d.display());
+    }
+    if report.has_critical() {
+        warn!("error: residual PHI: critical findings; do not release this output");
+    }
+    Ok(!report.has_critical())
+}
+
 fn print_summary(summary: &Summary) {
     say!(
         "{} files found: {} de-identified, {} skipped, {} failed, {} quarantined",
@@ -331,6 +417,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Deidentify(args) => deidentify(*args),
         Command::Inventory(args) => inventory(*args),
+        Command::Verify(args) => verify(*args),
         Command::Keygen { file } => ProjectKey::generate()
             .map_err(anyhow::Error::from)
             .and_then(|k| write_key(&file, &k))
