@@ -224,6 +224,22 @@ pub struct FileCheck {
     pub scanned: bool,
 }
 
+/// The per-file step for one input's de-identification result: an input that was written or
+/// held back is harvested (a held-back image's identifiers must not appear elsewhere either),
+/// and a written output is tokenised; skipped and failed inputs are not checked.
+pub fn check_result(
+    cfg: &VerifyConfig,
+    input: &[u8],
+    input_name: &str,
+    result: &crate::Result<crate::Deidentified>,
+) -> Option<FileCheck> {
+    match result {
+        Ok(d) => Some(check_file(cfg, Some(input), input_name, Some(&d.bytes))),
+        Err(crate::Error::Quarantined(_)) => Some(check_file(cfg, Some(input), input_name, None)),
+        Err(_) => None,
+    }
+}
+
 /// The per-file step: harvests the identifiers of `input` (when given and readable; its
 /// `input_name` is its path relative to what the user gave, folder names included) and
 /// tokenises `output`, finding within-file matches and pattern and private-element issues.

@@ -13,11 +13,17 @@ use crate::output::quarantine;
 use crate::output::zip::ZipWriter;
 use crate::output::{FileResult, Ledger, Outcome, Summary};
 use crate::review::log::RunLog;
+use crate::review::verify::NO_PHI_CSV;
+use crate::review::{FileCheck, Verifier, VerifyConfig};
 
 /// One batch on the page.
 #[wasm_bindgen]
 pub struct Batch {
     ledger: Ledger,
+    /// The residual-PHI verification of the run's outputs.
+    verifier: Option<Verifier>,
+    /// After `finish`: the verification detail (PHI), for its separate download.
+    detail: Option<String>,
     /// The log row's settings part (tool, profile, options, key fingerprint).
     log: RunLog,
     zip: Option<ZipWriter<Vec<u8>>>,
@@ -37,6 +43,18 @@ struct Finished<'a> {
     summary_line: String,
     /// The run's row of deid_log-noPHI.csv (sample size and seed for the page to show).
     log: &'a RunLog,
+    /// What the residual-PHI verification found: a critical finding must stop the save.
+    verification: Option<Verification>,
+}
+
+/// The residual-PHI verification's summary for the page (no identifying text).
+#[derive(Serialize)]
+struct Verification {
+    critical: u64,
+    high: u64,
+    review: u64,
+    /// One line per finding (place, class, keyed hash), the most severe first.
+    lines: Vec<String>,
 }
 
 /// What the page tells the log about its run.
@@ -77,6 +95,8 @@ impl Batch {
         let mut csv = Checksummed::default();
         csv.update(CSV_HEADER.as_bytes());
         Ok(Batch {
+            verifier: Some(Verifier::new(&VerifyConfig::of(&d))),
+            detail: None,
             ledger: Ledger::new(&d.profile().edition, *d.options(), keep_linkage),
             log: RunLog {
                 tool: crate::review::log::TOOL.into(),
@@ -107,12 +127,18 @@ impl Batch {
     /// the worker's [`FileResult`]). Returns `{outcome: {status, detail}, audit?: {jsonl, csv},
     /// header?}`: for a written output, append `header` then the output's bytes to the zip.
     pub fn commit(&mut self, input: &str, result: JsValue) -> Result<JsValue, JsValue> {
+        let result_js = result.clone();
         // A fixed message: serde's would quote the value it rejected, which may be PHI.
         let result: FileResult = serde_wasm_bindgen::from_value(result).map_err(|_| {
             js_error(&Error::Unsupported(
                 "a worker's result could not be read".into(),
             ))
         })?;
+        // The verifier's part of this file, which the worker added beside the result.
+        let check: Option<FileCheck> = js_sys::Reflect::get(&result_js, &"check".into())
+            .ok()
+            .and_then(|c| c.as_string())
+            .and_then(|c| serde_json::from_str(&c).ok());
         let size_crc = match &result {
             FileResult::Processed(p) => Some((p.size, p.crc32)),
             _ => None,
@@ -126,6 +152,13 @@ impl Batch {
         if let Some(lines) = &committed.audit {
             self.jsonl.update(lines.jsonl.as_bytes());
             self.csv.update(lines.csv.as_bytes());
+        }
+        if let (Some(v), Some(check)) = (self.verifier.as_mut(), check) {
+            let name = match &committed.outcome {
+                Outcome::Written(n) => Some(n.as_str()),
+                _ => None,
+            };
+            v.commit(name, check);
         }
         let value = to_js(&committed)?;
         if matches!(committed.outcome, Outcome::Written(_)) {
@@ -156,7 +189,18 @@ impl Batch {
         };
         let jsonl_header = header("audit.jsonl", &self.jsonl)?;
         let csv_header = header("audit.csv", &self.csv)?;
+        let report = self.verifier.take().map(Verifier::finish);
+        let residual = report.as_ref().map(|r| {
+            let s = &r.summary;
+            [s.critical, s.high, s.review].map(|n| n as usize)
+        });
+        if let Some(r) = &report {
+            zip.add(NO_PHI_CSV, r.no_phi_csv().as_bytes(), true)
+                .map_err(|e| js_error(&Error::Write(e.to_string())))?;
+            self.detail = Some(r.detail_phi_csv());
+        }
         let (log, files) = self.ledger.review_files(RunLog {
+            residual: residual.unwrap_or_default(),
             run_id: run.run_id,
             started_utc: run.started_utc,
             finished_utc: run.finished_utc,
@@ -169,6 +213,12 @@ impl Batch {
                 .map_err(|e| js_error(&Error::Write(e.to_string())))?;
         }
         let reports = std::mem::take(zip.get_mut());
+        let verification = report.as_ref().map(|r| Verification {
+            critical: r.summary.critical,
+            high: r.summary.high,
+            review: r.summary.review,
+            lines: r.summary_lines(12),
+        });
         let end = zip
             .finish()
             .map_err(|e| js_error(&Error::Write(e.to_string())))?;
@@ -177,6 +227,7 @@ impl Batch {
             warnings: self.ledger.summary().warnings(),
             summary_line,
             log: &log,
+            verification,
         })?;
         with_bytes(
             value,
@@ -187,6 +238,13 @@ impl Batch {
                 ("end", &end),
             ],
         )
+    }
+
+    /// The residual-PHI verification's detail (PHI: the matched text of each finding) as
+    /// `residual_phi-detail-PHI.csv`, for a separate download once the batch is finished.
+    #[wasm_bindgen(js_name = residualDetail)]
+    pub fn residual_detail(&self) -> Option<String> {
+        self.detail.clone()
     }
 
     /// The linkage files (PHI) as a zip, for a separate download; throws when the batch was made

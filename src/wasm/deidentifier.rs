@@ -5,14 +5,16 @@
 use wasm_bindgen::prelude::*;
 use web_sys::{FileSystemReadWriteOptions, FileSystemSyncAccessHandle};
 
-use super::{configure, to_js};
+use super::{configure, js_error, to_js};
 use crate::output::FileResult;
+use crate::review::{VerifyConfig, check_result};
 use crate::{Deidentifier, Error};
 
 /// A configured de-identifier (JS class `Deidentifier`).
 #[wasm_bindgen(js_name = Deidentifier)]
 pub struct JsDeidentifier {
     inner: Deidentifier,
+    verify: VerifyConfig,
 }
 
 #[wasm_bindgen(js_class = Deidentifier)]
@@ -29,8 +31,10 @@ impl JsDeidentifier {
         pixels: JsValue,
         overrides_csv: Option<String>,
     ) -> Result<JsDeidentifier, JsValue> {
+        let inner = configure(options, key, lookup_csv, pixels, overrides_csv)?;
         Ok(JsDeidentifier {
-            inner: configure(options, key, lookup_csv, pixels, overrides_csv)?,
+            verify: VerifyConfig::of(&inner),
+            inner,
         })
     }
 
@@ -62,22 +66,32 @@ impl JsDeidentifier {
     /// De-identifies `input` (a file's bytes, read by the worker while the previous file was
     /// processed) and writes the output to `output` (an OPFS sync access handle) at byte `at`.
     /// Returns the [`FileResult`], whose `size` is the number of bytes written; an output that
-    /// cannot be written is a failed result.
+    /// cannot be written is a failed result. With `name` (the input's relative path), the
+    /// result also carries `check`: the residual-PHI verifier's part for this file (JSON text,
+    /// PHI, for the page's [`Batch`](super::Batch) only).
     #[wasm_bindgen(js_name = deidentifyInto)]
     pub fn deidentify_into(
         &self,
         input: &[u8],
         output: &FileSystemSyncAccessHandle,
         at: f64,
+        name: Option<String>,
     ) -> Result<JsValue, JsValue> {
         let result = self.inner.deidentify(input);
         let mut file_result = FileResult::of(&result);
+        let mut check = name.and_then(|n| check_result(&self.verify, input, &n, &result));
         if let Ok(d) = &result
             && let Err(e) = write(output, &d.bytes, at)
         {
             file_result = FileResult::rejected(&e);
+            check = None;
         }
-        to_js(&file_result)
+        let value = to_js(&file_result)?;
+        if let Some(c) = check {
+            let json = serde_json::to_string(&c).map_err(|_| js_error(&Error::Internal))?;
+            js_sys::Reflect::set(&value, &"check".into(), &json.into())?;
+        }
+        Ok(value)
     }
 }
 

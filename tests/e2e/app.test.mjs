@@ -392,6 +392,26 @@ test('the page makes the same element inventory as the CLI, and an edited pre-re
     assert.ok(dcm.some(([, b]) => b.includes(Buffer.from('REVIEWED DESCRIPTION'))));
     const finalReview = entries.get('final_review-noPHI.csv').toString();
     assert.match(finalReview, /"<\(0008,1030\)>",StudyDescription,LO,,C,<REVIEWED DESCRIPTION>/);
+    assert.match(await page.textContent('#verification'), /^Residual-PHI check: 0 critical/);
+    assert.ok(entries.has('residual_phi-noPHI.csv'));
+
+    // A careless decision writes the patient's ID into the description: the residual-PHI check
+    // finds it, the save stops behind a warning, and discarding it saves nothing.
+    lines[row] = lines[row].replace(',,REVIEWED DESCRIPTION,,', ',,seen for ACRIN-FLT-Breast_076,,');
+    const careless = path.join(tmp, 'decisions-2.csv');
+    fs.writeFileSync(careless, lines.join('\n') + '\n');
+    await page.setInputFiles('#overrides', careless);
+    await page.click('#start');
+    await page.waitForSelector('#residual-dialog[open]', { timeout: 120_000 });
+    assert.match(await page.textContent('#residual-lines'), /critical/);
+    assert.ok(!(await page.textContent('#residual-lines')).includes('ACRIN'), 'no identifying text');
+    await page.screenshot({ path: path.join(root, 'target', 'e2e-residual-dialog.png'), fullPage: true });
+    await page.click('#residual-discard');
+    await page.waitForSelector('body[data-state=held]', { timeout: 30_000 });
+    assert.match(await page.textContent('#verification'), /^Residual-PHI check: [1-9]\d* critical/);
+    assert.equal(await page.isVisible('#save'), false, 'nothing to save');
+    const [dd] = await Promise.all([page.waitForEvent('download'), page.click('#residual-detail')]);
+    assert.equal(dd.suggestedFilename(), 'residual_phi-detail-PHI.csv');
   } finally {
     await browser.close();
     server.stop();

@@ -1,7 +1,7 @@
 // The page: boots the engine (one compiled wasm module, an instance here for the batch ledger and
 // one per worker), mounts the views, and runs a batch when asked. Stable hooks for automated
 // drives: #pick-folder, #start, #inventory, body[data-ready=yes],
-// body[data-state=done|cancelled|failed|inventoried], #summary.
+// body[data-state=done|cancelled|failed|held|inventoried], #summary.
 import init, { inputOrder } from '../pkg/dicom_deid.js';
 import { clearScratch } from '../shared/scratch.js';
 import { filesFromDrop, filesFromInput, formatBytes } from './files.js';
@@ -12,13 +12,13 @@ import { download } from './views/download.js';
 import { mountKey } from './views/key.js';
 import { mountOptions } from './views/options.js';
 import { mountPixels } from './views/pixels.js';
-import { hideResults, showResults } from './views/results.js';
+import { confirmRelease, hideResults, showResults, showVerification } from './views/results.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const state = {
   inputs: [], running: null, pool: null, options: null, pixels: null, key: null, last: null,
-  overrides: null, // the text of an edited pre-review, whose decisions override the profile
+  overrides: null, // the File of an edited pre-review, whose decisions override the profile
 };
 
 function workerCount() {
@@ -82,7 +82,7 @@ function progressReporter(total, totalBytes) {
 
 /** The settings of a run, as the workers and the batch take them. */
 async function settingsNow() {
-  return { options: state.options(), pixels: await state.pixels(), overrides: state.overrides, ...state.key.settings() };
+  return { options: state.options(), pixels: await state.pixels(), overrides: await state.overrides?.text(), ...state.key.settings() };
 }
 
 /** The element inventory and the values to review, offered as two separate downloads. */
@@ -158,7 +158,7 @@ async function start() {
   try {
     const result = await runBatch({
       batch, pool: state.pool, inputs: state.inputs, settings, sink,
-      onProgress: progress, isCancelled: () => run.cancelled,
+      onProgress: progress, isCancelled: () => run.cancelled, confirmRelease,
     });
     progress(state.inputs.length, totalBytes, true);
     state.last = result;
@@ -168,6 +168,14 @@ async function start() {
     if (run.cancelled) {
       $('progress-text').textContent = 'Cancelled. Nothing was saved.';
       document.body.dataset.state = 'cancelled';
+    } else if (err.name === 'ResidualPhi') {
+      $('progress-text').textContent = `Stopped: ${err.message}. Nothing was saved.`;
+      hideResults();
+      $('results').hidden = false;
+      for (const id of ['linkage', 'quarantine']) $(id).hidden = true;
+      for (const id of ['summary', 'review-note']) $(id).textContent = '';
+      showVerification(err.verification, err.detail);
+      document.body.dataset.state = 'held';
     } else {
       $('progress-text').textContent = `Stopped: ${err.message}`;
       document.body.dataset.state = 'failed';
@@ -221,8 +229,9 @@ function wire() {
   if (params.get('direct') === '0') $('direct').checked = false;
   $('start').addEventListener('click', start);
   $('inventory').addEventListener('click', inventory);
-  $('overrides').addEventListener('change', async (e) => {
-    state.overrides = e.target.files[0] ? await e.target.files[0].text() : null;
+  // Read when a run starts, so a file edited since it was chosen is read as it is then.
+  $('overrides').addEventListener('change', (e) => {
+    state.overrides = e.target.files[0] ?? null;
   });
   $('cancel').addEventListener('click', cancel);
 }

@@ -103,11 +103,12 @@ export class WorkerPool {
 
   /**
    * Runs `files` (File handles, in commit order) through the workers, outputs to the OPFS run
-   * folder `scratch` (`mode: 'inventory'`: examined, nothing written); yields `{index, result, location, closed}` in input order (`closed`: a
+   * folder `scratch` (`mode: 'inventory'`: examined, nothing written; `names`: the files'
+   * relative paths, for the residual-PHI verifier); yields `{index, result, location, closed}` in input order (`closed`: a
    * worker file that can now be read). At most `ahead` files
    * are done or in flight beyond the one awaited.
    */
-  async *runInOrder(files, { scratch, ahead, mode }) {
+  async *runInOrder(files, { scratch, ahead, mode, names }) {
     const done = new Map();
     let next = 0, committed = 0, failure = null;
     let wakeCommitter = null;
@@ -132,7 +133,7 @@ export class WorkerPool {
         await replacing.get(slot);
         replacing.delete(slot);
         const channel = this.channels[slot];
-        const reply = await channel.ask({ kind: FILE, file: files[index], scratch, mode });
+        const reply = await channel.ask({ kind: FILE, file: files[index], scratch, mode, name: names?.[index] });
         if (reply.fatal) replace(slot, channel);
         if (!reply.retry) return reply;
       }

@@ -87,12 +87,14 @@ export async function runInventory({ pool, inputs, settings, onProgress, isCance
  * `settings`: {options, key, lookup, pixels}, for the workers. Reports
  * progress with `onProgress(committed, bytes)`; `isCancelled()` is checked after each commit.
  * `settings.sampleSeed` (optional) seeds the random sample of outputs to inspect.
+ * `confirmRelease(verification)` resolves to true to save an output with critical residual-PHI
+ * findings anyway (otherwise the run fails with an Error named `ResidualPhi`).
  * Resolves to {summary, warnings, log, rows, blob, batch, scratch} — `log` is the run's row of
  * deid_log-noPHI.csv (sample seed and size); `rows` lists the inputs not written or
  * written with warnings; `batch` keeps the linkage tables for their separate download; remove
  * `scratch` once `blob` is no longer needed.
  */
-export async function runBatch({ batch, pool, inputs, settings, sink, onProgress, isCancelled }) {
+export async function runBatch({ batch, pool, inputs, settings, sink, onProgress, isCancelled, confirmRelease }) {
   const started = utcNow();
   const scratch = await openRun();
   try {
@@ -104,7 +106,8 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     const files = inputs.map((i) => i.file);
     const parts = new ZipParts(sink, scratch);
     const ahead = 4 * pool.size;
-    for await (const { index, result, location, closed } of pool.runInOrder(files, { scratch: scratch.name, ahead })) {
+    const names = inputs.map((i) => i.path);
+    for await (const { index, result, location, closed } of pool.runInOrder(files, { scratch: scratch.name, ahead, names })) {
       const { path, file } = inputs[index];
       const c = batch.commit(path, result);
       if (c.outcome.status === 'written') parts.add(c.header, location);
@@ -130,6 +133,16 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
       sample_seed: settings.sampleSeed ?? randomSeed(),
       reviewer: settings.reviewer ?? '',
     });
+    const detail = batch.residualDetail();
+    // A critical residual-PHI finding stops the save unless the user, having seen the findings,
+    // says otherwise.
+    if (end.verification?.critical && !(await confirmRelease(end.verification))) {
+      const err = new Error('the output was discarded: the residual-PHI check found identifying values in it');
+      err.name = 'ResidualPhi';
+      err.verification = end.verification;
+      err.detail = detail;
+      throw err;
+    }
     await sink.write(end.jsonlHeader);
     await sink.write(new Blob([...jsonl, end.summaryLine]));
     await sink.write(end.csvHeader);
@@ -140,7 +153,10 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     // A zip saved straight to disk no longer needs the scratch files; a Blob still reads them
     // until it has been downloaded (they go at the next run or page load).
     if (!blob) await scratch.remove();
-    return { summary: end.summary, warnings: end.warnings, log: end.log, rows, blob, batch, scratch };
+    return {
+      summary: end.summary, warnings: end.warnings, log: end.log, verification: end.verification, detail,
+      rows, blob, batch, scratch,
+    };
   } catch (err) {
     batch.free();
     await sink.abort();

@@ -5,7 +5,7 @@
 //   {kind: LOAD, module, rotate}                    {kind: READY}
 //   {kind: CONFIGURE, options, key, lookup,         {kind: CONFIGURED} | {kind: FAILED, error}
 //      pixels, overrides}
-//   {kind: FILE, id, file, scratch, mode}           {kind: RESULT, id, result, location, closed, fatal, retry}
+//   {kind: FILE, id, file, scratch, mode, name}     {kind: RESULT, id, result, location, closed, fatal, retry}
 //   {kind: CLOSE}                                   {kind: CLOSED, closed}
 //
 // `file` is a File handle (structured clone, no bytes read on the page); the worker appends the
@@ -13,6 +13,8 @@
 // FileResult and where the bytes are ({file, at, size}). `closed` ({file, outputs}) names a worker
 // file the worker has just closed and how many outputs it holds (it starts a new file every
 // 64 MB, and CLOSE closes the last at the end of a run): from then on the page can read it.
+// `name` is the file's relative path: the residual-PHI verifier harvests its words, and the
+// result then carries `check` (the verifier's part for that file, PHI, for the page's Batch).
 // With `mode: 'inventory'` the worker writes nothing and `result` is `{part}` or `{reason}`
 // (the file's part of the element inventory and pre-review).
 // `fatal` means the engine trapped on that file: the file fails, and the worker answers the

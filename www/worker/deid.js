@@ -14,7 +14,7 @@ let queue = Promise.resolve();
 let rotateBytes = 64 << 20;
 const output = new OutputFile();
 
-async function process(read, scratch) {
+async function process(read, scratch, name) {
   if (broken) return { kind: RESULT, retry: true };
   let bytes;
   try {
@@ -26,7 +26,7 @@ async function process(read, scratch) {
   const at = output.size;
   let result;
   try {
-    result = deidentifier.deidentifyInto(bytes, handle, at);
+    result = deidentifier.deidentifyInto(bytes, handle, at, name);
   } catch {
     // A trap in the engine (a bug): the file fails, the pool starts a fresh worker.
     broken = true;
@@ -71,9 +71,9 @@ const handlers = {
     return { kind: CONFIGURED };
   },
 
-  [FILE]({ file, scratch, mode }) {
+  [FILE]({ file, scratch, mode, name }) {
     const read = file.arrayBuffer(); // starts now, while earlier files are processed
-    const done = queue.then(() => (mode === 'inventory' ? examine(read) : process(read, scratch)));
+    const done = queue.then(() => (mode === 'inventory' ? examine(read) : process(read, scratch, name)));
     queue = done.catch(() => {}); // one failed file does not fail the ones after it
     return done;
   },

@@ -19,7 +19,7 @@ use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
 use dicom_deid::review::inventory::{self, Inventory};
 use dicom_deid::review::log::RunLog;
 use dicom_deid::review::verify::{DETAIL_PHI_CSV, NO_PHI_CSV};
-use dicom_deid::review::{FileCheck, Report, Verifier, VerifyConfig, check_file};
+use dicom_deid::review::{FileCheck, Report, Verifier, VerifyConfig, check_result};
 use dicom_deid::{Deidentifier, Error};
 
 /// Where outputs go.
@@ -513,12 +513,8 @@ fn prepare(
         .map_err(Clone::clone)
         .and_then(|b| deidentifier.deidentify(b));
     let file_result = FileResult::of(&result);
-    // An input held back still has identifiers that must not appear elsewhere.
-    let harvest = matches!(&result, Ok(_) | Err(Error::Quarantined(_)));
-    let check = |output: Option<&[u8]>| match (verification, &bytes) {
-        (Some(v), Ok(b)) if harvest => {
-            Some(check_file(&v.config, Some(b), &v.names[index], output))
-        }
+    let check = match (verification, &bytes) {
+        (Some(v), Ok(b)) => check_result(&v.config, b, &v.names[index], &result),
         _ => None,
     };
     let d = match result {
@@ -527,11 +523,10 @@ fn prepare(
             return Ready {
                 result: file_result,
                 output: None,
-                check: check(None),
+                check,
             };
         }
     };
-    let check = check(Some(&d.bytes));
     match destination.stage(index, &d.bytes) {
         Ok(staged) => Ready {
             result: file_result,

@@ -5,7 +5,7 @@ import { download } from './download.js';
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 2000;
 
-export function showResults({ summary, warnings, log, rows, blob, batch }, sink, inputs) {
+export function showResults({ summary, warnings, log, verification, detail, rows, blob, batch }, sink, inputs) {
   $('results').hidden = false;
   const reasons = (m) => Object.entries(m).map(([r, n]) => `${n} × ${r}`).join('; ');
   $('summary').textContent = `${summary.found} files: ${summary.deidentified} de-identified, ` +
@@ -18,6 +18,7 @@ export function showResults({ summary, warnings, log, rows, blob, batch }, sink,
   $('review-note').textContent = `The zip holds the review files: final_review-noPHI.csv (every ` +
     `value left, to read through), deid_log-noPHI.csv, and review_sample-noPHI.csv: inspect its ` +
     `${log.sample_size} randomly chosen files by eye (seed ${log.sample_seed}).`;
+  showVerification(verification, detail);
   const warned = $('summary-warnings');
   warned.hidden = !warnings.length;
   warned.textContent = warnings.map((w) => `Warning: ${w}.`).join(' ');
@@ -50,6 +51,7 @@ export function showResults({ summary, warnings, log, rows, blob, batch }, sink,
     tr.appendChild(td);
     tbody.appendChild(tr);
   }
+  $('linkage').hidden = false;
   $('linkage').onclick = () =>
     download('linkage-CONTAINS-PHI.zip', new Blob([batch.linkageZip()], { type: 'application/zip' }));
   $('quarantine').hidden = !summary.quarantined;
@@ -63,4 +65,29 @@ export function showResults({ summary, warnings, log, rows, blob, batch }, sink,
 export function hideResults() {
   $('results').hidden = true;
   $('save').hidden = true;
+}
+
+/** The residual-PHI check's counts, and its detail (PHI) as a separate download. */
+export function showVerification(verification, detail) {
+  const v = $('verification');
+  v.hidden = !verification;
+  if (verification) {
+    v.className = verification.critical ? 'warning' : '';
+    v.textContent = `Residual-PHI check: ${verification.critical} critical, ${verification.high} high, ` +
+      `${verification.review} to review (residual_phi-noPHI.csv in the zip lists where and what kind, ` +
+      'never the text).';
+  }
+  const d = $('residual-detail');
+  d.hidden = !(detail && verification && verification.critical + verification.high + verification.review);
+  d.onclick = () => download('residual_phi-detail-PHI.csv', new Blob([detail], { type: 'text/csv' }));
+}
+
+/** Asks, with the findings shown, whether to save an output the check rates critical. */
+export function confirmRelease(verification) {
+  const dialog = $('residual-dialog');
+  $('residual-lines').textContent = verification.lines.join('\n');
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'keep'), { once: true });
+    dialog.showModal();
+  });
 }
