@@ -236,10 +236,13 @@ pub(crate) struct Harvester<'c> {
     id_words: HashSet<String>,
     /// UIDs of class attributes (SOP classes, transfer syntaxes): kinds, not instances.
     class_uids: HashSet<String>,
-    /// Every text value of the input, normalised: a word of the file name that the header
-    /// itself holds (a series description the file was named after) says nothing more.
+    /// Every text value of the input, as letters and digits: a word of the file name that the
+    /// header itself holds (a series description the file was named after) says nothing more.
     echo: String,
     pub(crate) out: HashMap<u64, Harvested>,
+    /// The instance UIDs harvested: what the engine writes for them (their remapped form) is
+    /// its own value, not an identifier, and need not be kept as an output token.
+    pub(crate) uids: HashSet<String>,
     /// Tokens of the file name that the header holds: not identifiers for this patient, in any
     /// of the patient's files (a folder named after a series).
     pub(crate) echoed: HashSet<u64>,
@@ -254,6 +257,7 @@ impl<'c> Harvester<'c> {
             class_uids: HashSet::new(),
             echo: String::new(),
             out: HashMap::new(),
+            uids: HashSet::new(),
             echoed: HashSet::new(),
         }
     }
@@ -336,12 +340,13 @@ impl<'c> Harvester<'c> {
                     }
                 }
                 Value::Bytes(raw) if e.vr.is_text() && !raw.is_empty() => {
-                    let what = self.what(e.tag, e.vr, parent);
-                    let echo = !matches!(e.vr, Vr::UI | Vr::DA | Vr::DT | Vr::TM | Vr::DS | Vr::IS);
-                    if what.is_none() && !echo {
-                        continue;
+                    if !matches!(e.vr, Vr::UI | Vr::DA | Vr::DT | Vr::TM | Vr::DS | Vr::IS) {
+                        echo_bytes(raw, &mut self.echo);
                     }
-                    let source = what.map(|_| path::pattern(&p()));
+                    let Some(what) = self.what(e.tag, e.vr, parent) else {
+                        continue;
+                    };
+                    let source = path::pattern(&p());
                     for v in split_values(e.vr, raw) {
                         if v.is_empty() {
                             continue;
@@ -352,13 +357,7 @@ impl<'c> Harvester<'c> {
                         } else {
                             String::from_utf8_lossy(v).into_owned()
                         };
-                        if echo {
-                            self.echo.push_str(&normalise(&text));
-                            self.echo.push('\u{1}');
-                        }
-                        if let (Some(what), Some(source)) = (what, &source) {
-                            self.value(what, &text, source);
-                        }
+                        self.value(what, &text, &source);
                     }
                 }
                 _ => {}
@@ -422,6 +421,7 @@ impl<'c> Harvester<'c> {
                 let uid = text.trim();
                 if uid.len() >= 8 && !uids::is_registered(uid) && !self.class_uids.contains(uid) {
                     self.add(Domain::Word, IdClass::Uid, false, &normalise(uid), source);
+                    self.uids.insert(uid.to_string());
                 }
             }
             What::Date(class) => {
@@ -608,6 +608,26 @@ pub(crate) fn retained_by_option(cfg: &VerifyConfig, tag: Tag, vr: Vr) -> bool {
         ),
         None => matches!(vr, Vr::DA | Vr::DT) && o.retain_long_full_dates,
     }
+}
+
+/// Appends a text value to the echo as [`normalise`] would write it for ASCII (letters and
+/// digits, upper case; bytes beyond ASCII as they are), without decoding it: only the file
+/// name's words are looked for in it.
+fn echo_bytes(raw: &[u8], echo: &mut String) {
+    let mut bytes = std::mem::take(echo).into_bytes();
+    for &b in raw {
+        if b.is_ascii_alphanumeric() {
+            bytes.push(b.to_ascii_uppercase());
+        } else if b >= 0x80 {
+            bytes.push(b);
+        } else if b == b'\\' {
+            bytes.push(1);
+        }
+    }
+    bytes.push(1);
+    // Bytes beyond ASCII may not be UTF-8 (other character sets): kept only when they are.
+    *echo = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
 /// The values of the class-UID attributes of an item and its items.
