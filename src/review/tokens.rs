@@ -231,6 +231,11 @@ pub type Emit<'e> = dyn FnMut(Domain, &str, usize, usize, MatchKind, bool) + 'e;
 /// (`UID1.2.3.4`) and two to four characters of unspaced scripts; dates
 /// ([`MatchKind::DateVariant`]) and telephone numbers.
 pub fn text_tokens(text: &str, whole: bool, emit: &mut Emit<'_>) {
+    tokens_of(text, whole, true, emit)
+}
+
+/// [`text_tokens`], with dates and telephone numbers only when `shapes` is set (not in a UID).
+pub fn tokens_of(text: &str, whole: bool, shapes: bool, emit: &mut Emit<'_>) {
     let w = Words::of(text);
     let ws = &w.spans;
     if ws.is_empty() {
@@ -262,7 +267,11 @@ pub fn text_tokens(text: &str, whole: bool, emit: &mut Emit<'_>) {
         }
         sub_tokens(&ws[i], w.norm(i), emit);
     }
-    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    let digits = if shapes {
+        text.bytes().filter(u8::is_ascii_digit).count()
+    } else {
+        0
+    };
     if digits >= 5 {
         for d in find_dates(text) {
             for date in &d.dates {

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::deid::key::{ProjectKey, base32};
 use crate::deid::profile::Action;
 use crate::deid::uids;
-use crate::deid::{Deidentifier, Lookup, Options, Profile, SafePrivate, safe_private};
+use crate::deid::{Deidentifier, Lookup, Options, Profile, SafePrivate, Witness, safe_private};
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{
     FileObject, Item, Tag, TagExt, Value, Vr, split_values, tags, trim_text,
@@ -37,7 +37,7 @@ use crate::dicom::model::{
 use crate::dicom::{path, read_file};
 use crate::review::harvest::{Harvested, Harvester, IdClass, retained_by_option};
 use crate::review::patterns::{Flag, text_flags};
-use crate::review::tokens::{Domain, Hasher, MatchKind, text_tokens};
+use crate::review::tokens::{Domain, Hasher, MatchKind, tokens_of};
 
 /// What the verifier needs of a de-identification: its options, key, profile, safe-private
 /// table and pseudonym lookup. Cheap to clone and share between threads.
@@ -49,20 +49,35 @@ pub struct VerifyConfig {
     pub(crate) profile: Arc<Profile>,
     pub(crate) safe_private: Arc<SafePrivate>,
     pub(crate) lookup: Option<Arc<Lookup>>,
+    /// Tags with a rule of their own in the profile, and those of them the options retain
+    /// (see [`crate::review::harvest::retained_by_option`]).
+    pub(crate) exact: FastSet<u32>,
+    pub(crate) retained: FastSet<u32>,
 }
 
 impl VerifyConfig {
     /// The configuration of a de-identifier: verification knows what it was asked to keep.
     pub fn of(d: &Deidentifier) -> VerifyConfig {
         let (key, profile, safe_private, lookup) = d.verify_parts();
-        VerifyConfig {
+        let mut cfg = VerifyConfig {
             options: *d.options(),
             hasher: Hasher::new(key),
             key: key.clone(),
             profile: Arc::clone(profile),
             safe_private: Arc::clone(safe_private),
             lookup: lookup.cloned(),
+            exact: FastSet::default(),
+            retained: FastSet::default(),
+        };
+        for r in &profile.rules {
+            if let crate::deid::TagPattern::Exact(t) = r.pattern {
+                cfg.exact.insert(t.as_u32());
+                if crate::review::harvest::retains(r, &cfg.options) {
+                    cfg.retained.insert(t.as_u32());
+                }
+            }
         }
+        cfg
     }
 
     /// The options in force.
@@ -244,84 +259,139 @@ pub struct FileCheck {
 /// The per-file step: harvests the identifiers of `input` (when given and readable; its
 /// `input_name` is its path relative to what the user gave, folder names included) and
 /// tokenises `output`, finding within-file matches and pattern and private-element issues.
+/// (Beside a de-identification, [`deidentify_and_check`] does the same without reading the
+/// files again.)
 pub fn check_file(
     cfg: &VerifyConfig,
     input: Option<&[u8]>,
     input_name: &str,
     output: Option<&[u8]>,
 ) -> FileCheck {
+    let mut checker = Checker::new(cfg, input_name);
     let mut scratch = Vec::new();
-    let input = input.and_then(|b| read_file(b, &mut scratch).ok());
-    let mut harvester = Harvester::new(cfg);
-    let mut check = FileCheck::default();
-    let mut values = TokenMap::default();
-    if let Some(obj) = &input {
-        check.patient = harvester.patient(obj);
-        harvester.object(obj);
-        harvester.file_name(input_name);
-        value_index(&obj.meta, 0, &mut values);
-        value_index(&obj.dataset, 0, &mut values);
+    if let Some(obj) = input.and_then(|b| read_file(b, &mut scratch).ok()) {
+        checker.input(&obj);
     }
-    // The UIDs the engine writes for this input's UIDs are its own values: remembered so that
-    // the batch does not keep a token per file for them.
-    let written: TokenSet = if cfg.options.retain_uids {
-        TokenSet::default()
-    } else {
-        harvester
-            .uids
-            .iter()
-            .map(|u| cfg.hasher.hash(Domain::Word, &uids::remap(&cfg.key, u)))
-            .collect()
-    };
     let mut scratch_out = Vec::new();
-    let output = output.and_then(|b| read_file(b, &mut scratch_out).ok());
-    let mut scanner = Scanner {
-        cfg,
-        written: &written,
-        tokens: TokenMap::with_capacity_and_hasher(512, Default::default()),
-        paths: Vec::new(),
-        texts: Vec::new(),
-        elements: 0,
-        issues: BTreeMap::new(),
-        input_values: values,
-    };
-    if let Some(obj) = &output {
-        if input.is_none() {
+    if let Some(obj) = output.and_then(|b| read_file(b, &mut scratch_out).ok()) {
+        checker.output(&obj);
+    }
+    checker.finish()
+}
+
+/// De-identifies `input` and checks it in one pass: the verifier harvests the input as the
+/// engine read it (before any change) and scans the output as the engine read it back, so no
+/// file is parsed twice. The check is `None` for an input that is not DICOM; an input held back
+/// (pixels at risk) or that failed after it was read still gives its identifiers.
+pub fn deidentify_and_check(
+    d: &Deidentifier,
+    cfg: &VerifyConfig,
+    input: &[u8],
+    input_name: &str,
+) -> (crate::Result<crate::Deidentified>, Option<FileCheck>) {
+    let mut checker = Checker::new(cfg, input_name);
+    let result = d.deidentify_witnessed(input, Some(&mut checker));
+    let check = checker.read.then(|| checker.finish());
+    (result, check)
+}
+
+/// The per-file check being made: the harvest of the input, then the scan of the output.
+struct Checker<'c> {
+    cfg: &'c VerifyConfig,
+    input_name: &'c str,
+    harvester: Harvester<'c>,
+    check: FileCheck,
+    scanner: Scanner<'c>,
+    /// Whether the input was read.
+    read: bool,
+}
+
+impl<'c> Checker<'c> {
+    fn new(cfg: &'c VerifyConfig, input_name: &'c str) -> Checker<'c> {
+        Checker {
+            cfg,
+            input_name,
+            harvester: Harvester::new(cfg),
+            check: FileCheck::default(),
+            scanner: Scanner {
+                cfg,
+                written: TokenSet::default(),
+                tokens: TokenMap::with_capacity_and_hasher(512, Default::default()),
+                paths: Vec::new(),
+                texts: Vec::new(),
+                elements: 0,
+                issues: BTreeMap::new(),
+                input_values: TokenMap::default(),
+            },
+            read: false,
+        }
+    }
+
+    fn finish(mut self) -> FileCheck {
+        let (harvester, scanner, mut check) = (self.harvester, self.scanner, self.check);
+        for (token, h) in &harvester.out {
+            if let Some(t) = scanner.tokens.get(token) {
+                check.details.push(Detail {
+                    token: *token,
+                    matched_text: h.text.clone(),
+                    context: scanner.context(t),
+                });
+            }
+        }
+        check.details.sort_by_key(|d| d.token);
+        check.echoed = harvester.echoed.into_iter().collect();
+        check.echoed.sort_unstable();
+        check.harvest = harvester.out.into_values().collect();
+        check.harvest.sort_by_key(|h| h.token);
+        check.tokens = scanner.tokens.into_values().collect();
+        check.tokens.sort_by_key(|t| t.token);
+        check.paths = scanner.paths;
+        check.issues = scanner.issues.into_values().collect();
+        check.elements = scanner.elements;
+        check.written = scanner.written.into_iter().collect();
+        check.written.sort_unstable();
+        self.read = false;
+        check
+    }
+}
+
+impl Witness for Checker<'_> {
+    fn input(&mut self, obj: &FileObject<'_>) {
+        let cfg = self.cfg;
+        self.read = true;
+        self.check.patient = self.harvester.patient(obj);
+        self.harvester.object(obj);
+        self.harvester.file_name(self.input_name);
+        value_index(&obj.meta, 0, &mut self.scanner.input_values);
+        value_index(&obj.dataset, 0, &mut self.scanner.input_values);
+        // The UIDs the engine writes for this input's UIDs are its own values: remembered so
+        // that the batch does not keep a token per file for them.
+        if !cfg.options.retain_uids {
+            self.scanner.written = self
+                .harvester
+                .uids
+                .iter()
+                .map(|u| cfg.hasher.hash(Domain::Word, &uids::remap(&cfg.key, u)))
+                .collect();
+        }
+    }
+
+    fn output(&mut self, obj: &FileObject<'_>) {
+        if !self.read {
             let cs = CharacterSet::from_item(&obj.dataset, &CharacterSet::default());
             let p = crate::deid::pseudonym::Patient::of(&obj.dataset, &cs);
-            check.patient = cfg
+            self.check.patient = self
+                .cfg
                 .hasher
                 .hash(Domain::Word, &format!("output\u{1f}{}", p.identity()));
         }
-        scanner.object(obj);
-        check.scanned = true;
-        check.sop_instance_uid = obj
+        self.scanner.object(obj);
+        self.check.scanned = true;
+        self.check.sop_instance_uid = obj
             .dataset
             .ascii(tags::SOP_INSTANCE_UID)
             .unwrap_or_default();
     }
-    for (token, h) in &harvester.out {
-        if let Some(t) = scanner.tokens.get(token) {
-            check.details.push(Detail {
-                token: *token,
-                matched_text: h.text.clone(),
-                context: scanner.context(t),
-            });
-        }
-    }
-    check.details.sort_by_key(|d| d.token);
-    check.echoed = harvester.echoed.into_iter().collect();
-    check.echoed.sort_unstable();
-    check.harvest = harvester.out.into_values().collect();
-    check.harvest.sort_by_key(|h| h.token);
-    check.tokens = scanner.tokens.into_values().collect();
-    check.tokens.sort_by_key(|t| t.token);
-    check.paths = scanner.paths;
-    check.issues = scanner.issues.into_values().collect();
-    check.elements = scanner.elements;
-    check.written = written.into_iter().collect();
-    check.written.sort_unstable();
-    check
 }
 
 /// The SOP Instance UID the output of `input` has under this configuration (the data set's, else
@@ -363,7 +433,19 @@ impl std::hash::Hasher for TokenHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        bytes.iter().for_each(|b| self.write_u64(*b as u64));
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(n as u64);
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
@@ -377,8 +459,9 @@ impl std::hash::Hasher for TokenHasher {
 }
 
 pub(crate) type TokenMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<TokenHasher>>;
-pub(crate) type TokenSet =
-    std::collections::HashSet<u64, std::hash::BuildHasherDefault<TokenHasher>>;
+pub(crate) type TokenSet = FastSet<u64>;
+pub(crate) type FastSet<T> =
+    std::collections::HashSet<T, std::hash::BuildHasherDefault<TokenHasher>>;
 
 fn mix(a: u64, b: u64) -> u64 {
     (a ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15))
@@ -389,23 +472,49 @@ fn mix(a: u64, b: u64) -> u64 {
 /// A number for an element's place, the same in an input and its output: what its MIDI-B path
 /// says (the parent, then the tag, or a private element's creator and offset), without making
 /// the string.
-fn place_key(parent: u64, tag: Tag, address: Option<&safe_private::PrivateAddress>) -> u64 {
-    match address {
-        Some(a) => {
-            let creator = a
-                .creator
-                .trim()
-                .bytes()
-                .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                    (h ^ b.to_ascii_uppercase() as u64).wrapping_mul(0x100_0000_01b3)
-                });
+fn place_key(parent: u64, tag: Tag, creator: Option<&str>) -> u64 {
+    match creator {
+        Some(c) => {
+            let creator = c.trim().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ b.to_ascii_uppercase() as u64).wrapping_mul(0x100_0000_01b3)
+            });
             mix(
                 mix(parent, creator),
-                (1 << 40) | ((a.group as u64) << 8) | a.offset as u64,
+                (1 << 40) | ((tag.group() as u64) << 8) | (tag.element() & 0xFF) as u64,
             )
         }
         None => mix(parent, tag.as_u32() as u64),
     }
+}
+
+/// The private creators an item reserves, by (group, block): few, so a list.
+pub(crate) fn block_creators<'a>(
+    item: &'a Item<'_>,
+) -> Vec<((u16, u8), std::borrow::Cow<'a, str>)> {
+    item.elements
+        .iter()
+        .filter(|e| e.tag.is_private_creator())
+        .filter_map(|e| {
+            let s = String::from_utf8_lossy(trim_text(Vr::LO, e.raw()?));
+            (!s.is_empty()).then_some(((e.tag.group(), e.tag.element() as u8), s))
+        })
+        .collect()
+}
+
+/// The creator of a private element's block, when the item reserves it (as
+/// [`safe_private::address`], without copying the creator).
+pub(crate) fn creator_of<'a>(
+    tag: Tag,
+    creators: &'a [((u16, u8), std::borrow::Cow<'_, str>)],
+) -> Option<&'a str> {
+    if !tag.is_private() || tag.element() < 0x1000 {
+        return None;
+    }
+    let block = (tag.group(), (tag.element() >> 8) as u8);
+    creators
+        .iter()
+        .find(|(b, _)| *b == block)
+        .map(|(_, c)| c.as_ref())
 }
 
 fn item_key(parent: u64, index: usize) -> u64 {
@@ -415,10 +524,9 @@ fn item_key(parent: u64, index: usize) -> u64 {
 /// A hash of every value of an input by place, to tell a value the profile kept from one the
 /// engine wrote.
 fn value_index(item: &Item<'_>, at: u64, out: &mut TokenMap<u64, u64>) {
-    let creators = safe_private::creators(item);
+    let creators = block_creators(item);
     for e in &item.elements {
-        let address = safe_private::address(e.tag, &creators);
-        let key = place_key(at, e.tag, address.as_ref());
+        let key = place_key(at, e.tag, creator_of(e.tag, &creators));
         match &e.value {
             Value::Items(items) => {
                 for (i, it) in items.iter().enumerate() {
@@ -469,7 +577,7 @@ const NOT_FREE_TEXT: [u32; 6] = [
 struct Scanner<'c> {
     cfg: &'c VerifyConfig,
     /// Tokens of values the engine wrote for this input (its remapped UIDs): not kept.
-    written: &'c TokenSet,
+    written: TokenSet,
     tokens: TokenMap<u64, OutToken>,
     /// The paths and VRs of the elements tokens stand in; tokens refer to them by index.
     paths: Vec<(String, String)>,
@@ -483,7 +591,7 @@ struct Scanner<'c> {
 struct At<'p> {
     parent: &'p str,
     tag: Tag,
-    address: Option<safe_private::PrivateAddress>,
+    creator: Option<&'p str>,
     /// Its index in the scan's paths, once made.
     path: Option<u32>,
     place: Place,
@@ -498,8 +606,17 @@ impl At<'_> {
         path::element(
             self.parent,
             self.tag,
-            self.address.as_ref().map(|a| a.display()),
+            self.creator
+                .map(|c| path::private(self.tag.group(), c, self.tag.element() as u8)),
         )
+    }
+
+    fn address(&self) -> Option<safe_private::PrivateAddress> {
+        self.creator.map(|c| safe_private::PrivateAddress {
+            creator: c.to_string(),
+            group: self.tag.group(),
+            offset: self.tag.element() as u8,
+        })
     }
 
     fn path_index(&mut self, paths: &mut Vec<(String, String)>) -> u32 {
@@ -522,15 +639,15 @@ impl Scanner<'_> {
 
     fn item(&mut self, item: &Item<'_>, at: &str, key: u64, cs: &CharacterSet, place: Place) {
         let cs = CharacterSet::from_item(item, cs);
-        let creators = safe_private::creators(item);
+        let creators = block_creators(item);
         for e in &item.elements {
             self.elements += 1;
-            let address = safe_private::address(e.tag, &creators);
-            let here = place_key(key, e.tag, address.as_ref());
+            let creator = creator_of(e.tag, &creators);
+            let here = place_key(key, e.tag, creator);
             let mut at_el = At {
                 parent: at,
                 tag: e.tag,
-                address,
+                creator,
                 path: None,
                 place,
                 vr: e.vr,
@@ -608,9 +725,9 @@ impl Scanner<'_> {
             .private_rule()
             .map(|r| r.resolve(o).0)
             .is_some_and(|a| a == Action::C);
-        let safe = match &at.address {
+        let safe = match at.address() {
             Some(a) if safe_rule && o.retain_safe_private => {
-                self.cfg.safe_private.lookup(a).is_some()
+                self.cfg.safe_private.lookup(&a).is_some()
             }
             _ => false,
         };
@@ -688,9 +805,15 @@ impl Scanner<'_> {
         let template = self.token(at, Domain::Word, "", (0, 0));
         let hasher = self.cfg.hasher;
         let mut found = Vec::new();
-        text_tokens(&text, true, &mut |domain, norm, s, e, k, partial| {
-            found.push((hasher.hash(domain, norm), domain, s, e, k, partial));
-        });
+        let shapes = at.vr != Vr::UI;
+        tokens_of(
+            &text,
+            true,
+            shapes,
+            &mut |domain, norm, s, e, k, partial| {
+                found.push((hasher.hash(domain, norm), domain, s, e, k, partial));
+            },
+        );
         for (token, domain, s, e, k, partial) in found {
             let t = OutToken {
                 token,

@@ -16,8 +16,9 @@ use dicom_deid::output::audit::{CSV_HEADER, Checksummed};
 use dicom_deid::output::quarantine::{self, Held};
 use dicom_deid::output::zip::{Prepared, ZipWriter};
 use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
+use dicom_deid::review::verify::deidentify_and_check;
 use dicom_deid::review::verify::{DETAIL_PHI_CSV, NO_PHI_CSV};
-use dicom_deid::review::{FileCheck, Report, Verifier, VerifyConfig, check_file};
+use dicom_deid::review::{FileCheck, Report, Verifier, VerifyConfig};
 use dicom_deid::{Deidentifier, Error};
 
 /// Where outputs go.
@@ -408,30 +409,26 @@ fn prepare(
     verification: Option<&Verification<'_>>,
 ) -> Ready {
     let bytes = fs::read(input).map_err(|e| Error::read(e.kind()));
-    let result = bytes
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|b| deidentifier.deidentify(b));
-    let file_result = FileResult::of(&result);
-    // An input held back still has identifiers that must not appear elsewhere.
-    let harvest = matches!(&result, Ok(_) | Err(Error::Quarantined(_)));
-    let check = |output: Option<&[u8]>| match (verification, &bytes) {
-        (Some(v), Ok(b)) if harvest => {
-            Some(check_file(&v.config, Some(b), &v.names[index], output))
-        }
-        _ => None,
+    let (result, check) = match (&bytes, verification) {
+        (Ok(b), Some(v)) => deidentify_and_check(deidentifier, &v.config, b, &v.names[index]),
+        (Ok(b), None) => (deidentifier.deidentify(b), None),
+        (Err(e), _) => (Err(e.clone()), None),
     };
+    drop(bytes);
+    let file_result = FileResult::of(&result);
+    // An input held back still has identifiers that must not appear elsewhere; one skipped
+    // (a DICOMDIR) or failed has no output to look in and is not counted.
+    let check = check.filter(|_| matches!(&result, Ok(_) | Err(Error::Quarantined(_))));
     let d = match result {
         Ok(d) => d,
         Err(_) => {
             return Ready {
                 result: file_result,
                 output: None,
-                check: check(None),
+                check,
             };
         }
     };
-    let check = check(Some(&d.bytes));
     match destination.stage(index, &d.bytes) {
         Ok(staged) => Ready {
             result: file_result,
