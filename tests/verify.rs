@@ -8,7 +8,7 @@ use std::process::Command;
 
 use common::*;
 use dicom_deid::review::harvest::IdClass;
-use dicom_deid::review::verify::{Check, Report, Severity};
+use dicom_deid::review::verify::{Check, Report, Severity, deidentify_and_check};
 use dicom_deid::review::{FileCheck, Verifier, VerifyConfig, check_file};
 use dicom_deid::{Deidentifier, Options, ProjectKey};
 
@@ -435,6 +435,26 @@ fn per_file_state_crosses_as_json() {
     for phi in ["QUIXLEY", "Quixley", "884411", "19450930", STUDY_UID] {
         assert!(!bare.contains(phi), "{phi}");
     }
+}
+
+#[test]
+fn beside_the_deidentification_the_check_is_the_same() {
+    for opts in [Options::basic(), Options::tcia()] {
+        let (d, cfg) = config(opts);
+        let inp = input();
+        let (out, check) = deidentify_and_check(&d, &cfg, &inp, NAME);
+        let out = out.unwrap();
+        assert_eq!(out.bytes, d.deidentify(&inp).unwrap().bytes);
+        let alone = check_file(&cfg, Some(&inp), NAME, Some(&out.bytes));
+        assert_eq!(
+            serde_json::to_string(&check.unwrap()).unwrap(),
+            serde_json::to_string(&alone).unwrap()
+        );
+    }
+    // Not DICOM: no check.
+    let (d, cfg) = config(Options::basic());
+    let (r, check) = deidentify_and_check(&d, &cfg, b"not dicom", "x");
+    assert!(r.is_err() && check.is_none());
 }
 
 fn bin() -> Command {

@@ -59,6 +59,13 @@ pub struct Deidentifier {
     pixels: PixelPolicy,
 }
 
+/// Sees a file as the engine read it and its output as read back (see
+/// [`Deidentifier::deidentify_witnessed`]).
+pub(crate) trait Witness {
+    fn input(&mut self, obj: &FileObject<'_>);
+    fn output(&mut self, obj: &FileObject<'_>);
+}
+
 /// One de-identified file.
 #[derive(Debug, Clone)]
 pub struct Deidentified {
@@ -183,8 +190,22 @@ impl Deidentifier {
 
     /// De-identifies one file held in memory.
     pub fn deidentify(&self, input: &[u8]) -> Result<Deidentified> {
+        self.deidentify_witnessed(input, None)
+    }
+
+    /// De-identifies one file, showing `witness` the input as read (before anything changes)
+    /// and the output as read back: the residual-PHI verifier checks both without parsing them
+    /// again.
+    pub(crate) fn deidentify_witnessed(
+        &self,
+        input: &[u8],
+        mut witness: Option<&mut dyn Witness>,
+    ) -> Result<Deidentified> {
         let mut scratch = Vec::new();
         let mut obj = reader::read_file(input, &mut scratch)?;
+        if let Some(w) = witness.as_deref_mut() {
+            w.input(&obj);
+        }
         let subject = self.subject(&obj)?;
         let pixel_plan = self.plan_pixels(&obj, &subject.charset, &subject.sop_class);
         let (mut report, mut uid_pairs) =
@@ -206,9 +227,13 @@ impl Deidentifier {
         let bytes = writer::write_file(&obj)?;
         // Never hand out something we cannot read back ourselves.
         let mut check = Vec::new();
-        reader::read_file(&bytes, &mut check).map_err(|_| {
+        let reread = reader::read_file(&bytes, &mut check).map_err(|_| {
             Error::Unsupported("the de-identified file could not be re-read".into())
         })?;
+        if let Some(w) = witness {
+            w.output(&reread);
+        }
+        drop(reread);
 
         let d = &obj.dataset;
         let uid = |tag| d.ascii(tag).unwrap_or_default();

@@ -5,21 +5,19 @@
 //! its class; classes the options retain are left out, and so are the pseudonyms and dummies the
 //! engine writes, short tokens and common words.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
 use crate::deid::profile::Action;
 use crate::deid::pseudonym::{self, Patient};
-use crate::deid::safe_private;
 use crate::deid::uids;
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{FileObject, Item, Tag, TagExt, Value, Vr, split_values};
 use crate::dicom::path;
 use crate::review::patterns::{Ymd, find_dates};
 use crate::review::tokens::{Domain, Word, normalise, phone_forms, words};
-use crate::review::verify::VerifyConfig;
+use crate::review::verify::{FastSet, TokenMap, TokenSet, VerifyConfig};
 
 /// What kind of identifier a token is (the report's `identifier_class`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -179,7 +177,7 @@ const ENGINE_VALUES: &[&str] = &["ANONYMOUS", "ANON", "DUMMY", "URNDUMMY", "1900
 /// Words that are not identifying by themselves (see `profiles/common_words.txt`).
 pub const COMMON_WORDS: &str = include_str!("../../profiles/common_words.txt");
 
-static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+static COMMON: LazyLock<FastSet<&'static str>> = LazyLock::new(|| {
     COMMON_WORDS
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -230,19 +228,22 @@ fn worthy_value(norm: &str, ws: &[Word]) -> bool {
 pub(crate) struct Harvester<'c> {
     cfg: &'c VerifyConfig,
     /// Normalised words and values of the pseudonyms written for this input.
-    exempt: HashSet<String>,
+    exempt: FastSet<String>,
     /// The words of the Patient ID: a patient "name" made only of them is a label (`PARITY^KOS`
     /// for `PARITY-1224-KOS`), which the ID already stands for.
-    id_words: HashSet<String>,
+    id_words: FastSet<String>,
     /// UIDs of class attributes (SOP classes, transfer syntaxes): kinds, not instances.
-    class_uids: HashSet<String>,
-    /// Every text value of the input, normalised: a word of the file name that the header
-    /// itself holds (a series description the file was named after) says nothing more.
-    echo: String,
-    pub(crate) out: HashMap<u64, Harvested>,
+    class_uids: FastSet<String>,
+    /// Every text value of the input, as letters and digits: a word of the file name that the
+    /// header itself holds (a series description the file was named after) says nothing more.
+    echo: Vec<u8>,
+    pub(crate) out: TokenMap<u64, Harvested>,
+    /// The instance UIDs harvested: what the engine writes for them (their remapped form) is
+    /// its own value, not an identifier, and need not be kept as an output token.
+    pub(crate) uids: FastSet<String>,
     /// Tokens of the file name that the header holds: not identifiers for this patient, in any
     /// of the patient's files (a folder named after a series).
-    pub(crate) echoed: HashSet<u64>,
+    pub(crate) echoed: TokenSet,
 }
 
 impl<'c> Harvester<'c> {
@@ -250,11 +251,12 @@ impl<'c> Harvester<'c> {
         Harvester {
             cfg,
             exempt: ENGINE_VALUES.iter().map(|s| s.to_string()).collect(),
-            id_words: HashSet::new(),
-            class_uids: HashSet::new(),
-            echo: String::new(),
-            out: HashMap::new(),
-            echoed: HashSet::new(),
+            id_words: FastSet::default(),
+            class_uids: FastSet::default(),
+            echo: Vec::new(),
+            out: TokenMap::default(),
+            uids: FastSet::default(),
+            echoed: TokenSet::default(),
         }
     }
 
@@ -316,7 +318,7 @@ impl<'c> Harvester<'c> {
 
     fn item(&mut self, item: &Item<'_>, parent: Option<Tag>, at: &str, parent_cs: &CharacterSet) {
         let cs = CharacterSet::from_item(item, parent_cs);
-        let creators = safe_private::creators(item);
+        let creators = crate::review::verify::block_creators(item);
         for e in &item.elements {
             if e.tag.is_private_creator() {
                 continue;
@@ -325,7 +327,8 @@ impl<'c> Harvester<'c> {
                 path::element(
                     at,
                     e.tag,
-                    safe_private::address(e.tag, &creators).map(|a| a.display()),
+                    crate::review::verify::creator_of(e.tag, &creators)
+                        .map(|c| path::private(e.tag.group(), c, e.tag.element() as u8)),
                 )
             };
             match &e.value {
@@ -336,12 +339,13 @@ impl<'c> Harvester<'c> {
                     }
                 }
                 Value::Bytes(raw) if e.vr.is_text() && !raw.is_empty() => {
-                    let what = self.what(e.tag, e.vr, parent);
-                    let echo = !matches!(e.vr, Vr::UI | Vr::DA | Vr::DT | Vr::TM | Vr::DS | Vr::IS);
-                    if what.is_none() && !echo {
-                        continue;
+                    if !matches!(e.vr, Vr::UI | Vr::DA | Vr::DT | Vr::TM | Vr::DS | Vr::IS) {
+                        echo_bytes(raw, &mut self.echo);
                     }
-                    let source = what.map(|_| path::pattern(&p()));
+                    let Some(what) = self.what(e.tag, e.vr, parent) else {
+                        continue;
+                    };
+                    let source = path::pattern(&p());
                     for v in split_values(e.vr, raw) {
                         if v.is_empty() {
                             continue;
@@ -352,13 +356,7 @@ impl<'c> Harvester<'c> {
                         } else {
                             String::from_utf8_lossy(v).into_owned()
                         };
-                        if echo {
-                            self.echo.push_str(&normalise(&text));
-                            self.echo.push('\u{1}');
-                        }
-                        if let (Some(what), Some(source)) = (what, &source) {
-                            self.value(what, &text, source);
-                        }
+                        self.value(what, &text, &source);
                     }
                 }
                 _ => {}
@@ -422,6 +420,7 @@ impl<'c> Harvester<'c> {
                 let uid = text.trim();
                 if uid.len() >= 8 && !uids::is_registered(uid) && !self.class_uids.contains(uid) {
                     self.add(Domain::Word, IdClass::Uid, false, &normalise(uid), source);
+                    self.uids.insert(uid.to_string());
                 }
             }
             What::Date(class) => {
@@ -529,7 +528,8 @@ impl<'c> Harvester<'c> {
     /// component.
     pub(crate) fn file_name(&mut self, name: &str) {
         const SOURCE: &str = "input name";
-        let echo = std::mem::take(&mut self.echo);
+        // Bytes beyond ASCII may be in another character set than UTF-8: read leniently.
+        let echo = String::from_utf8_lossy(&self.echo).into_owned();
         let parts: Vec<&str> = name.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
         for (i, part) in parts.iter().enumerate() {
             let stem = match part.rsplit_once('.') {
@@ -596,22 +596,44 @@ pub(crate) fn retained_by_option(cfg: &VerifyConfig, tag: Tag, vr: Vr) -> bool {
     if vr == Vr::UI && o.retain_uids {
         return true;
     }
-    let rule = if tag.is_private() {
-        None
-    } else {
-        cfg.profile.rule(tag)
-    };
-    match rule {
-        Some(r) => matches!(
-            r.resolve(o),
-            (Action::K, Some(opt)) if opt != crate::deid::ProfileOption::RetainSafePrivate
-        ),
+    if tag.is_private() {
+        return matches!(vr, Vr::DA | Vr::DT) && o.retain_long_full_dates;
+    }
+    if cfg.exact.contains(&tag.as_u32()) {
+        return cfg.retained.contains(&tag.as_u32());
+    }
+    match cfg.profile.rule(tag) {
+        Some(r) => retains(r, o),
         None => matches!(vr, Vr::DA | Vr::DT) && o.retain_long_full_dates,
     }
 }
 
+/// Whether a profile rule keeps its attribute as it is under an option that retains something.
+pub(crate) fn retains(rule: &crate::deid::profile::Rule, o: &crate::deid::Options) -> bool {
+    matches!(
+        rule.resolve(o),
+        (Action::K, Some(opt)) if opt != crate::deid::ProfileOption::RetainSafePrivate
+    )
+}
+
+/// Appends a text value to the echo as [`normalise`] would write it for ASCII (letters and
+/// digits, upper case; bytes beyond ASCII as they are), without decoding it: only the file
+/// name's words are looked for in it.
+fn echo_bytes(raw: &[u8], echo: &mut Vec<u8>) {
+    for &b in raw {
+        if b.is_ascii_alphanumeric() {
+            echo.push(b.to_ascii_uppercase());
+        } else if b >= 0x80 {
+            echo.push(b);
+        } else if b == b'\\' {
+            echo.push(1);
+        }
+    }
+    echo.push(1);
+}
+
 /// The values of the class-UID attributes of an item and its items.
-fn class_uids(item: &Item<'_>, out: &mut HashSet<String>) {
+fn class_uids(item: &Item<'_>, out: &mut FastSet<String>) {
     for e in &item.elements {
         match &e.value {
             Value::Items(items) => items.iter().for_each(|i| class_uids(i, out)),

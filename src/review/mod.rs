@@ -16,7 +16,7 @@ pub mod sample;
 pub mod tokens;
 pub mod verify;
 
-pub use verify::{FileCheck, Report, Verifier, VerifyConfig, check_file, check_result};
+pub use verify::{FileCheck, Report, Verifier, VerifyConfig, check_file, deidentify_and_check};
 
 /// A 53-bit hash for counting distinct patients, series and values: parts cross from a page
 /// worker as plain JavaScript objects, whose numbers hold 53 bits exactly. Never written out.

@@ -101,6 +101,9 @@ impl Word {
 
 /// Upper case, one character for one (so offsets stay comparable); `ß` stays `ß`.
 fn upper(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_uppercase();
+    }
     let mut u = c.to_uppercase();
     match (u.next(), u.next()) {
         (Some(x), None) => x,
@@ -108,52 +111,106 @@ fn upper(c: char) -> char {
     }
 }
 
+/// Where one word stands in a text (`start..end`) and in [`Words::buf`] (`norm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub norm: (usize, usize),
+    /// Digits only (and the dots of a decimal or UID).
+    pub numeric: bool,
+    /// Letters only.
+    pub alphabetic: bool,
+}
+
+/// The words of a text, their normalised forms side by side in one buffer, so that a run of
+/// neighbouring words is one slice of it.
+#[derive(Debug, Clone, Default)]
+pub struct Words {
+    pub buf: String,
+    pub spans: Vec<Span>,
+}
+
+impl Words {
+    /// The words of `text`.
+    pub fn of(text: &str) -> Words {
+        let mut w = Words::default();
+        w.scan(text);
+        w
+    }
+
+    /// Reads the words of `text`, replacing what was there.
+    pub fn scan(&mut self, text: &str) {
+        self.buf.clear();
+        self.spans.clear();
+        let mut cur: Option<Span> = None;
+        let mut prev = '\0';
+        for (i, c) in text.char_indices() {
+            let dot = c == '.'
+                && cur.is_some()
+                && prev.is_ascii_digit()
+                && text[i + 1..].starts_with(|n: char| n.is_ascii_digit());
+            if c.is_alphanumeric() || dot {
+                let span = cur.get_or_insert(Span {
+                    start: i,
+                    end: i,
+                    norm: (self.buf.len(), 0),
+                    numeric: true,
+                    alphabetic: true,
+                });
+                if dot {
+                    self.buf.push('.');
+                    span.alphabetic = false;
+                } else {
+                    self.buf.push(upper(c));
+                    span.numeric &= c.is_ascii_digit();
+                    span.alphabetic &= c.is_alphabetic();
+                }
+                span.end = i + c.len_utf8();
+            } else if let Some(mut span) = cur.take() {
+                span.norm.1 = self.buf.len();
+                self.spans.push(span);
+            }
+            prev = c;
+        }
+        if let Some(mut span) = cur.take() {
+            span.norm.1 = self.buf.len();
+            self.spans.push(span);
+        }
+    }
+
+    /// The normalised form of word `i`.
+    pub fn norm(&self, i: usize) -> &str {
+        let (s, e) = self.spans[i].norm;
+        &self.buf[s..e]
+    }
+}
+
 /// The words of a text.
 pub fn words(text: &str) -> Vec<Word> {
-    let mut out = Vec::new();
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut k = 0;
-    while k < chars.len() {
-        if !chars[k].1.is_alphanumeric() {
-            k += 1;
-            continue;
-        }
-        let start = chars[k].0;
-        let mut norm = String::new();
-        while k < chars.len() {
-            let c = chars[k].1;
-            if c.is_alphanumeric() {
-                norm.push(upper(c));
-            } else if c == '.'
-                && k > 0
-                && chars[k - 1].1.is_ascii_digit()
-                && chars.get(k + 1).is_some_and(|n| n.1.is_ascii_digit())
-            {
-                norm.push('.');
-            } else {
-                break;
-            }
-            k += 1;
-        }
-        let end = chars.get(k).map_or(text.len(), |c| c.0);
-        out.push(Word { start, end, norm });
-    }
-    out
+    let w = Words::of(text);
+    (0..w.spans.len())
+        .map(|i| Word {
+            start: w.spans[i].start,
+            end: w.spans[i].end,
+            norm: w.norm(i).to_string(),
+        })
+        .collect()
 }
 
 /// A value in the form it is compared in: its words, concatenated.
 pub fn normalise(text: &str) -> String {
-    words(text).into_iter().map(|w| w.norm).collect()
+    Words::of(text).buf
 }
 
 /// Whether two neighbouring words may be read together: a short separator on one line; numbers
 /// only across `-`, `/` or `_` (`123-456`), never across a space (`512 512` is two numbers).
-fn joinable(text: &str, a: &Word, b: &Word) -> bool {
+fn joinable(text: &str, a: &Span, b: &Span) -> bool {
     let sep = &text[a.end..b.start];
     if sep.len() > 3 || sep.contains(['\n', '\r', '\t', '\\']) {
         return false;
     }
-    !(a.numeric() && b.numeric()) || matches!(sep, "-" | "/" | "_")
+    !(a.numeric && b.numeric) || matches!(sep, "-" | "/" | "_")
 }
 
 /// Scripts written without spaces between words (Han, kana, Hangul syllables): a name may
@@ -174,53 +231,62 @@ pub type Emit<'e> = dyn FnMut(Domain, &str, usize, usize, MatchKind, bool) + 'e;
 /// (`UID1.2.3.4`) and two to four characters of unspaced scripts; dates
 /// ([`MatchKind::DateVariant`]) and telephone numbers.
 pub fn text_tokens(text: &str, whole: bool, emit: &mut Emit<'_>) {
-    let ws = words(text);
+    tokens_of(text, whole, true, emit)
+}
+
+/// [`text_tokens`], with dates and telephone numbers only when `shapes` is set (not in a UID).
+pub fn tokens_of(text: &str, whole: bool, shapes: bool, emit: &mut Emit<'_>) {
+    let w = Words::of(text);
+    let ws = &w.spans;
     if ws.is_empty() {
         return;
     }
     if whole {
-        let all: String = ws.iter().map(|w| w.norm.as_str()).collect();
         emit(
             Domain::Word,
-            &all,
+            &w.buf,
             ws[0].start,
             ws[ws.len() - 1].end,
             MatchKind::Exact,
             false,
         );
     }
-    let mut gram = String::new();
     for i in 0..ws.len() {
-        gram.clear();
         for j in i..(i + 4).min(ws.len()) {
             if j > i && !joinable(text, &ws[j - 1], &ws[j]) {
                 break;
             }
-            gram.push_str(&ws[j].norm);
             emit(
                 Domain::Word,
-                &gram,
+                &w.buf[ws[i].norm.0..ws[j].norm.1],
                 ws[i].start,
                 ws[j].end,
                 MatchKind::Token,
                 false,
             );
         }
-        sub_tokens(&ws[i], emit);
+        sub_tokens(&ws[i], w.norm(i), emit);
     }
-    for d in find_dates(text) {
-        for date in &d.dates {
-            emit(
-                Domain::Date,
-                &date.compact(),
-                d.start,
-                d.end,
-                MatchKind::DateVariant,
-                false,
-            );
+    let digits = if shapes {
+        text.bytes().filter(u8::is_ascii_digit).count()
+    } else {
+        0
+    };
+    if digits >= 5 {
+        for d in find_dates(text) {
+            for date in &d.dates {
+                emit(
+                    Domain::Date,
+                    &date.compact(),
+                    d.start,
+                    d.end,
+                    MatchKind::DateVariant,
+                    false,
+                );
+            }
         }
     }
-    if text.bytes().filter(u8::is_ascii_digit).count() >= 7 {
+    if digits >= 7 {
         let no_date = |_: usize, _: usize| false;
         for (s, e) in phone_spans(text.as_bytes(), &no_date) {
             for digits in phone_forms(&text[s..e]) {
@@ -232,8 +298,10 @@ pub fn text_tokens(text: &str, whole: bool, emit: &mut Emit<'_>) {
 
 /// The tokens inside one word: letter and digit runs of a mixed word, the UID inside a word,
 /// and short runs of unspaced scripts.
-fn sub_tokens(w: &Word, emit: &mut Emit<'_>) {
-    let n = &w.norm;
+fn sub_tokens(w: &Span, n: &str, emit: &mut Emit<'_>) {
+    if w.numeric || (w.alphabetic && n.is_ascii()) {
+        return;
+    }
     if n.contains('.') {
         // `UID1.2.840.1` → `1.2.840.1`.
         let s = n.find(|c: char| c.is_ascii_digit()).unwrap_or(0);
@@ -254,10 +322,6 @@ fn sub_tokens(w: &Word, emit: &mut Emit<'_>) {
     }
     if n.is_ascii() {
         let b = n.as_bytes();
-        let mixed = b.iter().any(u8::is_ascii_digit) && b.iter().any(u8::is_ascii_alphabetic);
-        if !mixed {
-            return;
-        }
         let mut s = 0;
         for i in 1..=b.len() {
             if i == b.len() || b[i].is_ascii_digit() != b[s].is_ascii_digit() {
@@ -278,9 +342,12 @@ fn sub_tokens(w: &Word, emit: &mut Emit<'_>) {
         }
         return;
     }
+    if !n.chars().any(unspaced) {
+        return;
+    }
     let offsets: Vec<usize> = n.char_indices().map(|(i, _)| i).chain([n.len()]).collect();
     let count = offsets.len() - 1;
-    if count > 48 || !n.chars().any(unspaced) {
+    if count > 48 {
         return;
     }
     for i in 0..count {

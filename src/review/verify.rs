@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::deid::key::{ProjectKey, base32};
 use crate::deid::profile::Action;
 use crate::deid::uids;
-use crate::deid::{Deidentifier, Lookup, Options, Profile, SafePrivate, safe_private};
+use crate::deid::{Deidentifier, Lookup, Options, Profile, SafePrivate, Witness, safe_private};
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{
     FileObject, Item, Tag, TagExt, Value, Vr, split_values, tags, trim_text,
@@ -37,7 +37,7 @@ use crate::dicom::model::{
 use crate::dicom::{path, read_file};
 use crate::review::harvest::{Harvested, Harvester, IdClass, retained_by_option};
 use crate::review::patterns::{Flag, text_flags};
-use crate::review::tokens::{Domain, Hasher, MatchKind, text_tokens};
+use crate::review::tokens::{Domain, Hasher, MatchKind, tokens_of};
 
 /// What the verifier needs of a de-identification: its options, key, profile, safe-private
 /// table and pseudonym lookup. Cheap to clone and share between threads.
@@ -49,20 +49,35 @@ pub struct VerifyConfig {
     pub(crate) profile: Arc<Profile>,
     pub(crate) safe_private: Arc<SafePrivate>,
     pub(crate) lookup: Option<Arc<Lookup>>,
+    /// Tags with a rule of their own in the profile, and those of them the options retain
+    /// (see [`crate::review::harvest::retained_by_option`]).
+    pub(crate) exact: FastSet<u32>,
+    pub(crate) retained: FastSet<u32>,
 }
 
 impl VerifyConfig {
     /// The configuration of a de-identifier: verification knows what it was asked to keep.
     pub fn of(d: &Deidentifier) -> VerifyConfig {
         let (key, profile, safe_private, lookup) = d.verify_parts();
-        VerifyConfig {
+        let mut cfg = VerifyConfig {
             options: *d.options(),
             hasher: Hasher::new(key),
             key: key.clone(),
             profile: Arc::clone(profile),
             safe_private: Arc::clone(safe_private),
             lookup: lookup.cloned(),
+            exact: FastSet::default(),
+            retained: FastSet::default(),
+        };
+        for r in &profile.rules {
+            if let crate::deid::TagPattern::Exact(t) = r.pattern {
+                cfg.exact.insert(t.as_u32());
+                if crate::review::harvest::retains(r, &cfg.options) {
+                    cfg.retained.insert(t.as_u32());
+                }
+            }
         }
+        cfg
     }
 
     /// The options in force.
@@ -136,9 +151,9 @@ pub enum Place {
 pub struct OutToken {
     pub token: u64,
     pub domain: Domain,
-    /// MIDI-B path of the element (empty for the name).
-    pub path: String,
-    pub vr: String,
+    /// The element's MIDI-B path and VR, as an index into [`FileCheck::paths`] (`u32::MAX`
+    /// for the output's name).
+    pub path: u32,
     pub kind: MatchKind,
     pub place: Place,
     /// Byte offset and length in the (decoded) value.
@@ -159,20 +174,32 @@ pub struct OutToken {
 }
 
 impl OutToken {
-    /// Which place says most about a leak, when a token stands in several: the name, a value
-    /// the engine wrote (cleaning left it), a value kept as it came, a coded string, an element
-    /// an option retains, a date the engine shifted, part of a word.
+    /// Which place says most about a leak, when a token stands in several (see [`rank`]).
     fn rank(&self) -> u8 {
-        let engine_date = self.domain == Domain::Date && self.kind == MatchKind::Exact;
-        match self {
-            t if t.place == Place::Name => 6,
-            t if t.partial => 0,
-            t if t.retained => 2,
-            t if engine_date && !t.kept => 1,
-            t if t.coded => 3,
-            t if !t.kept => 5,
-            _ => 4,
-        }
+        rank(
+            self.domain,
+            self.kind,
+            self.place,
+            [self.kept, self.retained, self.coded, self.partial],
+        )
+    }
+}
+
+/// Which place says most about a leak, when a token stands in several: the name, a value the
+/// engine wrote (cleaning left it), a value kept as it came, a coded string, an element an
+/// option retains, a date the engine shifted, part of a word. `flags`: kept, retained, coded,
+/// partial.
+fn rank(domain: Domain, kind: MatchKind, place: Place, flags: [bool; 4]) -> u8 {
+    let [kept, retained, coded, partial] = flags;
+    let engine_date = domain == Domain::Date && kind == MatchKind::Exact;
+    match () {
+        _ if place == Place::Name => 6,
+        _ if partial => 0,
+        _ if retained => 2,
+        _ if engine_date && !kept => 1,
+        _ if coded => 3,
+        _ if !kept => 5,
+        _ => 4,
     }
 }
 
@@ -214,6 +241,11 @@ pub struct FileCheck {
     /// Tokens of the input's name that its header holds (see [`Verifier::commit`]).
     pub echoed: Vec<u64>,
     pub tokens: Vec<OutToken>,
+    /// The MIDI-B paths and VRs [`OutToken::path`] refers to.
+    pub paths: Vec<(String, String)>,
+    /// Tokens of the UIDs the engine writes for this input (its remapped UIDs, which the
+    /// output's name holds): not identifiers, not kept.
+    pub written: Vec<u64>,
     pub issues: Vec<Issue>,
     pub details: Vec<Detail>,
     /// Elements of the output looked at.
@@ -224,87 +256,145 @@ pub struct FileCheck {
     pub scanned: bool,
 }
 
-/// The per-file step for one input's de-identification result: an input that was written or
-/// held back is harvested (a held-back image's identifiers must not appear elsewhere either),
-/// and a written output is tokenised; skipped and failed inputs are not checked.
-pub fn check_result(
-    cfg: &VerifyConfig,
-    input: &[u8],
-    input_name: &str,
-    result: &crate::Result<crate::Deidentified>,
-) -> Option<FileCheck> {
-    match result {
-        Ok(d) => Some(check_file(cfg, Some(input), input_name, Some(&d.bytes))),
-        Err(crate::Error::Quarantined(_)) => Some(check_file(cfg, Some(input), input_name, None)),
-        Err(_) => None,
-    }
-}
-
 /// The per-file step: harvests the identifiers of `input` (when given and readable; its
 /// `input_name` is its path relative to what the user gave, folder names included) and
 /// tokenises `output`, finding within-file matches and pattern and private-element issues.
+/// (Beside a de-identification, [`deidentify_and_check`] does the same without reading the
+/// files again.)
 pub fn check_file(
     cfg: &VerifyConfig,
     input: Option<&[u8]>,
     input_name: &str,
     output: Option<&[u8]>,
 ) -> FileCheck {
+    let mut checker = Checker::new(cfg, input_name);
     let mut scratch = Vec::new();
-    let input = input.and_then(|b| read_file(b, &mut scratch).ok());
-    let mut harvester = Harvester::new(cfg);
-    let mut check = FileCheck::default();
-    let mut values = HashMap::new();
-    if let Some(obj) = &input {
-        check.patient = harvester.patient(obj);
-        harvester.object(obj);
-        harvester.file_name(input_name);
-        value_index(&obj.meta, "", &mut values);
-        value_index(&obj.dataset, "", &mut values);
+    if let Some(obj) = input.and_then(|b| read_file(b, &mut scratch).ok()) {
+        checker.input(&obj);
     }
     let mut scratch_out = Vec::new();
-    let output = output.and_then(|b| read_file(b, &mut scratch_out).ok());
-    let mut scanner = Scanner {
-        cfg,
-        tokens: HashMap::new(),
-        texts: Vec::new(),
-        elements: 0,
-        issues: BTreeMap::new(),
-        input_values: values,
-    };
-    if let Some(obj) = &output {
-        if input.is_none() {
+    if let Some(obj) = output.and_then(|b| read_file(b, &mut scratch_out).ok()) {
+        checker.output(&obj);
+    }
+    checker.finish()
+}
+
+/// De-identifies `input` and checks it in one pass: the verifier harvests the input as the
+/// engine read it (before any change) and scans the output as the engine read it back, so no
+/// file is parsed twice. The check is `None` for an input that is not DICOM; an input held back
+/// (pixels at risk) still gives its identifiers; a skipped or failed one gives no check.
+pub fn deidentify_and_check(
+    d: &Deidentifier,
+    cfg: &VerifyConfig,
+    input: &[u8],
+    input_name: &str,
+) -> (crate::Result<crate::Deidentified>, Option<FileCheck>) {
+    let mut checker = Checker::new(cfg, input_name);
+    let result = d.deidentify_witnessed(input, Some(&mut checker));
+    // An input held back still has identifiers that must not appear elsewhere; one skipped (a
+    // DICOMDIR) or failed has no output to look in and is not counted.
+    let counted = matches!(&result, Ok(_) | Err(crate::Error::Quarantined(_)));
+    let check = (checker.read && counted).then(|| checker.finish());
+    (result, check)
+}
+
+/// The per-file check being made: the harvest of the input, then the scan of the output.
+struct Checker<'c> {
+    cfg: &'c VerifyConfig,
+    input_name: &'c str,
+    harvester: Harvester<'c>,
+    check: FileCheck,
+    scanner: Scanner<'c>,
+    /// Whether the input was read.
+    read: bool,
+}
+
+impl<'c> Checker<'c> {
+    fn new(cfg: &'c VerifyConfig, input_name: &'c str) -> Checker<'c> {
+        Checker {
+            cfg,
+            input_name,
+            harvester: Harvester::new(cfg),
+            check: FileCheck::default(),
+            scanner: Scanner {
+                cfg,
+                written: TokenSet::default(),
+                tokens: TokenMap::with_capacity_and_hasher(512, Default::default()),
+                paths: Vec::new(),
+                texts: Vec::new(),
+                elements: 0,
+                issues: BTreeMap::new(),
+                input_values: TokenMap::default(),
+            },
+            read: false,
+        }
+    }
+
+    fn finish(mut self) -> FileCheck {
+        let (harvester, scanner, mut check) = (self.harvester, self.scanner, self.check);
+        for (token, h) in &harvester.out {
+            if let Some(t) = scanner.tokens.get(token) {
+                check.details.push(Detail {
+                    token: *token,
+                    matched_text: h.text.clone(),
+                    context: scanner.context(t),
+                });
+            }
+        }
+        check.details.sort_by_key(|d| d.token);
+        check.echoed = harvester.echoed.into_iter().collect();
+        check.echoed.sort_unstable();
+        check.harvest = harvester.out.into_values().collect();
+        check.harvest.sort_by_key(|h| h.token);
+        check.tokens = scanner.tokens.into_values().collect();
+        check.tokens.sort_by_key(|t| t.token);
+        check.paths = scanner.paths;
+        check.issues = scanner.issues.into_values().collect();
+        check.elements = scanner.elements;
+        check.written = scanner.written.into_iter().collect();
+        check.written.sort_unstable();
+        self.read = false;
+        check
+    }
+}
+
+impl Witness for Checker<'_> {
+    fn input(&mut self, obj: &FileObject<'_>) {
+        let cfg = self.cfg;
+        self.read = true;
+        self.check.patient = self.harvester.patient(obj);
+        self.harvester.object(obj);
+        self.harvester.file_name(self.input_name);
+        value_index(&obj.meta, 0, &mut self.scanner.input_values);
+        value_index(&obj.dataset, 0, &mut self.scanner.input_values);
+        // The UIDs the engine writes for this input's UIDs are its own values: remembered so
+        // that the batch does not keep a token per file for them.
+        if !cfg.options.retain_uids {
+            self.scanner.written = self
+                .harvester
+                .uids
+                .iter()
+                .map(|u| cfg.hasher.hash(Domain::Word, &uids::remap(&cfg.key, u)))
+                .collect();
+        }
+    }
+
+    fn output(&mut self, obj: &FileObject<'_>) {
+        if !self.read {
             let cs = CharacterSet::from_item(&obj.dataset, &CharacterSet::default());
             let p = crate::deid::pseudonym::Patient::of(&obj.dataset, &cs);
-            check.patient = cfg
+            self.check.patient = self
+                .cfg
                 .hasher
                 .hash(Domain::Word, &format!("output\u{1f}{}", p.identity()));
         }
-        scanner.object(obj);
-        check.scanned = true;
-        check.sop_instance_uid = obj
+        self.scanner.object(obj);
+        self.check.scanned = true;
+        self.check.sop_instance_uid = obj
             .dataset
             .ascii(tags::SOP_INSTANCE_UID)
             .unwrap_or_default();
     }
-    for (token, h) in &harvester.out {
-        if let Some(t) = scanner.tokens.get(token) {
-            check.details.push(Detail {
-                token: *token,
-                matched_text: h.text.clone(),
-                context: scanner.context(t),
-            });
-        }
-    }
-    check.details.sort_by_key(|d| d.token);
-    check.echoed = harvester.echoed.into_iter().collect();
-    check.echoed.sort_unstable();
-    check.harvest = harvester.out.into_values().collect();
-    check.harvest.sort_by_key(|h| h.token);
-    check.tokens = scanner.tokens.into_values().collect();
-    check.tokens.sort_by_key(|t| t.token);
-    check.issues = scanner.issues.into_values().collect();
-    check.elements = scanner.elements;
-    check
 }
 
 /// The SOP Instance UID the output of `input` has under this configuration (the data set's, else
@@ -336,27 +426,118 @@ pub fn sop_instance_uid(bytes: &[u8]) -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-/// A hash of every value of an input by path, to tell a value the profile kept from one the
-/// engine wrote.
-fn value_index(item: &Item<'_>, at: &str, out: &mut HashMap<String, u64>) {
-    let creators = safe_private::creators(item);
-    for e in &item.elements {
-        let p = || {
-            path::element(
-                at,
-                e.tag,
-                safe_private::address(e.tag, &creators).map(|a| a.display()),
+/// A hasher for keys that are already keyed hashes (tokens) or small numbers: FxHash's mix,
+/// much cheaper than SipHash for the per-file and per-batch token tables.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct TokenHasher(u64);
+
+impl std::hash::Hasher for TokenHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+pub(crate) type TokenMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<TokenHasher>>;
+pub(crate) type TokenSet = FastSet<u64>;
+pub(crate) type FastSet<T> =
+    std::collections::HashSet<T, std::hash::BuildHasherDefault<TokenHasher>>;
+
+fn mix(a: u64, b: u64) -> u64 {
+    (a ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .rotate_left(27)
+        .wrapping_mul(0x94D0_49BB_1331_11EB)
+}
+
+/// A number for an element's place, the same in an input and its output: what its MIDI-B path
+/// says (the parent, then the tag, or a private element's creator and offset), without making
+/// the string.
+fn place_key(parent: u64, tag: Tag, creator: Option<&str>) -> u64 {
+    match creator {
+        Some(c) => {
+            let creator = c.trim().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ b.to_ascii_uppercase() as u64).wrapping_mul(0x100_0000_01b3)
+            });
+            mix(
+                mix(parent, creator),
+                (1 << 40) | ((tag.group() as u64) << 8) | (tag.element() & 0xFF) as u64,
             )
-        };
+        }
+        None => mix(parent, tag.as_u32() as u64),
+    }
+}
+
+/// The private creators an item reserves, by (group, block): few, so a list.
+pub(crate) fn block_creators<'a>(
+    item: &'a Item<'_>,
+) -> Vec<((u16, u8), std::borrow::Cow<'a, str>)> {
+    item.elements
+        .iter()
+        .filter(|e| e.tag.is_private_creator())
+        .filter_map(|e| {
+            let s = String::from_utf8_lossy(trim_text(Vr::LO, e.raw()?));
+            (!s.is_empty()).then_some(((e.tag.group(), e.tag.element() as u8), s))
+        })
+        .collect()
+}
+
+/// The creator of a private element's block, when the item reserves it (as
+/// [`safe_private::address`], without copying the creator).
+pub(crate) fn creator_of<'a>(
+    tag: Tag,
+    creators: &'a [((u16, u8), std::borrow::Cow<'_, str>)],
+) -> Option<&'a str> {
+    if !tag.is_private() || tag.element() < 0x1000 {
+        return None;
+    }
+    let block = (tag.group(), (tag.element() >> 8) as u8);
+    creators
+        .iter()
+        .find(|(b, _)| *b == block)
+        .map(|(_, c)| c.as_ref())
+}
+
+fn item_key(parent: u64, index: usize) -> u64 {
+    mix(parent, (1 << 48) | index as u64)
+}
+
+/// A hash of every value of an input by place, to tell a value the profile kept from one the
+/// engine wrote.
+fn value_index(item: &Item<'_>, at: u64, out: &mut TokenMap<u64, u64>) {
+    let creators = block_creators(item);
+    for e in &item.elements {
+        let key = place_key(at, e.tag, creator_of(e.tag, &creators));
         match &e.value {
             Value::Items(items) => {
-                let here = p();
                 for (i, it) in items.iter().enumerate() {
-                    value_index(it, &path::item(&here, i), out);
+                    value_index(it, item_key(key, i), out);
                 }
             }
             Value::Bytes(raw) if !is_bulk(e.tag) => {
-                out.insert(p(), value_hash(e.vr, raw));
+                out.insert(key, value_hash(e.vr, raw));
             }
             _ => {}
         }
@@ -380,6 +561,11 @@ fn is_bulk(tag: Tag) -> bool {
         || ((0x5000..=0x501E).contains(&g) && tag.element() == 0x3000)
 }
 
+/// The record the engine writes into every output from its own constants (PS3.15 E.1.1 item
+/// 7: De-identification Method and its code sequence), replacing whatever the input had: not
+/// tokenised (it is the same text in every file).
+const ENGINE_RECORD: [u32; 2] = [0x0012_0063, 0x0012_0064];
+
 /// Values that are not free text to scan for patterns: what the engine writes into every
 /// output, and code values (numbers from coding schemes such as SNOMED CT).
 const NOT_FREE_TEXT: [u32; 6] = [
@@ -393,16 +579,24 @@ const NOT_FREE_TEXT: [u32; 6] = [
 
 struct Scanner<'c> {
     cfg: &'c VerifyConfig,
-    tokens: HashMap<u64, OutToken>,
+    /// Tokens of values the engine wrote for this input (its remapped UIDs): not kept.
+    written: TokenSet,
+    tokens: TokenMap<u64, OutToken>,
+    /// The paths and VRs of the elements tokens stand in; tokens refer to them by index.
+    paths: Vec<(String, String)>,
     texts: Vec<String>,
     elements: u64,
     issues: BTreeMap<IssueKey, Issue>,
-    input_values: HashMap<String, u64>,
+    input_values: TokenMap<u64, u64>,
 }
 
-/// What the scan knows of the element a value belongs to.
-#[derive(Clone, Copy)]
-struct Place2 {
+/// One element being scanned: where it is, and what the scan knows of it.
+struct At<'p> {
+    parent: &'p str,
+    tag: Tag,
+    creator: Option<&'p str>,
+    /// Its index in the scan's paths, once made.
+    path: Option<u32>,
     place: Place,
     vr: Vr,
     kept: bool,
@@ -410,79 +604,123 @@ struct Place2 {
     coded: bool,
 }
 
+impl At<'_> {
+    fn path_string(&self) -> String {
+        path::element(
+            self.parent,
+            self.tag,
+            self.creator
+                .map(|c| path::private(self.tag.group(), c, self.tag.element() as u8)),
+        )
+    }
+
+    fn address(&self) -> Option<safe_private::PrivateAddress> {
+        self.creator.map(|c| safe_private::PrivateAddress {
+            creator: c.to_string(),
+            group: self.tag.group(),
+            offset: self.tag.element() as u8,
+        })
+    }
+
+    fn path_index(&mut self, paths: &mut Vec<(String, String)>) -> u32 {
+        if let Some(i) = self.path {
+            return i;
+        }
+        paths.push((self.path_string(), self.vr.as_str().to_string()));
+        let i = (paths.len() - 1) as u32;
+        self.path = Some(i);
+        i
+    }
+}
+
 impl Scanner<'_> {
     fn object(&mut self, obj: &FileObject<'_>) {
         let cs = CharacterSet::default();
-        self.item(&obj.meta, "", &cs, Place::Meta);
-        self.item(&obj.dataset, "", &cs, Place::Dataset);
+        self.item(&obj.meta, "", 0, &cs, Place::Meta);
+        self.item(&obj.dataset, "", 0, &cs, Place::Dataset);
     }
 
-    fn item(&mut self, item: &Item<'_>, at: &str, parent_cs: &CharacterSet, place: Place) {
-        let cs = CharacterSet::from_item(item, parent_cs);
-        let creators = safe_private::creators(item);
+    fn item(&mut self, item: &Item<'_>, at: &str, key: u64, cs: &CharacterSet, place: Place) {
+        let cs = CharacterSet::from_item(item, cs);
+        let creators = block_creators(item);
         for e in &item.elements {
             self.elements += 1;
-            let address = safe_private::address(e.tag, &creators);
-            let p = path::element(at, e.tag, address.as_ref().map(|a| a.display()));
-            if e.tag.is_private() && !e.tag.is_private_creator() {
-                self.private(&p, e.vr, address.as_ref());
-            }
-            let at_place = |raw: &[u8]| Place2 {
+            let creator = creator_of(e.tag, &creators);
+            let here = place_key(key, e.tag, creator);
+            let mut at_el = At {
+                parent: at,
+                tag: e.tag,
+                creator,
+                path: None,
                 place,
                 vr: e.vr,
-                kept: self.input_values.get(&p) == Some(&value_hash(e.vr, raw)),
-                retained: retained_by_option(self.cfg, e.tag, e.vr),
-                coded: e.vr == Vr::CS
-                    || (!e.tag.is_private() && crate::dicom::read::implicit_vr(e.tag) == Vr::CS),
+                kept: false,
+                retained: false,
+                coded: false,
             };
-            match &e.value {
+            if e.tag.is_private() && !e.tag.is_private_creator() {
+                self.private(&at_el);
+            }
+            if place == Place::Dataset && ENGINE_RECORD.contains(&e.tag.as_u32()) && at.is_empty() {
+                continue;
+            }
+            let raw = match &e.value {
                 Value::Items(items) => {
+                    let p = at_el.path_string();
                     for (i, it) in items.iter().enumerate() {
-                        self.item(it, &path::item(&p, i), &cs, place);
+                        self.item(it, &path::item(&p, i), item_key(here, i), &cs, place);
+                    }
+                    continue;
+                }
+                Value::Fragments(_) => continue,
+                Value::Bytes(raw) if raw.is_empty() => continue,
+                Value::Bytes(raw) => raw,
+            };
+            if matches!(e.vr, Vr::DS | Vr::IS | Vr::TM | Vr::AS)
+                || (e.vr == Vr::UI && uids::is_class_uid_attribute(e.tag))
+                || (!e.vr.is_text() && !matches!(e.vr, Vr::OB | Vr::UN))
+                || is_bulk(e.tag)
+            {
+                // Numbers, times and ages; classes and syntaxes (kinds of things, kept by
+                // design); binary numbers and pixels.
+                continue;
+            }
+            at_el.kept = self.input_values.get(&here) == Some(&value_hash(e.vr, raw));
+            at_el.retained = retained_by_option(self.cfg, e.tag, e.vr);
+            at_el.coded = e.vr == Vr::CS
+                || (!e.tag.is_private() && crate::dicom::read::implicit_vr(e.tag) == Vr::CS);
+            match e.vr {
+                Vr::DA | Vr::DT => self.dates(&mut at_el, raw),
+                Vr::UI => {
+                    for v in split_values(Vr::UI, raw) {
+                        let text = String::from_utf8_lossy(v).into_owned();
+                        self.text(&mut at_el, text, None, false);
                     }
                 }
-                Value::Fragments(_) => {}
-                Value::Bytes(raw) if raw.is_empty() => {}
-                Value::Bytes(raw) => match e.vr {
-                    Vr::DA | Vr::DT => self.dates(&p, at_place(raw), raw),
-                    // Classes and syntaxes are kept by design: kinds of things, not instances.
-                    Vr::UI if uids::is_class_uid_attribute(e.tag) => {}
-                    Vr::UI => {
-                        let at = at_place(raw);
-                        for v in split_values(Vr::UI, raw) {
-                            let text = String::from_utf8_lossy(v).into_owned();
-                            self.text(&p, at, text, None, false);
+                Vr::OB | Vr::UN => self.binary(&mut at_el, raw),
+                vr => {
+                    let free = matches!(vr, Vr::LO | Vr::LT | Vr::SH | Vr::ST | Vr::UT | Vr::UC)
+                        && place == Place::Dataset
+                        && !NOT_FREE_TEXT.contains(&e.tag.as_u32());
+                    for v in split_values(vr, raw) {
+                        if v.is_empty() {
+                            continue;
                         }
+                        let text = if vr.uses_character_set() {
+                            cs.decode(v)
+                                .unwrap_or_else(|| String::from_utf8_lossy(v).into_owned())
+                        } else {
+                            String::from_utf8_lossy(v).into_owned()
+                        };
+                        self.text(&mut at_el, text, None, free);
                     }
-                    Vr::DS | Vr::IS | Vr::TM | Vr::AS => {}
-                    vr if vr.is_text() => {
-                        let free =
-                            matches!(vr, Vr::LO | Vr::LT | Vr::SH | Vr::ST | Vr::UT | Vr::UC)
-                                && place == Place::Dataset
-                                && !NOT_FREE_TEXT.contains(&e.tag.as_u32());
-                        let at = at_place(raw);
-                        for v in split_values(vr, raw) {
-                            if v.is_empty() {
-                                continue;
-                            }
-                            let text = if vr.uses_character_set() {
-                                cs.decode(v)
-                                    .unwrap_or_else(|| String::from_utf8_lossy(v).into_owned())
-                            } else {
-                                String::from_utf8_lossy(v).into_owned()
-                            };
-                            self.text(&p, at, text, None, free);
-                        }
-                    }
-                    Vr::OB | Vr::UN if !is_bulk(e.tag) => self.binary(&p, at_place(raw), raw),
-                    _ => {}
-                },
+                }
             }
         }
     }
 
     /// A private element kept: on the active safe list, or a finding.
-    fn private(&mut self, p: &str, vr: Vr, address: Option<&safe_private::PrivateAddress>) {
+    fn private(&mut self, at: &At<'_>) {
         let o = &self.cfg.options;
         let safe_rule = self
             .cfg
@@ -490,22 +728,23 @@ impl Scanner<'_> {
             .private_rule()
             .map(|r| r.resolve(o).0)
             .is_some_and(|a| a == Action::C);
-        let safe = match address {
+        let safe = match at.address() {
             Some(_) if safe_rule && o.retain_safe_private => self
                 .cfg
                 .safe_private
-                .decide(&path::signature(p), vr)
+                .decide(&path::signature(&at.path_string()), at.vr)
                 .is_some_and(|d| !d.disposition.removes()),
             _ => false,
         };
         if !safe {
-            let key = (path::pattern(p), Check::PrivateNotSafe, None);
+            let p = at.path_string();
+            let key = (path::pattern(&p), Check::PrivateNotSafe, None);
             self.issues.entry(key).or_insert_with(|| Issue {
                 check: Check::PrivateNotSafe,
                 severity: Severity::High,
                 flag: None,
-                path: p.to_string(),
-                vr: vr.as_str().to_string(),
+                path: p,
+                vr: at.vr.as_str().to_string(),
                 offset: 0,
                 length: 0,
                 hmac8: String::new(),
@@ -516,6 +755,9 @@ impl Scanner<'_> {
     }
 
     fn add(&mut self, t: OutToken) {
+        if self.written.contains(&t.token) {
+            return;
+        }
         match self.tokens.get_mut(&t.token) {
             Some(old) if t.rank() > old.rank() => *old = t,
             Some(_) => {}
@@ -525,27 +767,37 @@ impl Scanner<'_> {
         }
     }
 
-    fn dates(&mut self, p: &str, at: Place2, raw: &[u8]) {
+    fn token(&self, at: &At<'_>, domain: Domain, norm: &str, range: (usize, usize)) -> OutToken {
+        OutToken {
+            token: self.cfg.hasher.hash(domain, norm),
+            domain,
+            path: u32::MAX,
+            kind: MatchKind::Exact,
+            place: at.place,
+            offset: range.0 as u32,
+            length: (range.1 - range.0) as u32,
+            kept: at.kept,
+            retained: at.retained,
+            coded: at.coded,
+            partial: false,
+            value: self.texts.len() as u32,
+        }
+    }
+
+    fn dates(&mut self, at: &mut At<'_>, raw: &[u8]) {
         let value = String::from_utf8_lossy(trim_text(at.vr, raw)).into_owned();
-        let index = self.texts.len() as u32;
         let mut offset = 0;
         for part in value.split(['\\', '-']) {
             if let Some(d) = crate::review::patterns::Ymd::from_dicom(part.trim()) {
-                self.add(OutToken {
-                    token: self.cfg.hasher.hash(Domain::Date, &d.compact()),
-                    domain: Domain::Date,
-                    path: p.to_string(),
-                    vr: at.vr.as_str().to_string(),
-                    kind: MatchKind::Exact,
-                    place: at.place,
-                    offset: offset as u32,
-                    length: part.len() as u32,
-                    kept: at.kept,
-                    retained: at.retained,
-                    coded: false,
-                    partial: false,
-                    value: index,
-                });
+                let mut t = self.token(
+                    at,
+                    Domain::Date,
+                    &d.compact(),
+                    (offset, offset + part.len()),
+                );
+                t.coded = false;
+                t.path = at.path_index(&mut self.paths);
+                self.add(t);
             }
             offset += part.len() + 1;
         }
@@ -554,49 +806,59 @@ impl Scanner<'_> {
 
     /// Tokens of a text value; `kind` overrides how they were found (text inside a binary
     /// value); `free` runs the pattern flags.
-    fn text(&mut self, p: &str, at: Place2, text: String, kind: Option<MatchKind>, free: bool) {
-        let index = self.texts.len() as u32;
+    fn text(&mut self, at: &mut At<'_>, text: String, kind: Option<MatchKind>, free: bool) {
+        let template = self.token(at, Domain::Word, "", (0, 0));
         let hasher = self.cfg.hasher;
         let mut found = Vec::new();
-        text_tokens(&text, true, &mut |domain, norm, s, e, k, partial| {
-            found.push(OutToken {
-                token: hasher.hash(domain, norm),
+        let shapes = at.vr != Vr::UI;
+        tokens_of(
+            &text,
+            true,
+            shapes,
+            &mut |domain, norm, s, e, k, partial| {
+                found.push((hasher.hash(domain, norm), domain, s, e, k, partial));
+            },
+        );
+        for (token, domain, s, e, k, partial) in found {
+            let t = OutToken {
+                token,
                 domain,
-                path: String::new(),
-                vr: String::new(),
                 kind: kind.unwrap_or(k),
-                place: at.place,
                 offset: s as u32,
                 length: (e - s) as u32,
-                kept: at.kept,
-                retained: at.retained,
-                coded: at.coded,
                 partial,
-                value: index,
-            });
-        });
-        for mut t in found {
-            if !self.tokens.contains_key(&t.token) || t.rank() > self.tokens[&t.token].rank() {
-                t.path = p.to_string();
-                t.vr = at.vr.as_str().to_string();
-                self.add(t);
+                ..template
+            };
+            let better = match self.tokens.get(&t.token) {
+                Some(old) => t.rank() > old.rank(),
+                None => true,
+            };
+            if better {
+                let path = at.path_index(&mut self.paths);
+                self.add(OutToken { path, ..t });
             }
         }
         if free {
-            self.patterns(p, at.vr, &text);
+            self.patterns(at, &text);
         }
         self.texts.push(text);
     }
 
     /// Pattern flags of free text: telephone, e-mail and SSN shapes are high, dates, long
     /// numbers and addresses to review.
-    fn patterns(&mut self, p: &str, vr: Vr, text: &str) {
-        for flag in text_flags(text) {
+    fn patterns(&mut self, at: &At<'_>, text: &str) {
+        let flags = text_flags(text);
+        if flags.is_empty() {
+            return;
+        }
+        let p = at.path_string();
+        let pattern = path::pattern(&p);
+        for flag in flags {
             let severity = match flag {
                 Flag::Phone | Flag::Email | Flag::Ssn => Severity::High,
                 _ => Severity::Review,
             };
-            let key = (path::pattern(p), Check::Pattern, Some(flag));
+            let key = (pattern.clone(), Check::Pattern, Some(flag));
             if self.issues.contains_key(&key) {
                 continue;
             }
@@ -606,8 +868,8 @@ impl Scanner<'_> {
                     check: Check::Pattern,
                     severity,
                     flag: Some(flag),
-                    path: p.to_string(),
-                    vr: vr.as_str().to_string(),
+                    path: p.clone(),
+                    vr: at.vr.as_str().to_string(),
                     offset: 0,
                     length: text.len() as u32,
                     hmac8: hmac8(&self.cfg.key, text),
@@ -619,7 +881,7 @@ impl Scanner<'_> {
     }
 
     /// Text inside a binary value: runs of printable ASCII, and of UTF-16LE.
-    fn binary(&mut self, p: &str, at: Place2, raw: &[u8]) {
+    fn binary(&mut self, at: &mut At<'_>, raw: &[u8]) {
         const MIN: usize = 3;
         let printable = |b: u8| (0x20..0x7F).contains(&b);
         let mut runs: Vec<(String, MatchKind)> = Vec::new();
@@ -644,7 +906,7 @@ impl Scanner<'_> {
         for start in [0, 1] {
             let mut run = String::new();
             let mut k = start;
-            while k + 1 < raw.len() + 1 {
+            while k < raw.len() {
                 let ok = k + 1 < raw.len() && printable(raw[k]) && raw[k + 1] == 0;
                 if ok {
                     run.push(raw[k] as char);
@@ -659,7 +921,7 @@ impl Scanner<'_> {
             }
         }
         for (text, kind) in runs {
-            self.text(p, at, text, Some(kind), false);
+            self.text(at, text, Some(kind), false);
         }
     }
 
@@ -741,22 +1003,12 @@ struct OutEntry {
 
 impl OutEntry {
     fn rank(&self) -> u8 {
-        OutToken {
-            token: 0,
-            domain: self.domain,
-            path: String::new(),
-            vr: String::new(),
-            kind: self.kind,
-            place: self.place,
-            offset: 0,
-            length: 0,
-            kept: self.kept,
-            retained: self.retained,
-            coded: self.coded,
-            partial: self.partial,
-            value: 0,
-        }
-        .rank()
+        rank(
+            self.domain,
+            self.kind,
+            self.place,
+            [self.kept, self.retained, self.coded, self.partial],
+        )
     }
 }
 
@@ -766,12 +1018,12 @@ pub struct Verifier {
     key: ProjectKey,
     hasher: Hasher,
     patients: HashMap<u64, u32>,
-    harvest: HashMap<(u32, u64), HarvestEntry>,
-    outputs: HashMap<(u32, u64), OutEntry>,
+    harvest: TokenMap<(u32, u64), HarvestEntry>,
+    outputs: TokenMap<(u32, u64), OutEntry>,
     /// Token → the first patient whose outputs hold it.
-    first: HashMap<u64, u32>,
+    first: TokenMap<u64, u32>,
     /// Output names and SOP Instance UIDs, by commit order.
-    files: Vec<(String, String)>,
+    files: Vec<Box<str>>,
     strings: Interner,
     details: HashMap<(u32, u64), (String, String)>,
     /// Issues by path pattern, check and flag: the first (with its file) and how many.
@@ -789,9 +1041,9 @@ impl Verifier {
             key: cfg.key.clone(),
             hasher: cfg.hasher,
             patients: HashMap::new(),
-            harvest: HashMap::new(),
-            outputs: HashMap::new(),
-            first: HashMap::new(),
+            harvest: TokenMap::default(),
+            outputs: TokenMap::default(),
+            first: TokenMap::default(),
             files: Vec::new(),
             strings: Interner::default(),
             details: HashMap::new(),
@@ -831,38 +1083,44 @@ impl Verifier {
             return;
         };
         let file = self.files.len() as u32;
-        self.files
-            .push((name.to_string(), check.sop_instance_uid.clone()));
+        self.files.push(name.into());
         self.elements += check.elements;
         let mut tokens = check.tokens;
-        let hasher = self.hasher;
-        text_tokens(name, false, &mut |domain, norm, s, e, kind, partial| {
+        for (norm, s, e) in name_tokens(name) {
+            let token = self.hasher.hash(Domain::Word, &norm);
+            if check.written.binary_search(&token).is_ok() {
+                continue;
+            }
             tokens.push(OutToken {
-                token: hasher.hash(domain, norm),
-                domain,
-                path: String::new(),
-                vr: String::new(),
-                kind,
+                token,
+                domain: Domain::Word,
+                path: u32::MAX,
+                kind: MatchKind::Token,
                 place: Place::Name,
                 offset: s as u32,
                 length: (e - s) as u32,
                 kept: false,
                 retained: false,
                 coded: false,
-                partial,
+                partial: false,
                 value: 0,
             });
-        });
+        }
+        let name_path = (self.strings.id(""), *b"  ");
+        let paths: Vec<(u32, [u8; 2])> = check
+            .paths
+            .iter()
+            .map(|(p, vr)| {
+                let vr = vr.as_bytes().first_chunk::<2>().copied().unwrap_or(*b"  ");
+                (self.strings.id(p), vr)
+            })
+            .collect();
         for t in tokens {
+            let (path, vr) = paths.get(t.path as usize).copied().unwrap_or(name_path);
             let entry = OutEntry {
                 file,
-                path: self.strings.id(&t.path),
-                vr: t
-                    .vr
-                    .as_bytes()
-                    .first_chunk::<2>()
-                    .copied()
-                    .unwrap_or(*b"  "),
+                path,
+                vr,
                 domain: t.domain,
                 kind: t.kind,
                 place: t.place,
@@ -959,14 +1217,15 @@ impl Verifier {
                 k => k,
             };
             let rule = rule_id(h, o, same, severity);
-            let (file, sop) = &self.files[o.file as usize];
+            let file = &self.files[o.file as usize];
+            let sop = sop_of_name(file);
             let detail = same.then(|| self.details.get(&(*p, *token))).flatten();
             findings.push(Finding {
                 id: String::new(),
                 severity,
                 check,
-                output_file: file.clone(),
-                sop_instance_uid_out: sop.clone(),
+                output_file: file.to_string(),
+                sop_instance_uid_out: sop,
                 element_path: self.strings.all[o.path as usize].clone(),
                 vr: String::from_utf8_lossy(&o.vr).trim().to_string(),
                 identifier_class: Some(h.class),
@@ -984,13 +1243,14 @@ impl Verifier {
             });
         }
         for ((_, check, flag), (issue, file, count)) in &self.issues {
-            let (name, sop) = &self.files[*file as usize];
+            let name = &self.files[*file as usize];
+            let sop = sop_of_name(name);
             findings.push(Finding {
                 id: String::new(),
                 severity: issue.severity,
                 check: *check,
-                output_file: name.clone(),
-                sop_instance_uid_out: sop.clone(),
+                output_file: name.to_string(),
+                sop_instance_uid_out: sop,
                 element_path: issue.path.clone(),
                 vr: issue.vr.clone(),
                 identifier_class: None,
@@ -1052,6 +1312,7 @@ impl Verifier {
             inputs_harvested: self.inputs,
             elements_checked: self.elements,
             identifiers: self.harvest.len() as u64,
+            output_tokens: self.outputs.len() as u64,
             critical: count(Severity::Critical),
             high: count(Severity::High),
             review: count(Severity::Review),
@@ -1063,6 +1324,33 @@ impl Verifier {
 /// How serious a harvested identifier found in an output is, by where it stands and whose it
 /// is (`same`: the patient's own output); `None` when it is no finding (a word of a name found
 /// only inside another word).
+/// The tokens an output's name (and zip path) is checked with: each word of each folder and of
+/// the file name, and each of them whole (`SMITH_JOHN` → `SMITH`, `JOHN`, `SMITHJOHN`), with
+/// their byte ranges. (Not runs across folders: the remapped UIDs there are unique per file.)
+fn name_tokens(name: &str) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for part in name.split('/') {
+        let w = crate::review::tokens::Words::of(part.strip_suffix(".dcm").unwrap_or(part));
+        for (i, span) in w.spans.iter().enumerate() {
+            out.push((w.norm(i).to_string(), start + span.start, start + span.end));
+        }
+        if w.spans.len() > 1 {
+            out.push((w.buf.clone(), start, start + part.len()));
+        }
+        start += part.len() + 1;
+    }
+    out
+}
+
+/// The SOP Instance UID an output's name carries: its file name without `.dcm` and without the
+/// digest an alternate name adds (see [`crate::output::names`]).
+fn sop_of_name(name: &str) -> String {
+    let file = name.rsplit('/').next().unwrap_or(name);
+    let stem = file.strip_suffix(".dcm").unwrap_or(file);
+    stem.split('_').next().unwrap_or(stem).to_string()
+}
+
 fn severity(h: &HarvestEntry, o: &OutEntry, same: bool) -> Option<Severity> {
     use Severity::*;
     if o.place == Place::Name {
@@ -1175,6 +1463,9 @@ pub struct VerifySummary {
     pub inputs_harvested: u64,
     pub elements_checked: u64,
     pub identifiers: u64,
+    /// Distinct (patient, token) places kept from the outputs: what the batch's memory grows
+    /// with.
+    pub output_tokens: u64,
     pub critical: u64,
     pub high: u64,
     pub review: u64,
@@ -1295,11 +1586,12 @@ impl Report {
     pub fn summary_lines(&self, max: usize) -> Vec<String> {
         let s = &self.summary;
         let mut lines = vec![format!(
-            "residual-PHI verification: {} outputs, {} elements checked, {} identifiers from {} inputs: {} critical, {} high, {} review",
+            "residual-PHI verification: {} outputs, {} elements checked, {} identifiers from {} inputs, {} output tokens: {} critical, {} high, {} review",
             s.files_checked,
             s.elements_checked,
             s.identifiers,
             s.inputs_harvested,
+            s.output_tokens,
             s.critical,
             s.high,
             s.review

@@ -7,7 +7,7 @@ use web_sys::{FileSystemReadWriteOptions, FileSystemSyncAccessHandle};
 
 use super::{configure, js_error, to_js};
 use crate::output::FileResult;
-use crate::review::{VerifyConfig, check_result};
+use crate::review::{VerifyConfig, deidentify_and_check};
 use crate::{Deidentifier, Error};
 
 /// A configured de-identifier (JS class `Deidentifier`).
@@ -77,9 +77,11 @@ impl JsDeidentifier {
         at: f64,
         name: Option<String>,
     ) -> Result<JsValue, JsValue> {
-        let result = self.inner.deidentify(input);
+        let (result, mut check) = match &name {
+            Some(n) => deidentify_and_check(&self.inner, &self.verify, input, n),
+            None => (self.inner.deidentify(input), None),
+        };
         let mut file_result = FileResult::of(&result);
-        let mut check = name.and_then(|n| check_result(&self.verify, input, &n, &result));
         if let Ok(d) = &result
             && let Err(e) = write(output, &d.bytes, at)
         {

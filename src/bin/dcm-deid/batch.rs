@@ -18,8 +18,9 @@ use dicom_deid::output::zip::{Prepared, ZipWriter};
 use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
 use dicom_deid::review::inventory::{self, Inventory};
 use dicom_deid::review::log::RunLog;
+use dicom_deid::review::verify::deidentify_and_check;
 use dicom_deid::review::verify::{DETAIL_PHI_CSV, NO_PHI_CSV};
-use dicom_deid::review::{FileCheck, Report, Verifier, VerifyConfig, check_result};
+use dicom_deid::review::{FileCheck, Report, Verifier, VerifyConfig};
 use dicom_deid::{Deidentifier, Error};
 
 /// Where outputs go.
@@ -508,15 +509,13 @@ fn prepare(
     verification: Option<&Verification<'_>>,
 ) -> Ready {
     let bytes = fs::read(input).map_err(|e| Error::read(e.kind()));
-    let result = bytes
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|b| deidentifier.deidentify(b));
-    let file_result = FileResult::of(&result);
-    let check = match (verification, &bytes) {
-        (Some(v), Ok(b)) => check_result(&v.config, b, &v.names[index], &result),
-        _ => None,
+    let (result, check) = match (&bytes, verification) {
+        (Ok(b), Some(v)) => deidentify_and_check(deidentifier, &v.config, b, &v.names[index]),
+        (Ok(b), None) => (deidentifier.deidentify(b), None),
+        (Err(e), _) => (Err(e.clone()), None),
     };
+    drop(bytes);
+    let file_result = FileResult::of(&result);
     let d = match result {
         Ok(d) => d,
         Err(_) => {
