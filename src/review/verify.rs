@@ -1351,6 +1351,11 @@ fn sop_of_name(name: &str) -> String {
     stem.split('_').next().unwrap_or(stem).to_string()
 }
 
+/// An identifier of digits only, fewer than six: numbers this short recur by chance.
+fn short_number(text: &str) -> bool {
+    text.len() < 6 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn severity(h: &HarvestEntry, o: &OutEntry, same: bool) -> Option<Severity> {
     use Severity::*;
     if o.place == Place::Name {
@@ -1388,6 +1393,13 @@ fn severity(h: &HarvestEntry, o: &OutEntry, same: bool) -> Option<Severity> {
             } else {
                 High
             }
+        }
+        // A short number (a study numbered 10000) recurring whole in another kept value is as
+        // likely a count or a code as the identifier: a person decides.
+        IdClass::PatientId | IdClass::OtherId | IdClass::AccessionNumber
+            if o.kept && !same && short_number(&h.text) =>
+        {
+            High
         }
         IdClass::PatientId | IdClass::OtherId | IdClass::AccessionNumber | IdClass::Uid => Critical,
         _ if same => Critical,
@@ -1631,5 +1643,16 @@ impl Report {
             lines.push(format!("  ... and {} more", shown.len() - max));
         }
         lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_all_digit_identifiers_count_as_short_numbers() {
+        assert!(short_number("10000") && short_number("7"));
+        assert!(!short_number("100000") && !short_number("A1000") && !short_number("12-34"));
     }
 }
