@@ -358,3 +358,27 @@ fn the_uid_mapping_covers_the_file_meta_too() {
         "the meta's UID maps to the output's"
     );
 }
+
+#[test]
+fn remapped_uids_are_listed_ten_per_element_and_the_rest_counted() {
+    let d = tcia();
+    let mut review = FinalReview::default();
+    for i in 0..15 {
+        let f = input(
+            "PID-1",
+            "Doe^Jane",
+            &format!("1.2.826.0.1.3680043.2.1125.6.{i}"),
+            "CT",
+        );
+        let out = d.deidentify(&f).unwrap();
+        review.add(final_review::examine(&out.bytes, &out.record.report.actions).unwrap());
+    }
+    let r = rows(&review.csv(&HashMap::new()));
+    let sop: Vec<_> = r
+        .iter()
+        .filter(|x| x["path_pattern"] == "<(0008,0018)>")
+        .collect();
+    assert_eq!(sop.len(), 11);
+    assert_eq!(sop[10]["value"], "(5 more distinct values)");
+    assert_eq!(sop[10]["expected_form"], "truncated");
+}

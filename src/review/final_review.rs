@@ -14,8 +14,8 @@ use crate::dicom::{path, read};
 use crate::error::Result;
 use crate::output::audit::{Applied, csv_row};
 use crate::review::basis;
-use crate::review::counting_hash;
 use crate::review::elements::{self, Visit};
+use crate::review::{ValueCap, counting_hash};
 
 /// Remapped UIDs are all alike to a reviewer: a few are listed, the rest counted.
 const MAX_UID_VALUES: usize = 10;
@@ -144,31 +144,22 @@ struct Totals {
 #[derive(Debug, Clone, Default)]
 pub struct FinalReview {
     values: BTreeMap<(String, String, String), Totals>,
-    listed: HashMap<(String, String), usize>,
-    more: BTreeMap<(String, String), HashSet<u64>>,
+    cap: ValueCap,
 }
 
 impl FinalReview {
     /// Adds one examined output.
     pub fn add(&mut self, part: OutputPart) {
         for v in part.values {
-            let element = (v.pattern.clone(), v.vr.clone());
             let key = (v.pattern.clone(), v.vr.clone(), v.value.clone());
-            if !self.values.contains_key(&key) {
-                let cap = if v.expected_form == "remapped_uid" {
-                    MAX_UID_VALUES
-                } else {
-                    MAX_VALUES
-                };
-                let n = self.listed.entry(element.clone()).or_default();
-                if *n >= cap {
-                    self.more
-                        .entry(element)
-                        .or_default()
-                        .insert(counting_hash(v.value.as_bytes()));
-                    continue;
-                }
-                *n += 1;
+            let cap = if v.expected_form == "remapped_uid" {
+                MAX_UID_VALUES
+            } else {
+                MAX_VALUES
+            };
+            if !self.values.contains_key(&key) && !self.cap.admit(&v.pattern, &v.vr, &v.value, cap)
+            {
+                continue;
             }
             let t = self.values.entry(key).or_default();
             t.files += 1;
@@ -206,14 +197,14 @@ impl FinalReview {
                 "",
             ]));
         }
-        for ((pattern, vr), more) in &self.more {
+        for (pattern, vr, more) in self.cap.more() {
             out.push_str(&csv_row(&[
                 pattern,
                 "",
                 vr,
                 "",
                 "",
-                &format!("({} more distinct values)", more.len()),
+                &format!("({more} more distinct values)"),
                 "",
                 "",
                 "",

@@ -24,9 +24,9 @@ use crate::dicom::{path, read};
 use crate::error::Result;
 use crate::output::audit::{Applied, csv_row};
 use crate::review::basis::{self, Basis};
-use crate::review::counting_hash;
 use crate::review::elements::{self, Visit};
 use crate::review::flags;
+use crate::review::{ValueCap, counting_hash};
 
 /// Distinct values listed per element in the pre-review; the rest are counted in one line.
 pub const MAX_VALUES_PER_ELEMENT: usize = 500;
@@ -284,8 +284,7 @@ pub struct Inventory {
     rows: BTreeMap<(String, String), RowTotals>,
     values: BTreeMap<(String, String, String), ValueTotals>,
     /// Distinct values listed per element, and those past the cap (counted by hash).
-    listed: HashMap<(String, String), usize>,
-    more: BTreeMap<(String, String), HashSet<u64>>,
+    cap: ValueCap,
     files: usize,
 }
 
@@ -310,17 +309,12 @@ impl Inventory {
         }
         for v in part.values {
             let key = (v.pattern.clone(), v.vr.clone(), v.value.clone());
-            if !self.values.contains_key(&key) {
-                let element = (v.pattern.clone(), v.vr.clone());
-                let n = self.listed.entry(element.clone()).or_default();
-                if *n >= MAX_VALUES_PER_ELEMENT {
-                    self.more
-                        .entry(element)
-                        .or_default()
-                        .insert(counting_hash(v.value.as_bytes()));
-                    continue;
-                }
-                *n += 1;
+            if !self.values.contains_key(&key)
+                && !self
+                    .cap
+                    .admit(&v.pattern, &v.vr, &v.value, MAX_VALUES_PER_ELEMENT)
+            {
+                continue;
             }
             let t = self.values.entry(key).or_default();
             t.files += 1;
@@ -405,7 +399,7 @@ impl Inventory {
                 "",
             ]));
         }
-        for ((pattern, vr), more) in &self.more {
+        for (pattern, vr, more) in self.cap.more() {
             out.push_str(&csv_row(&[
                 pattern,
                 "",
@@ -413,7 +407,7 @@ impl Inventory {
                 "",
                 "",
                 "truncated",
-                &format!("({} more distinct values)", more.len()),
+                &format!("({more} more distinct values)"),
                 "",
                 "",
                 "",

@@ -23,3 +23,35 @@ pub use verify::{FileCheck, Report, Verifier, VerifyConfig, check_file, deidenti
 pub(crate) fn counting_hash(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes) & ((1 << 53) - 1)
 }
+
+/// The distinct values a review lists per element, capped so memory stays bounded whatever the
+/// number of files: past its cap an element's further values are only counted, by hash.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ValueCap {
+    listed: std::collections::HashMap<(String, String), usize>,
+    more: std::collections::BTreeMap<(String, String), std::collections::HashSet<u64>>,
+}
+
+impl ValueCap {
+    /// Whether a value not listed yet for `(pattern, vr)` gets a row; if not, it is counted.
+    pub fn admit(&mut self, pattern: &str, vr: &str, value: &str, cap: usize) -> bool {
+        let element = (pattern.to_string(), vr.to_string());
+        let n = self.listed.entry(element.clone()).or_default();
+        if *n >= cap {
+            self.more
+                .entry(element)
+                .or_default()
+                .insert(counting_hash(value.as_bytes()));
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// The elements that had more values than their cap, with how many more.
+    pub fn more(&self) -> impl Iterator<Item = (&str, &str, usize)> {
+        self.more
+            .iter()
+            .map(|((p, vr), set)| (p.as_str(), vr.as_str(), set.len()))
+    }
+}
