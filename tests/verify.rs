@@ -377,6 +377,56 @@ fn our_own_outputs_have_no_critical_finding() {
 }
 
 #[test]
+fn sr_content_an_option_retains_is_not_a_finding() {
+    // A Device Observer UID (DCM 121012) is kept by Clean Structured Content under Retain Device
+    // Identity (Table E.3.4-1); a Tracking Unique Identifier is remapped.
+    let item = |code: &str, uid: &str| {
+        vec![
+            text(0x0040_A010, "CS", "HAS OBS CONTEXT"),
+            text(0x0040_A040, "CS", "UIDREF"),
+            seq(
+                0x0040_A043,
+                vec![vec![
+                    text(0x0008_0100, "SH", code),
+                    text(0x0008_0102, "SH", "DCM"),
+                    text(0x0008_0104, "LO", "a concept"),
+                ]],
+            ),
+            text(0x0040_A124, "UI", uid),
+        ]
+    };
+    let mut els = input_elements("PQX-884411", "1.2.826.0.1.3680043.2.1125.7.9");
+    els.retain(|e| e.tag != 0x0008_0016 && e.tag != 0x7FE0_0010);
+    els.push(text(0x0008_0016, "UI", "1.2.840.10008.5.1.4.1.1.88.22"));
+    els.push(text(0x0040_A040, "CS", "CONTAINER"));
+    els.push(seq(
+        0x0040_A730,
+        vec![
+            item("121012", "1.2.826.0.1.3680043.2.1125.7.50"),
+            item("112040", "1.2.826.0.1.3680043.2.1125.7.51"),
+        ],
+    ));
+    let inp = file(&els, Syntax::ExplicitLe);
+    for opts in [
+        Options {
+            clean_structured_content: true,
+            ..Options::tcia()
+        },
+        Options {
+            clean_structured_content: true,
+            ..Options::basic()
+        },
+    ] {
+        let (d, cfg) = config(opts);
+        let out = d.deidentify(&inp).unwrap();
+        let kept = common::contains(&out.bytes, b"1.2.826.0.1.3680043.2.1125.7.50");
+        assert_eq!(kept, opts.retain_device_identity, "{opts:?}");
+        let r = verify(&cfg, &[(&inp, NAME, &out.bytes, &out.name)]);
+        assert_eq!(critical(&r), [], "{opts:?}: {:?}", r.findings);
+    }
+}
+
+#[test]
 fn the_shareable_report_holds_no_identifying_text() {
     let (_, cfg) = config(Options::basic());
     let inp = input();

@@ -319,8 +319,9 @@ impl<'c> Harvester<'c> {
     fn item(&mut self, item: &Item<'_>, parent: Option<Tag>, at: &str, parent_cs: &CharacterSet) {
         let cs = CharacterSet::from_item(item, parent_cs);
         let creators = crate::review::verify::block_creators(item);
+        let retained_value = crate::review::verify::retained_content_value(self.cfg, item);
         for e in &item.elements {
-            if e.tag.is_private_creator() {
+            if e.tag.is_private_creator() || retained_value == Some(e.tag) {
                 continue;
             }
             let p = || {

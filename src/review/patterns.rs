@@ -66,31 +66,41 @@ impl Ymd {
     /// leading zero), and with the month's name or abbreviation: `30 SEP 1945`, `30-SEP-1945`,
     /// `30SEP1945`, `SEP 30 1945`, `SEPTEMBER 30, 1945`, `1945-SEP-30`.
     pub fn variants(&self) -> Vec<String> {
-        let y = format!("{:04}", self.y);
-        let (m2, d2) = (format!("{:02}", self.m), format!("{:02}", self.d));
-        let (m1, d1) = (self.m.to_string(), self.d.to_string());
-        let mut out = vec![format!("{y}{m2}{d2}")];
+        // Made for every file Clean Descriptors cleans: joined by hand, not through `format!`.
+        let y = self.y.to_string();
+        let two = |v: u8| [b'0' + v / 10, b'0' + v % 10];
+        let (m2, d2) = (two(self.m), two(self.d));
+        let m2 = std::str::from_utf8(&m2).unwrap_or("");
+        let d2 = std::str::from_utf8(&d2).unwrap_or("");
+        let m1 = m2.trim_start_matches('0');
+        let d1 = d2.trim_start_matches('0');
+        let mut out: Vec<String> = Vec::with_capacity(48);
+        let mut add = |parts: &[&str]| {
+            let s: String = parts.concat();
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        };
+        add(&[&y, m2, d2]);
         for sep in ["-", "/", "."] {
-            out.push(format!("{y}{sep}{m2}{sep}{d2}"));
+            add(&[&y, sep, m2, sep, d2]);
         }
-        for (m, d) in [(&m2, &d2), (&m1, &d1)] {
+        for (m, d) in [(m2, d2), (m1, d1)] {
             for sep in ["/", ".", "-"] {
-                out.push(format!("{d}{sep}{m}{sep}{y}"));
-                out.push(format!("{m}{sep}{d}{sep}{y}"));
+                add(&[d, sep, m, sep, &y]);
+                add(&[m, sep, d, sep, &y]);
             }
         }
         for name in month_names(self.m) {
-            for d in [&d1, &d2] {
-                out.push(format!("{d} {name} {y}"));
-                out.push(format!("{d}-{name}-{y}"));
-                out.push(format!("{d}{name}{y}"));
-                out.push(format!("{name} {d} {y}"));
-                out.push(format!("{name} {d}, {y}"));
+            for d in [d1, d2] {
+                add(&[d, " ", name, " ", &y]);
+                add(&[d, "-", name, "-", &y]);
+                add(&[d, name, &y]);
+                add(&[name, " ", d, " ", &y]);
+                add(&[name, " ", d, ", ", &y]);
             }
-            out.push(format!("{y}-{name}-{d2}"));
+            add(&[&y, "-", name, "-", d2]);
         }
-        out.sort();
-        out.dedup();
         out
     }
 }

@@ -490,6 +490,40 @@ fn place_key(parent: u64, tag: Tag, creator: Option<&str>) -> u64 {
     }
 }
 
+/// The value element of an SR content item that Clean Structured Content keeps as it is under
+/// an option in force (PS3.15 Table E.3.4-1: a Device Observer UID under Retain Device
+/// Identity): retained, like an attribute Table E.1-1 keeps.
+pub(crate) fn retained_content_value(cfg: &VerifyConfig, item: &Item<'_>) -> Option<Tag> {
+    if !cfg.options.clean_structured_content {
+        return None;
+    }
+    let value_type = item.ascii(tags::VALUE_TYPE)?;
+    let value_tag = match value_type.as_str() {
+        "TEXT" => Tag(0x0040, 0xA160),
+        "PNAME" => Tag(0x0040, 0xA123),
+        "DATE" => Tag(0x0040, 0xA121),
+        "TIME" => Tag(0x0040, 0xA122),
+        "DATETIME" => Tag(0x0040, 0xA120),
+        "UIDREF" => Tag(0x0040, 0xA124),
+        _ => return None,
+    };
+    let concept = match item.get(tags::CONCEPT_NAME_CODE_SEQUENCE).map(|e| &e.value) {
+        Some(Value::Items(items)) => items.first()?,
+        _ => return None,
+    };
+    let scheme = concept
+        .ascii(tags::CODING_SCHEME_DESIGNATOR)
+        .unwrap_or_default();
+    let code = concept.ascii(tags::CODE_VALUE).unwrap_or_default();
+    let (action, by) =
+        crate::deid::sr::SrRules::builtin().action(&scheme, &code, &value_type, &cfg.options);
+    matches!(
+        (action, by),
+        (Action::K, Some(o)) if o != crate::deid::ProfileOption::RetainSafePrivate
+    )
+    .then_some(value_tag)
+}
+
 /// The private creators an item reserves, by (group, block): few, so a list.
 pub(crate) fn block_creators<'a>(
     item: &'a Item<'_>,
@@ -565,6 +599,9 @@ fn is_bulk(tag: Tag) -> bool {
 /// 7: De-identification Method and its code sequence), replacing whatever the input had: not
 /// tokenised (it is the same text in every file).
 const ENGINE_RECORD: [u32; 2] = [0x0012_0063, 0x0012_0064];
+
+/// Code values of coding schemes: defined terms, like coded strings.
+const CODE_VALUES: [u32; 3] = [0x0008_0100, 0x0008_0119, 0x0008_0120];
 
 /// Values that are not free text to scan for patterns: what the engine writes into every
 /// output, and code values (numbers from coding schemes such as SNOMED CT).
@@ -643,6 +680,7 @@ impl Scanner<'_> {
     fn item(&mut self, item: &Item<'_>, at: &str, key: u64, cs: &CharacterSet, place: Place) {
         let cs = CharacterSet::from_item(item, cs);
         let creators = block_creators(item);
+        let retained_value = retained_content_value(self.cfg, item);
         for e in &item.elements {
             self.elements += 1;
             let creator = creator_of(e.tag, &creators);
@@ -686,8 +724,10 @@ impl Scanner<'_> {
                 continue;
             }
             at_el.kept = self.input_values.get(&here) == Some(&value_hash(e.vr, raw));
-            at_el.retained = retained_by_option(self.cfg, e.tag, e.vr);
+            at_el.retained =
+                retained_by_option(self.cfg, e.tag, e.vr) || retained_value == Some(e.tag);
             at_el.coded = e.vr == Vr::CS
+                || CODE_VALUES.contains(&e.tag.as_u32())
                 || (!e.tag.is_private() && crate::dicom::read::implicit_vr(e.tag) == Vr::CS);
             match e.vr {
                 Vr::DA | Vr::DT => self.dates(&mut at_el, raw),
@@ -1394,8 +1434,12 @@ fn severity(h: &HarvestEntry, o: &OutEntry, same: bool) -> Option<Severity> {
                 High
             }
         }
-        // A short number (a study numbered 10000) recurring whole in another kept value is as
-        // likely a count or a code as the identifier: a person decides.
+        // Another patient's ID as a code of a coding scheme (`123456`): a coincidence to look at.
+        IdClass::PatientId | IdClass::OtherId | IdClass::AccessionNumber if !same && o.coded => {
+            High
+        }
+        // A short number (one patient's study numbered 10000) found whole in a kept value of
+        // another patient's file is as likely a count or a code: a person decides.
         IdClass::PatientId | IdClass::OtherId | IdClass::AccessionNumber
             if o.kept && !same && short_number(&h.text) =>
         {
