@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::deid::profile::{Action, Options, ProfileOption, pick_option};
 use crate::deid::tables::{self, action, optional_action};
+use crate::dicom::model::{Item, Tag, Value, tags};
 
 const TABLE: &str = include_str!("../../profiles/clean_structured_content_e3_4_1.csv");
 
@@ -53,6 +54,45 @@ struct Row {
 
 /// Table E.3.4-1, keyed by (coding scheme designator, code value).
 #[derive(Debug)]
+/// An SR content item as Clean Structured Content sees it (the engine cleans it, the verifier
+/// knows what the option keeps of it).
+pub(crate) struct ContentItem {
+    pub value_type: String,
+    /// The element that holds the item's value.
+    pub value_tag: Tag,
+    /// Its concept name: coding scheme designator and code value, when it has one.
+    pub concept: Option<(String, String)>,
+}
+
+/// The content item of `item`, for the value types whose value the option treats (TEXT, PNAME,
+/// DATE, TIME, DATETIME, UIDREF; PS3.3 C.17.3).
+pub(crate) fn content_item(item: &Item<'_>) -> Option<ContentItem> {
+    let value_type = item.ascii(tags::VALUE_TYPE)?;
+    let value_tag = match value_type.as_str() {
+        "TEXT" => Tag(0x0040, 0xA160),
+        "PNAME" => Tag(0x0040, 0xA123),
+        "DATE" => Tag(0x0040, 0xA121),
+        "TIME" => Tag(0x0040, 0xA122),
+        "DATETIME" => Tag(0x0040, 0xA120),
+        "UIDREF" => Tag(0x0040, 0xA124),
+        _ => return None,
+    };
+    let concept = match item.get(tags::CONCEPT_NAME_CODE_SEQUENCE).map(|e| &e.value) {
+        Some(Value::Items(items)) => items.first().map(|c| {
+            (
+                c.ascii(tags::CODING_SCHEME_DESIGNATOR).unwrap_or_default(),
+                c.ascii(tags::CODE_VALUE).unwrap_or_default(),
+            )
+        }),
+        _ => None,
+    };
+    Some(ContentItem {
+        value_type,
+        value_tag,
+        concept,
+    })
+}
+
 pub struct SrRules {
     rows: HashMap<(String, String), Row>,
 }

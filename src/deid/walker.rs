@@ -144,25 +144,9 @@ impl<'c> Walker<'c> {
         path: &str,
         cs: &CharacterSet,
     ) -> Option<Option<Tag>> {
-        let value_type = item.ascii(tags::VALUE_TYPE)?;
-        let value_tag = match value_type.as_str() {
-            "TEXT" => Tag(0x0040, 0xA160),
-            "PNAME" => Tag(0x0040, 0xA123),
-            "DATE" => Tag(0x0040, 0xA121),
-            "TIME" => Tag(0x0040, 0xA122),
-            "DATETIME" => Tag(0x0040, 0xA120),
-            "UIDREF" => Tag(0x0040, 0xA124),
-            _ => return None,
-        };
-        let (scheme, code) = match item.get(tags::CONCEPT_NAME_CODE_SEQUENCE).map(|e| &e.value) {
-            Some(Value::Items(items)) if !items.is_empty() => (
-                items[0]
-                    .ascii(tags::CODING_SCHEME_DESIGNATOR)
-                    .unwrap_or_default(),
-                items[0].ascii(tags::CODE_VALUE).unwrap_or_default(),
-            ),
-            _ => (String::new(), String::new()),
-        };
+        let c = crate::deid::sr::content_item(item)?;
+        let (value_type, value_tag) = (c.value_type, c.value_tag);
+        let (scheme, code) = c.concept.unwrap_or_default();
         let (action, by) = self.sr.action(&scheme, &code, &value_type, self.opts);
         if action == Action::X {
             self.report.note(path, Applied::X);

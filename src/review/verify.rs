@@ -497,24 +497,9 @@ pub(crate) fn retained_content_value(cfg: &VerifyConfig, item: &Item<'_>) -> Opt
     if !cfg.options.clean_structured_content {
         return None;
     }
-    let value_type = item.ascii(tags::VALUE_TYPE)?;
-    let value_tag = match value_type.as_str() {
-        "TEXT" => Tag(0x0040, 0xA160),
-        "PNAME" => Tag(0x0040, 0xA123),
-        "DATE" => Tag(0x0040, 0xA121),
-        "TIME" => Tag(0x0040, 0xA122),
-        "DATETIME" => Tag(0x0040, 0xA120),
-        "UIDREF" => Tag(0x0040, 0xA124),
-        _ => return None,
-    };
-    let concept = match item.get(tags::CONCEPT_NAME_CODE_SEQUENCE).map(|e| &e.value) {
-        Some(Value::Items(items)) => items.first()?,
-        _ => return None,
-    };
-    let scheme = concept
-        .ascii(tags::CODING_SCHEME_DESIGNATOR)
-        .unwrap_or_default();
-    let code = concept.ascii(tags::CODE_VALUE).unwrap_or_default();
+    let c = crate::deid::sr::content_item(item)?;
+    let (value_type, value_tag) = (c.value_type, c.value_tag);
+    let (scheme, code) = c.concept?;
     let (action, by) =
         crate::deid::sr::SrRules::builtin().action(&scheme, &code, &value_type, &cfg.options);
     matches!(
