@@ -7,6 +7,7 @@ mod common;
 use std::process::Command;
 
 use common::*;
+use dicom_deid::review::final_review::{self, FinalReview};
 use dicom_deid::review::harvest::IdClass;
 use dicom_deid::review::verify::{Check, Report, Severity, deidentify_and_check};
 use dicom_deid::review::{FileCheck, Verifier, VerifyConfig, check_file};
@@ -464,6 +465,53 @@ fn the_shareable_report_holds_no_identifying_text() {
     // The keyed code is the same for the same text under the same key, and 8 characters.
     let codes: Vec<&str> = r.findings.iter().map(|f| f.match_hmac8.as_str()).collect();
     assert!(codes.iter().all(|c| c.len() == 8));
+}
+
+#[test]
+fn the_final_review_marks_the_rows_verification_flagged() {
+    let (_, cfg) = config(Options::basic());
+    let inp = input();
+    let leaked = output(
+        vec![text(
+            0x0020_4000,
+            "LT",
+            "Quixley PQX-884411 born 30 Sep 1945",
+        )],
+        "ACQ5566771",
+    );
+    let clean = output(vec![text(0x0020_4000, "LT", "no contrast")], "ACQ5566771");
+    let r = verify(&cfg, &[(&inp, NAME, &leaked, CLEAN_NAME)]);
+    let mut review = FinalReview::default();
+    for out in [&leaked, &clean] {
+        review.add(final_review::examine(out, &[]).unwrap());
+    }
+    let csv = review.csv(&r.marks());
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    let comment = |value: &str| {
+        rows.iter()
+            .find(|row| &row[0] == "<(0020,4000)>" && row[5].contains(value))
+            .unwrap_or_else(|| panic!("no row for {value}: {csv}"))
+    };
+    let flagged = comment("Quixley");
+    assert_eq!(&flagged[12], "fail");
+    let classes: Vec<&str> = flagged[11].split('|').collect();
+    assert!(
+        classes.contains(&"PatientName") && classes.contains(&"PatientID"),
+        "{classes:?}"
+    );
+    // The flag names a class, never the text; another value of the same element is not marked.
+    assert!(!flagged[11].contains("Quixley") && !flagged[11].contains("884411"));
+    let unflagged = comment("no contrast");
+    assert_eq!((&unflagged[11], &unflagged[12]), ("", ""));
+    // Elements with no finding carry no flag.
+    assert!(
+        rows.iter()
+            .filter(|row| &row[0] != "<(0020,4000)>")
+            .all(|row| row[11].is_empty())
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::output::audit::{self, Summary};
 use crate::output::linkage::LinkageTables;
 use crate::output::names::{self, OutputNames};
 use crate::output::quarantine::Held;
-use crate::review::final_review::{self, FinalReview, OutputPart};
+use crate::review::final_review::{self, FinalReview, OutputPart, ResidualMarks};
 use crate::review::log::RunLog;
 use crate::review::sample;
 
@@ -256,16 +256,17 @@ impl Ledger {
     /// The shareable review files that end an output, after every input is committed: the final
     /// review, the random sample to inspect (drawn from the written outputs with the log's
     /// seed), and the run's log row (its summary and sample size filled in here; the caller
-    /// stamps the times).
-    pub fn review_files(&self, mut log: RunLog) -> (RunLog, Vec<(&'static str, String)>) {
+    /// stamps the times). `residual` marks the final review's rows that verification flagged.
+    pub fn review_files(
+        &self,
+        mut log: RunLog,
+        residual: &ResidualMarks,
+    ) -> (RunLog, Vec<(&'static str, String)>) {
         let chosen = sample::choose(&self.written, log.sample_seed);
         log.sample_size = chosen.len();
         log.summary = self.summary.clone();
         let files = vec![
-            (
-                "final_review-noPHI.csv",
-                self.final_review.csv(&Default::default()),
-            ),
+            ("final_review-noPHI.csv", self.final_review.csv(residual)),
             (
                 "review_sample-noPHI.csv",
                 sample::csv(log.sample_seed, &self.written, &chosen),

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::output::audit::{Applied, csv_row};
 use crate::review::basis;
 use crate::review::elements::{self, Visit};
-use crate::review::{ValueCap, counting_hash};
+use crate::review::{ValueCap, counting_hash, tokens};
 
 /// Remapped UIDs are all alike to a reviewer: a few are listed, the rest counted.
 const MAX_UID_VALUES: usize = 10;
@@ -169,16 +169,15 @@ impl FinalReview {
         }
     }
 
-    /// `final_review-noPHI.csv`. `residual` gives, per path pattern, the identifier classes the
-    /// verifier found there (they mark the rows a reviewer must not pass).
-    pub fn csv(&self, residual: &HashMap<String, Vec<String>>) -> String {
+    /// `final_review-noPHI.csv`. `residual` marks the rows that hold what the residual-PHI
+    /// verification found (`residual_flags` names the classes; the row's status is `fail`).
+    pub fn csv(&self, residual: &ResidualMarks) -> String {
         let mut out = String::from(HEADER);
+        let unplaced =
+            residual.unplaced(self.values.keys().map(|(p, _, v)| (p.as_str(), v.as_str())));
         for ((pattern, vr, value), t) in &self.values {
             let Some(v) = &t.value else { continue };
-            let flags = residual
-                .get(pattern)
-                .map(|f| f.join("|"))
-                .unwrap_or_default();
+            let flags = residual.flags(pattern, value, &unplaced);
             out.push_str(&csv_row(&[
                 pattern,
                 &v.keyword,
@@ -217,6 +216,75 @@ impl FinalReview {
             ]));
         }
         out
+    }
+}
+
+/// What the residual-PHI verification found, per element path pattern: each finding's class and
+/// the text it matched. The text stays in memory; the final review prints only the class.
+#[derive(Debug, Clone, Default)]
+pub struct ResidualMarks {
+    by_pattern: HashMap<String, Vec<(&'static str, String)>>,
+}
+
+impl ResidualMarks {
+    pub fn add(&mut self, pattern: String, class: &'static str, text: &str) {
+        self.by_pattern
+            .entry(pattern)
+            .or_default()
+            .push((class, text.to_string()));
+    }
+
+    /// Which of a pattern's findings one value holds: the verifier's normalised token among the
+    /// value's tokens (a date written `30 Sep 1945` holds `19450930`), or its text verbatim.
+    fn held_by(&self, pattern: &str, value: &str) -> Vec<usize> {
+        let Some(found) = self.by_pattern.get(pattern) else {
+            return Vec::new();
+        };
+        let mut norms = HashSet::new();
+        tokens::text_tokens(value, true, &mut |_, norm, _, _, _, _| {
+            norms.insert(norm.to_string());
+        });
+        let lower = value.to_lowercase();
+        (0..found.len())
+            .filter(|&i| {
+                let text = &found[i].1;
+                norms.contains(text) || lower.contains(&text.to_lowercase())
+            })
+            .collect()
+    }
+
+    /// The findings (pattern, index) that no listed value holds: a binary value, a value past
+    /// the cap, a file-level finding. They mark every row of their pattern, so none is lost.
+    fn unplaced<'v>(
+        &self,
+        rows: impl Iterator<Item = (&'v str, &'v str)>,
+    ) -> HashSet<(String, usize)> {
+        let mut unplaced: HashSet<(String, usize)> = self
+            .by_pattern
+            .iter()
+            .flat_map(|(p, found)| (0..found.len()).map(move |i| (p.clone(), i)))
+            .collect();
+        for (pattern, value) in rows {
+            for i in self.held_by(pattern, value) {
+                unplaced.remove(&(pattern.to_string(), i));
+            }
+        }
+        unplaced
+    }
+
+    /// The classes that mark one listed value, `|`-joined.
+    fn flags(&self, pattern: &str, value: &str, unplaced: &HashSet<(String, usize)>) -> String {
+        let Some(found) = self.by_pattern.get(pattern) else {
+            return String::new();
+        };
+        let held = self.held_by(pattern, value);
+        let mut classes: Vec<&str> = (0..found.len())
+            .filter(|i| held.contains(i) || unplaced.contains(&(pattern.to_string(), *i)))
+            .map(|i| found[i].0)
+            .collect();
+        classes.sort_unstable();
+        classes.dedup();
+        classes.join("|")
     }
 }
 

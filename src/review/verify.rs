@@ -35,6 +35,7 @@ use crate::dicom::model::{
     FileObject, Item, Tag, TagExt, Value, Vr, split_values, tags, trim_text,
 };
 use crate::dicom::{path, read_file};
+use crate::review::final_review::ResidualMarks;
 use crate::review::harvest::{Harvested, Harvester, IdClass, retained_by_option};
 use crate::review::patterns::{Flag, text_flags};
 use crate::review::tokens::{Domain, Hasher, MatchKind, tokens_of};
@@ -1519,6 +1520,17 @@ pub struct Report {
     pub summary: VerifySummary,
 }
 
+impl Finding {
+    /// The identifier class it matched, or the pattern's flag.
+    pub fn class(&self) -> &'static str {
+        match (self.identifier_class, self.flag) {
+            (Some(c), _) => c.as_str(),
+            (None, Some(flag)) => flag.as_str(),
+            _ => "",
+        }
+    }
+}
+
 /// The shareable report's name.
 pub const NO_PHI_CSV: &str = "residual_phi-noPHI.csv";
 /// The detail file's name (PHI: local only).
@@ -1561,6 +1573,16 @@ impl Report {
         self.summary.critical > 0
     }
 
+    /// What the final review marks: per element path pattern, each finding's class with the
+    /// text it matched (held in memory only; the final review prints the class, never the text).
+    pub fn marks(&self) -> ResidualMarks {
+        let mut marks = ResidualMarks::default();
+        for f in &self.findings {
+            marks.add(path::pattern(&f.element_path), f.class(), &f.matched_text);
+        }
+        marks
+    }
+
     /// `residual_phi-noPHI.csv`: shareable, no identifying text (places, classes and keyed
     /// codes). Two comment lines (its name, the totals), then the header and one row per finding.
     pub fn no_phi_csv(&self) -> String {
@@ -1573,11 +1595,7 @@ impl Report {
         out.push_str(&csv_text(|w| {
             w.write_record(COLUMNS)?;
             for f in &self.findings {
-                let class = match (f.identifier_class, f.flag) {
-                    (Some(c), _) => c.as_str().to_string(),
-                    (None, Some(flag)) => flag.as_str().to_string(),
-                    _ => String::new(),
-                };
+                let class = f.class();
                 w.write_record([
                     f.id.as_str(),
                     f.severity.as_str(),
@@ -1586,7 +1604,7 @@ impl Report {
                     &f.sop_instance_uid_out,
                     &f.element_path,
                     &f.vr,
-                    &class,
+                    class,
                     &f.source_path_pattern,
                     f.match_kind.map_or("", MatchKind::as_str),
                     &f.match_offset.to_string(),

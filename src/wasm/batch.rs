@@ -14,7 +14,7 @@ use crate::output::zip::ZipWriter;
 use crate::output::{FileResult, Ledger, Outcome, Summary};
 use crate::review::log::RunLog;
 use crate::review::verify::NO_PHI_CSV;
-use crate::review::{FileCheck, Verifier, VerifyConfig};
+use crate::review::{FileCheck, Report, Verifier, VerifyConfig};
 
 /// One batch on the page.
 #[wasm_bindgen]
@@ -199,15 +199,18 @@ impl Batch {
                 .map_err(|e| js_error(&Error::Write(e.to_string())))?;
             self.detail = Some(r.detail_phi_csv());
         }
-        let (log, files) = self.ledger.review_files(RunLog {
-            residual: residual.unwrap_or_default(),
-            run_id: run.run_id,
-            started_utc: run.started_utc,
-            finished_utc: run.finished_utc,
-            sample_seed: run.sample_seed,
-            reviewer: run.reviewer,
-            ..self.log.clone()
-        });
+        let (log, files) = self.ledger.review_files(
+            RunLog {
+                residual: residual.unwrap_or_default(),
+                run_id: run.run_id,
+                started_utc: run.started_utc,
+                finished_utc: run.finished_utc,
+                sample_seed: run.sample_seed,
+                reviewer: run.reviewer,
+                ..self.log.clone()
+            },
+            &report.as_ref().map(Report::marks).unwrap_or_default(),
+        );
         for (name, text) in files {
             zip.add(name, text.as_bytes(), true)
                 .map_err(|e| js_error(&Error::Write(e.to_string())))?;

@@ -16,6 +16,7 @@ use dicom_deid::output::audit::{CSV_HEADER, Checksummed};
 use dicom_deid::output::quarantine::{self, Held};
 use dicom_deid::output::zip::{Prepared, ZipWriter};
 use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
+use dicom_deid::review::final_review::ResidualMarks;
 use dicom_deid::review::inventory::{self, Inventory};
 use dicom_deid::review::log::RunLog;
 use dicom_deid::review::verify::deidentify_and_check;
@@ -379,7 +380,8 @@ pub fn run(
         let s = &r.summary;
         log.residual = [s.critical, s.high, s.review].map(|n| n as usize);
     }
-    let log = write_reports(destination, &shared.ledger, log)?;
+    let marks = report.as_ref().map(Report::marks).unwrap_or_default();
+    let log = write_reports(destination, &shared.ledger, log, &marks)?;
     destination.finish()?;
     if let (Some(dir), Some(r)) = (linkage_dir, &report) {
         fs::create_dir_all(dir)?;
@@ -407,9 +409,10 @@ fn write_reports(
     destination: &Destination,
     ledger: &Ledger,
     mut log: RunLog,
+    residual: &ResidualMarks,
 ) -> io::Result<RunLog> {
     log.finished_utc = now_utc();
-    let (log, files) = ledger.review_files(log);
+    let (log, files) = ledger.review_files(log, residual);
     for (name, text) in files {
         destination.put_text(name, &text)?;
     }
