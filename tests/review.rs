@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use common::*;
 use dicom_deid::dicom::model::{Tag, TagExt};
-use dicom_deid::review::final_review::{self, FinalReview};
+use dicom_deid::review::final_review::{self, FinalReview, ResidualMarks};
 use dicom_deid::review::inventory::{self, Inventory};
 use dicom_deid::{Deidentifier, Options, Overrides, ProjectKey};
 
@@ -260,7 +260,7 @@ fn final_review_names_the_form_each_output_value_should_have() {
         let out = d.deidentify(&f).unwrap();
         review.add(final_review::examine(&out.bytes, &out.record.report.actions).unwrap());
     }
-    let csv_text = review.csv(&HashMap::new());
+    let csv_text = review.csv(&ResidualMarks::default());
     assert!(!csv_text.contains("Doe") && !csv_text.contains("PID-"));
     let r = rows(&csv_text);
     let form = |pattern: &str| -> Vec<&str> {
@@ -287,11 +287,9 @@ fn final_review_names_the_form_each_output_value_should_have() {
         (chest["n_files"].as_str(), chest["n_patients"].as_str()),
         ("3", "3")
     );
-    let flagged = review.csv(&HashMap::from([(
-        "<(0008,1030)>".to_string(),
-        vec!["PatientName".to_string()],
-    )]));
-    assert!(flagged.contains("PatientName,fail"));
+    let mut marks = ResidualMarks::default();
+    marks.add("<(0008,1030)>".into(), "PatientName", "CHEST");
+    assert!(review.csv(&marks).contains("PatientName,fail"));
 }
 
 #[test]
@@ -319,7 +317,7 @@ fn reports_on_real_files() {
         let out = d.deidentify(f).unwrap();
         review.add(final_review::examine(&out.bytes, &out.record.report.actions).unwrap());
     }
-    let fr = rows(&review.csv(&HashMap::new()));
+    let fr = rows(&review.csv(&ResidualMarks::default()));
     assert!(fr.iter().all(|x| x["expected_form"] != "removed"));
     assert_eq!(
         fr.iter()
@@ -373,7 +371,7 @@ fn remapped_uids_are_listed_ten_per_element_and_the_rest_counted() {
         let out = d.deidentify(&f).unwrap();
         review.add(final_review::examine(&out.bytes, &out.record.report.actions).unwrap());
     }
-    let r = rows(&review.csv(&HashMap::new()));
+    let r = rows(&review.csv(&ResidualMarks::default()));
     let sop: Vec<_> = r
         .iter()
         .filter(|x| x["path_pattern"] == "<(0008,0018)>")
