@@ -280,11 +280,7 @@ impl Deidentifier {
 
     /// Who and what the file is about: its SOP Class, character set, patient and pseudonym.
     fn subject(&self, obj: &FileObject<'_>) -> Result<Subject> {
-        let sop_class = obj
-            .dataset
-            .ascii(tags::SOP_CLASS_UID)
-            .or_else(|| obj.meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID))
-            .unwrap_or_default();
+        let sop_class = sop_class_of(obj);
         if sop_class == MEDIA_STORAGE_DIRECTORY
             || obj.dataset.get(DIRECTORY_RECORD_SEQUENCE).is_some()
         {
@@ -456,9 +452,10 @@ impl Deidentifier {
     }
 
     /// Decides, from the original header, what Clean Pixel Data will do to this file: the image
-    /// geometry, the risk of burned-in text, and the regions to paint. `None` for objects
-    /// without Pixel Data.
-    fn plan_pixels(
+    /// geometry, the risk of burned-in text, and the regions that match (chosen whether or not
+    /// the option is on, so that the studio can show them). `None` for objects without Pixel
+    /// Data.
+    pub(crate) fn plan_pixels(
         &self,
         obj: &FileObject<'_>,
         charset: &CharacterSet,
@@ -467,8 +464,8 @@ impl Deidentifier {
         obj.dataset.get(tags::PIXEL_DATA)?;
         let at_risk = pixels::risk::at_risk(&obj.dataset, sop_class);
         let info = pixels::ImageInfo::of(&obj.dataset, obj.encoding);
-        let choice = match (&info, self.options.clean_pixel_data) {
-            (Ok(Some(info)), true) => self
+        let choice = match &info {
+            Ok(Some(info)) => self
                 .pixels
                 .masks
                 .choose(&pixels::header(obj, charset), info),
@@ -479,6 +476,17 @@ impl Deidentifier {
             at_risk,
             choice,
         })
+    }
+
+    /// The plan for a file's pixels and what Clean Pixel Data will do with them under this
+    /// de-identifier's options, as the engine would decide (the review studio shows it before
+    /// the run). `None` for objects without Pixel Data.
+    pub(crate) fn pixel_fate(&self, obj: &FileObject<'_>) -> Option<(PixelPlan, PixelFate)> {
+        let sop_class = sop_class_of(obj);
+        let charset = CharacterSet::from_item(&obj.dataset, &CharacterSet::default());
+        let plan = self.plan_pixels(obj, &charset, &sop_class)?;
+        let fate = plan.fate(&self.options, &self.pixels);
+        Some((plan, fate))
     }
 
     /// Applies the plan: paints the regions, or holds back an image at risk that no region
@@ -495,35 +503,28 @@ impl Deidentifier {
             at_risk: plan.at_risk.clone(),
             ..PixelRecord::default()
         };
-        if !self.options.clean_pixel_data {
-            return Ok(record);
-        }
-        let quarantine = |why: String| -> Result<PixelRecord> { Err(Error::Quarantined(why)) };
-        match (plan.choice, plan.info) {
-            (Some(choice), Ok(Some(info))) if !choice.rects.is_empty() => {
+        match plan.fate(&self.options, &self.pixels) {
+            PixelFate::Untouched => {}
+            PixelFate::Mask(choice, info) => {
                 let masked = pixels::apply(obj, &info, &choice).map_err(|e| {
                     Error::Quarantined(format!("masks apply but could not be painted ({e})"))
                 })?;
                 pixels::mark_clean(&mut obj.dataset);
                 record.masked = Some(masked);
-                Ok(record)
             }
-            _ if plan.at_risk.is_none() => Ok(record),
-            _ if self.pixels.release_unmasked => {
-                record.released_unmasked = true;
-                Ok(record)
-            }
-            (Some(_), _) => quarantine(format!(
-                "{}; the matching mask rule has no region inside the image",
-                plan.at_risk.unwrap_or_default()
-            )),
-            (None, Err(e)) => quarantine(format!("{}; {e}", plan.at_risk.unwrap_or_default())),
-            (None, _) => quarantine(format!(
-                "{}; no mask rule or region covers it",
-                plan.at_risk.unwrap_or_default()
-            )),
+            PixelFate::Release => record.released_unmasked = true,
+            PixelFate::Hold(why) => return Err(Error::Quarantined(why)),
         }
+        Ok(record)
     }
+}
+
+/// The SOP Class UID of the data set, else of the file meta.
+fn sop_class_of(obj: &FileObject<'_>) -> String {
+    obj.dataset
+        .ascii(tags::SOP_CLASS_UID)
+        .or_else(|| obj.meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID))
+        .unwrap_or_default()
 }
 
 /// Who and what one file is about, read from its original header.
@@ -538,10 +539,46 @@ struct Subject {
 }
 
 /// What Clean Pixel Data will do to one image, decided on the original header.
-struct PixelPlan {
-    info: Result<Option<pixels::ImageInfo>>,
-    at_risk: Option<String>,
-    choice: Option<pixels::Choice>,
+pub(crate) struct PixelPlan {
+    pub info: Result<Option<pixels::ImageInfo>>,
+    pub at_risk: Option<String>,
+    /// The regions that match, whether or not Clean Pixel Data is on.
+    pub choice: Option<pixels::Choice>,
+}
+
+/// The one decision on an image's pixels, shared by the engine and the review studio.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PixelFate {
+    /// Written as it is: Clean Pixel Data is off, or the image is not at risk and no region
+    /// matches.
+    Untouched,
+    /// The regions are painted.
+    Mask(pixels::Choice, pixels::ImageInfo),
+    /// At risk, no region, written because the user accepted the risk (the audit says so).
+    Release,
+    /// At risk and no region covers it: quarantined, with the reason.
+    Hold(String),
+}
+
+impl PixelPlan {
+    pub(crate) fn fate(&self, options: &Options, policy: &PixelPolicy) -> PixelFate {
+        if !options.clean_pixel_data {
+            return PixelFate::Untouched;
+        }
+        let risk = self.at_risk.clone().unwrap_or_default();
+        match (self.choice.clone(), &self.info) {
+            (Some(choice), Ok(Some(info))) if !choice.rects.is_empty() => {
+                PixelFate::Mask(choice, info.clone())
+            }
+            _ if self.at_risk.is_none() => PixelFate::Untouched,
+            _ if policy.release_unmasked => PixelFate::Release,
+            (Some(_), _) => PixelFate::Hold(format!(
+                "{risk}; the matching mask rule has no region inside the image"
+            )),
+            (None, Err(e)) => PixelFate::Hold(format!("{risk}; {e}")),
+            (None, _) => PixelFate::Hold(format!("{risk}; no mask rule or region covers it")),
+        }
+    }
 }
 
 /// Sets the file meta information for the de-identified object: new SOP Instance UID, this

@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{Element, FileObject, Item, Tag, Value, Vr, tags};
 use crate::error::{Error, Result};
+pub use codec::can_decode;
 pub use image::ImageInfo;
 pub use regions::{Rect, Region};
 pub use rle::encode as rle_encode;

@@ -5,6 +5,7 @@
 //! from per-file parts made in parallel (a CLI thread, a page worker) and merged in input order.
 
 pub mod basis;
+pub mod compare;
 pub mod elements;
 pub mod final_review;
 pub mod flags;
@@ -13,6 +14,7 @@ pub mod inventory;
 pub mod log;
 pub mod patterns;
 pub mod sample;
+pub mod survey;
 pub mod tokens;
 pub mod verify;
 
