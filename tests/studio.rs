@@ -5,7 +5,8 @@
 mod common;
 
 use common::*;
-use dicom_deid::pixels::{ExplicitMasks, PixelSettings, Rect};
+use dicom_deid::pixels::script::write_script;
+use dicom_deid::pixels::{DeviceMask, ExplicitMasks, PixelSettings, Rect, ScriptText};
 use dicom_deid::review::compare::{self, TagRow};
 use dicom_deid::review::survey::{self, Card};
 use dicom_deid::{Deidentifier, Error, Options, ProjectKey};
@@ -251,4 +252,81 @@ fn a_held_image_still_shows_its_tags_and_why_nothing_is_written() {
     assert!(why.reason.contains("no mask rule"));
     let name = row(&cmp.rows, "<(0010,0010)>");
     assert_eq!((name.after.as_deref(), name.change), (None, "removed"));
+}
+
+#[test]
+fn masks_drawn_in_the_studio_become_a_ctp_script_that_masks_the_same_pixels() {
+    let rect = Rect {
+        x0: 1,
+        y0: 0,
+        x1: 2,
+        y1: 2,
+    };
+    let us = ultrasound(vec![]);
+    let image = ExplicitMasks {
+        images: [("1.2.826.0.1.3680043.2.1125.1.3".to_string(), vec![rect])].into(),
+        ..Default::default()
+    };
+    let series = ExplicitMasks {
+        series: [(SERIES.to_string(), vec![rect])].into(),
+        ..Default::default()
+    };
+    let device = ExplicitMasks {
+        devices: vec![DeviceMask {
+            manufacturer: "ACME".into(),
+            model: "Sono 9".into(),
+            rows: 2,
+            columns: 2,
+            regions: vec![rect],
+        }],
+        ..Default::default()
+    };
+    let other_size = ExplicitMasks {
+        devices: vec![DeviceMask {
+            rows: 480,
+            ..device.devices[0].clone()
+        }],
+        ..Default::default()
+    };
+    for (masks, applies) in [
+        (image, true),
+        (series, true),
+        (device, true),
+        (other_size, false),
+    ] {
+        let text = write_script(&masks);
+        let settings = PixelSettings {
+            scripts: vec![ScriptText {
+                name: "studio.script".into(),
+                text: text.clone(),
+            }],
+            ..Default::default()
+        };
+        let by_script = card(&deidentifier(true, settings), &us);
+        let explicit = card(
+            &deidentifier(
+                true,
+                PixelSettings {
+                    regions: Some(masks),
+                    ..Default::default()
+                },
+            ),
+            &us,
+        );
+        assert_eq!(by_script.mask, explicit.mask, "{text}");
+        assert_eq!(
+            by_script.fate,
+            if applies { "masked" } else { "held" },
+            "{text}"
+        );
+        if applies {
+            assert_eq!(by_script.mask, [rect]);
+            assert!(
+                by_script
+                    .mask_source
+                    .unwrap()
+                    .starts_with("studio.script line")
+            );
+        }
+    }
 }

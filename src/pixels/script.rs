@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::dicom::charset::CharacterSet;
 use crate::dicom::model::{Encoding, Item, Tag, Value, Vr, split_values};
-use crate::pixels::regions::Region;
+use crate::pixels::ExplicitMasks;
+use crate::pixels::regions::{Rect, Region};
 
 /// CTP's built-in burned-in annotation library (see `profiles/README.md` for its source).
 pub const BUILTIN_SCRIPT: &str = include_str!("../../profiles/ctp/DicomPixelAnonymizer.script");
@@ -159,6 +160,64 @@ fn regions(tail: &str) -> Vec<Region> {
         rest = &rest[close + 1..];
     }
     out
+}
+
+/// A reviewer's explicit masks as a CTP pixel script, so that the command-line tool (or CTP)
+/// applies the same masks: one signature per image (SOP Instance UID), series (Series Instance
+/// UID) or device (manufacturer, model, rows and columns), each followed by its regions. Values
+/// that the grammar cannot quote (a `"`, a brace) are left out with a note; the caller labels
+/// the file as holding original UIDs.
+pub fn write_script(masks: &ExplicitMasks) -> String {
+    let mut out = String::from(
+        "Masks drawn in the review studio of dicom-deid, in CTP DicomPixelAnonymizer format.\n\n",
+    );
+    let mut sign = |conditions: &[(&str, String)], rects: &[Rect]| {
+        if conditions.iter().any(|(_, v)| !quotable(v)) {
+            out.push_str(
+                "A mask whose header value cannot be written in this format was left out.\n\n",
+            );
+            return;
+        }
+        let cond: Vec<String> = conditions
+            .iter()
+            .map(|(k, v)| format!("{k}.equals(\"{v}\")"))
+            .collect();
+        out.push_str(&format!("{{ {} }}\n", cond.join(" * ")));
+        for r in rects.iter().filter(|r| !r.is_empty()) {
+            // CTP regions are inclusive of both ends (see Region::to_rect).
+            let (w, h) = (r.x1 - r.x0 - 1, r.y1 - r.y0 - 1);
+            out.push_str(&format!("  ({},{},{w},{h})\n", r.x0, r.y0));
+        }
+        out.push('\n');
+    };
+    for (uid, rects) in sorted(&masks.images) {
+        sign(&[("SOPInstanceUID", uid.clone())], rects);
+    }
+    for (uid, rects) in sorted(&masks.series) {
+        sign(&[("SeriesInstanceUID", uid.clone())], rects);
+    }
+    for d in &masks.devices {
+        let conditions = [
+            ("Manufacturer", d.manufacturer.clone()),
+            ("ManufacturerModelName", d.model.clone()),
+            ("Rows", d.rows.to_string()),
+            ("Columns", d.columns.to_string()),
+        ];
+        sign(&conditions, &d.regions);
+    }
+    out
+}
+
+/// A map's entries in key order (the script is the same for the same masks).
+fn sorted(m: &std::collections::HashMap<String, Vec<Rect>>) -> Vec<(&String, &Vec<Rect>)> {
+    let mut v: Vec<_> = m.iter().collect();
+    v.sort_by_key(|(k, _)| *k);
+    v
+}
+
+/// Whether a value can stand inside a script's quoted string.
+fn quotable(v: &str) -> bool {
+    !v.contains(['"', '{', '}', '\n'])
 }
 
 /// CTP's `StringUtil.getInt`: the trimmed text as a 32-bit integer, or 0.
