@@ -66,6 +66,17 @@ struct RunStamp {
     sample_seed: u64,
     #[serde(default)]
     reviewer: String,
+    /// When the reviewer signed the review off in the studio (UTC), if they did.
+    #[serde(default)]
+    sign_off_utc: String,
+    /// The studio's review in numbers (images looked at, marked for a mask, excluded).
+    #[serde(default)]
+    notes: String,
+    /// The sample files the reviewer passed and failed in the studio.
+    #[serde(default)]
+    sample_ok: Option<usize>,
+    #[serde(default)]
+    sample_fail: Option<usize>,
 }
 
 /// `value` with each byte buffer set on it as a `Uint8Array` (serde would give arrays of
@@ -207,6 +218,10 @@ impl Batch {
                 finished_utc: run.finished_utc,
                 sample_seed: run.sample_seed,
                 reviewer: run.reviewer,
+                sign_off_utc: run.sign_off_utc,
+                notes: run.notes,
+                sample_ok: run.sample_ok,
+                sample_fail: run.sample_fail,
                 ..self.log.clone()
             },
             &report.as_ref().map(Report::marks).unwrap_or_default(),

@@ -97,6 +97,13 @@ impl JsDeidentifier {
     }
 }
 
+impl JsDeidentifier {
+    /// The configured engine, for the studio's calls on the same worker.
+    pub(super) fn inner(&self) -> &Deidentifier {
+        &self.inner
+    }
+}
+
 /// The result for a file the browser could not read.
 #[wasm_bindgen(js_name = unreadableResult)]
 pub fn unreadable_result() -> Result<JsValue, JsValue> {

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod deidentifier;
 mod libc;
 pub mod review;
+pub mod studio;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;

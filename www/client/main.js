@@ -1,12 +1,13 @@
 // The page: boots the engine (one compiled wasm module, an instance here for the batch ledger and
 // one per worker), mounts the views, and runs a batch when asked. Stable hooks for automated
-// drives: #pick-folder, #start, #inventory, body[data-ready=yes],
-// body[data-state=done|cancelled|failed|held|inventoried], #summary.
+// drives: #pick-folder, #start, #inventory, #studio-open, body[data-ready=yes],
+// body[data-state=done|cancelled|failed|held|inventoried|surveyed], #summary.
 import init, { inputOrder } from '../pkg/dicom_deid.js';
 import { clearScratch } from '../shared/scratch.js';
 import { filesFromDrop, filesFromInput, formatBytes } from './files.js';
 import { WorkerPool } from './pool.js';
-import { newBatch, runBatch, runInventory } from './run.js';
+import { newBatch, runBatch, runInventory, runSurvey } from './run.js';
+import { Studio } from './studio/studio.js';
 import { canSaveDirectly, openSink } from './sink.js';
 import { download } from './views/download.js';
 import { mountKey } from './views/key.js';
@@ -19,6 +20,7 @@ const params = new URLSearchParams(location.search);
 const state = {
   inputs: [], running: null, pool: null, options: null, pixels: null, key: null, last: null,
   overrides: null, // the File of an edited pre-review, whose decisions override the profile
+  studio: null,
 };
 
 function workerCount() {
@@ -36,6 +38,7 @@ async function boot() {
   state.key = mountKey();
   state.pool = new WorkerPool(module, workerCount(), Number(params.get('rotate')) || 0);
   await state.pool.start();
+  state.studio = new Studio({ survey, settings: engineSettings, module });
   if ('serviceWorker' in navigator && params.get('sw') !== '0') {
     try {
       await navigator.serviceWorker.register('sw.js');
@@ -61,6 +64,7 @@ function refresh() {
     : 'No files yet.';
   $('start').disabled = Boolean(state.running) || !state.inputs.length || document.body.dataset.ready !== 'yes';
   $('inventory').disabled = $('start').disabled;
+  $('studio-open').disabled = $('start').disabled;
   $('cancel').disabled = !state.running;
 }
 
@@ -80,9 +84,36 @@ function progressReporter(total, totalBytes) {
   };
 }
 
-/** The settings of a run, as the workers and the batch take them. */
+/** The settings the engine takes (workers, viewer, batch): options, pixels with the studio's
+ * masks and scripts, pre-review decisions, key and lookup. */
+async function engineSettings() {
+  const pixels = await state.pixels();
+  const masks = state.studio?.masks;
+  if (masks) {
+    pixels.regions = masks.explicit();
+    pixels.scripts = [...masks.scripts, ...pixels.scripts];
+  }
+  return { options: state.options(), pixels, overrides: await state.overrides?.text(), ...state.key.settings() };
+}
+
+/** The settings of a run: the engine's, and what the studio's review adds to the log. */
 async function settingsNow() {
-  return { options: state.options(), pixels: await state.pixels(), overrides: await state.overrides?.text(), ...state.key.settings() };
+  const review = state.studio?.runSettings() ?? {};
+  return { ...(await engineSettings()), ...review };
+}
+
+/** The studio's survey: every input's card and thumbnail, made by the workers. */
+async function survey(inputs, onCard) {
+  const run = { cancelled: false };
+  state.running = run;
+  refresh();
+  try {
+    await runSurvey({ pool: state.pool, inputs, settings: await engineSettings(), onCard, isCancelled: () => run.cancelled });
+    document.body.dataset.state = 'surveyed';
+  } finally {
+    state.running = null;
+    refresh();
+  }
 }
 
 /** The element inventory and the values to review, offered as two separate downloads. */
@@ -152,15 +183,21 @@ async function start() {
   document.body.dataset.state = 'running';
   hideResults();
   refresh();
-  const totalBytes = state.inputs.reduce((s, f) => s + f.file.size, 0);
-  const progress = progressReporter(state.inputs.length, totalBytes);
+  // Images the reviewer excluded in the studio are not run; the results list them.
+  const excluded = settings.excluded ?? new Set();
+  const inputs = state.inputs.filter((i) => !excluded.has(i.path));
+  const totalBytes = inputs.reduce((s, f) => s + f.file.size, 0);
+  const progress = progressReporter(inputs.length, totalBytes);
   progress(0, 0, true);
   try {
     const result = await runBatch({
-      batch, pool: state.pool, inputs: state.inputs, settings, sink,
+      batch, pool: state.pool, inputs, settings, sink,
       onProgress: progress, isCancelled: () => run.cancelled, confirmRelease,
     });
-    progress(state.inputs.length, totalBytes, true);
+    progress(inputs.length, totalBytes, true);
+    for (const path of excluded) {
+      result.rows.push({ path, status: 'excluded', detail: 'excluded by the reviewer in the studio', warnings: '' });
+    }
     state.last = result;
     showResults(result, sink, state.inputs);
     document.body.dataset.state = 'done';
@@ -228,6 +265,14 @@ function wire() {
   }
   if (params.get('direct') === '0') $('direct').checked = false;
   $('start').addEventListener('click', start);
+  $('studio-open').addEventListener('click', async () => {
+    try {
+      await state.studio.open(state.inputs);
+    } catch (err) {
+      $('studio-count').textContent = `Stopped: ${err.message}`;
+      if (err.name !== 'AbortError') await restartPool();
+    }
+  });
   $('inventory').addEventListener('click', inventory);
   // Read when a run starts, so a file edited since it was chosen is read as it is then.
   $('overrides').addEventListener('change', (e) => {

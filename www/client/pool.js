@@ -8,7 +8,7 @@ import { CLOSE, CONFIGURE, FAILED, FILE, LOAD, errorFromMessage } from '../share
 const IN_FLIGHT = 2;
 
 /** One worker and its outstanding requests, matched to replies by id. */
-class Channel {
+export class Channel {
   constructor(worker, pending) {
     this.worker = worker;
     this.pending = pending;

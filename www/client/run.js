@@ -83,6 +83,20 @@ export async function runInventory({ pool, inputs, settings, onProgress, isCance
 }
 
 /**
+ * The studio's survey of `inputs` under `settings`: each file's card and thumbnail, made by the
+ * workers and handed to `onCard(index, result)` in input order as they come (`result` is
+ * `{card, thumbnail?, thumbReason?}` or `{reason}`). Nothing is written anywhere.
+ */
+export async function runSurvey({ pool, inputs, settings, onCard, isCancelled }) {
+  await pool.configure(settings);
+  const files = inputs.map((i) => i.file);
+  for await (const { index, result } of pool.runInOrder(files, { ahead: 4 * pool.size, mode: 'survey' })) {
+    onCard(index, result);
+    if (isCancelled()) throw new DOMException('cancelled', 'AbortError');
+  }
+}
+
+/**
  * Runs `inputs` ({file, path}, in commit order) into `batch` (from newBatch) and `sink`.
  * `settings`: {options, key, lookup, pixels}, for the workers. Reports
  * progress with `onProgress(committed, bytes)`; `isCancelled()` is checked after each commit.
@@ -132,6 +146,7 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
       finished_utc: utcNow(),
       sample_seed: settings.sampleSeed ?? randomSeed(),
       reviewer: settings.reviewer ?? '',
+      ...settings.review, // the studio's sign-off and sample results, when it was used
     });
     const detail = batch.residualDetail();
     // A critical residual-PHI finding stops the save unless the user, having seen the findings,
@@ -177,7 +192,7 @@ function randomHex(bytes) {
 }
 
 /** A random sample seed that a JS number holds exactly (below 2^53). */
-function randomSeed() {
+export function randomSeed() {
   const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
   return (hi & 0x1fffff) * 2 ** 32 + lo;
 }

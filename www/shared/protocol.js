@@ -16,7 +16,16 @@
 // `name` is the file's relative path: the residual-PHI verifier harvests its words, and the
 // result then carries `check` (the verifier's part for that file, PHI, for the page's Batch).
 // With `mode: 'inventory'` the worker writes nothing and `result` is `{part}` or `{reason}`
-// (the file's part of the element inventory and pre-review).
+// (the file's part of the element inventory and pre-review); with `mode: 'survey'` it is the
+// studio's `{card, thumbnail}` or `{reason}`.
+//
+// The studio's viewer worker (worker/view.js) takes LOAD and CONFIGURE too, and:
+//   {kind: OPEN, id, file}                          {kind: OPENED, id, info} (the Viewer's info)
+//   {kind: RENDER, id, frame, center, width,        {kind: RENDERED, id, picture: {width, height, data}}
+//      invert}
+//   {kind: TAGS, id, file}                          {kind: TAGGED, id, comparison}
+//   {kind: CARD, id, file}                          {kind: CARDED, id, card} (what the run will
+//                                                     do to the file's pixels, as the engine decides)
 // `fatal` means the engine trapped on that file: the file fails, and the worker answers the
 // files still queued with `retry`; the pool replaces it and sends those again. The batch goes on.
 
@@ -29,6 +38,14 @@ export const RESULT = 'result';
 export const FAILED = 'failed';
 export const CLOSE = 'close';
 export const CLOSED = 'closed';
+export const OPEN = 'open';
+export const OPENED = 'opened';
+export const RENDER = 'render';
+export const RENDERED = 'rendered';
+export const TAGS = 'tags';
+export const TAGGED = 'tagged';
+export const CARD = 'card';
+export const CARDED = 'carded';
 
 /** An Error as a plain object that survives postMessage. */
 export function errorToMessage(err) {

@@ -57,6 +57,25 @@ async function examine(read) {
   }
 }
 
+/** The studio's card and thumbnail of the file; nothing is written. */
+async function survey(read) {
+  if (broken) return { kind: RESULT, retry: true };
+  let bytes;
+  try {
+    bytes = new Uint8Array(await read);
+  } catch {
+    return { kind: RESULT, result: { reason: 'the file could not be read' }, fatal: false };
+  }
+  try {
+    return { kind: RESULT, result: deidentifier.survey(bytes), fatal: false };
+  } catch {
+    broken = true;
+    return { kind: RESULT, result: { reason: 'internal error' }, fatal: true };
+  }
+}
+
+const modes = { inventory: examine, survey };
+
 const handlers = {
   async [LOAD]({ module, rotate }) {
     await init({ module_or_path: module });
@@ -73,7 +92,7 @@ const handlers = {
 
   [FILE]({ file, scratch, mode, name }) {
     const read = file.arrayBuffer(); // starts now, while earlier files are processed
-    const done = queue.then(() => (mode === 'inventory' ? examine(read) : process(read, scratch, name)));
+    const done = queue.then(() => (modes[mode] ? modes[mode](read) : process(read, scratch, name)));
     queue = done.catch(() => {}); // one failed file does not fail the ones after it
     return done;
   },

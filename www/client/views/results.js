@@ -5,6 +5,12 @@ import { download } from './download.js';
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 2000;
 
+/** The inputs the reviewer excluded in the studio (not run, so not in the batch's counts). */
+function excludedNote(rows) {
+  const n = rows.filter((r) => r.status === 'excluded').length;
+  return n ? ` ${n} more excluded by the reviewer (not processed).` : '';
+}
+
 export function showResults({ summary, warnings, log, verification, detail, rows, blob, batch }, sink, inputs) {
   $('results').hidden = false;
   const reasons = (m) => Object.entries(m).map(([r, n]) => `${n} × ${r}`).join('; ');
@@ -14,7 +20,8 @@ export function showResults({ summary, warnings, log, verification, detail, rows
     (summary.skipped ? ` Skipped: ${reasons(summary.skipped_reasons)}.` : '') +
     (summary.failed ? ` Failed: ${reasons(summary.failed_reasons)}.` : '') +
     (summary.quarantined ? ` Held back: ${reasons(summary.quarantined_reasons)}.` : '') +
-    (sink.kind === 'file' ? ` The zip was saved as ${sink.name}.` : '');
+    (sink.kind === 'file' ? ` The zip was saved as ${sink.name}.` : '') +
+    excludedNote(rows);
   $('review-note').textContent = `The zip holds the review files: final_review-noPHI.csv (every ` +
     `value left, to read through), deid_log-noPHI.csv, and review_sample-noPHI.csv: inspect its ` +
     `${log.sample_size} randomly chosen files by eye (seed ${log.sample_seed}).`;

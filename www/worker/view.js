@@ -1,0 +1,53 @@
+// The studio's viewer worker: its own wasm instance holding the one image open in the viewer,
+// so that dragging the window re-renders a decoded frame without decoding it again, and the
+// page's main thread never touches pixels. See shared/protocol.js for the messages.
+import init, { Deidentifier, Viewer } from '../pkg/dicom_deid.js';
+import { CARD, CARDED, CONFIGURE, CONFIGURED, FAILED, LOAD, OPEN, OPENED, READY, RENDER, RENDERED, TAGGED, TAGS, errorToMessage } from '../shared/protocol.js';
+
+let viewer = null;
+let deidentifier = null;
+
+const handlers = {
+  async [LOAD]({ module }) {
+    await init({ module_or_path: module });
+    return { kind: READY };
+  },
+
+  [CONFIGURE]({ options, key, lookup, pixels, overrides }) {
+    deidentifier?.free();
+    deidentifier = new Deidentifier(options, key, lookup ?? undefined, pixels, overrides ?? undefined);
+    return { kind: CONFIGURED };
+  },
+
+  async [OPEN]({ file }) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    viewer?.free();
+    viewer = null;
+    viewer = new Viewer(bytes);
+    return { kind: OPENED, info: viewer.info() };
+  },
+
+  [RENDER]({ frame, center, width, invert }) {
+    const picture = viewer.render(frame, center ?? NaN, width ?? NaN, Boolean(invert));
+    return { kind: RENDERED, picture, transfer: [picture.data.buffer] };
+  },
+
+  async [CARD]({ file }) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    return { kind: CARDED, card: deidentifier.survey(bytes).card };
+  },
+
+  async [TAGS]({ file }) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    return { kind: TAGGED, comparison: deidentifier.compareTags(bytes) };
+  },
+};
+
+self.onmessage = async ({ data }) => {
+  try {
+    const { transfer = [], ...reply } = await handlers[data.kind](data);
+    self.postMessage({ ...reply, id: data.id }, transfer);
+  } catch (err) {
+    self.postMessage({ kind: FAILED, id: data.id, error: errorToMessage(err) });
+  }
+};
