@@ -30,7 +30,10 @@ fn bench(name: &str, bytes: &[u8]) {
     let mut c = 0.0;
     let again = median_ms(|| {
         c += 7.0;
-        let w = Window { center: 40.0 + c, width: 400.0 };
+        let w = Window {
+            center: 40.0 + c,
+            width: 400.0,
+        };
         img.render(0, Some(w), false).unwrap();
     });
     let thumb = median_ms(|| drop(img.thumbnail(256).unwrap()));
@@ -43,18 +46,37 @@ fn bench(name: &str, bytes: &[u8]) {
 }
 
 fn main() {
-    let root = std::env::args().nth(1).unwrap_or_else(|| "../shared/corpus".into());
-    println!("| image | size | open ms | first render ms | re-render (new window) ms | thumbnail 256 ms |");
+    let root = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "../shared/corpus".into());
+    println!(
+        "| image | size | open ms | first render ms | re-render (new window) ms | thumbnail 256 ms |"
+    );
     println!("|---|---|---|---|---|---|");
     for (name, path) in [
         ("CT, native 16-bit", "gh-dicom-test-files/WG04/REF/CT1_UNC"),
-        ("CT, JPEG 2000 lossless", "gh-dicom-test-files/WG04/J2KR/CT1_J2KR"),
-        ("CT, JPEG lossless", "gh-dicom-test-files/WG04/JPLL/CT1_JPLL"),
-        ("MR, 12-bit JPEG (own decoder)", "gh-dicom-test-files/WG04/JPLY/MR1_JPLY"),
+        (
+            "CT, JPEG 2000 lossless",
+            "gh-dicom-test-files/WG04/J2KR/CT1_J2KR",
+        ),
+        (
+            "CT, JPEG lossless",
+            "gh-dicom-test-files/WG04/JPLL/CT1_JPLL",
+        ),
+        (
+            "MR, 12-bit JPEG (own decoder)",
+            "gh-dicom-test-files/WG04/JPLY/MR1_JPLY",
+        ),
         ("US, native RGB", "gh-dicom-test-files/pydicom/US1_UNCI.dcm"),
         ("US, RLE RGB", "gh-dicom-test-files/WG04/RLE/US1_RLE"),
-        ("US, JPEG YBR_FULL_422 (65 frames)", "gh-fo-dicom/FO-DICOM.Tests/Test Data/DIRW0007"),
-        ("US, PALETTE COLOR, big endian", "gh-dicom-test-files/pydicom/OBXXXX1A_expb.dcm"),
+        (
+            "US, JPEG YBR_FULL_422 (65 frames)",
+            "gh-fo-dicom/FO-DICOM.Tests/Test Data/DIRW0007",
+        ),
+        (
+            "US, PALETTE COLOR, big endian",
+            "gh-dicom-test-files/pydicom/OBXXXX1A_expb.dcm",
+        ),
     ] {
         match std::fs::read(format!("{root}/{path}")) {
             Ok(bytes) => bench(name, &bytes),

@@ -1,8 +1,9 @@
 //! A sequential Huffman JPEG decoder (ITU T.81, SOF0/SOF1) for one-component frames of 12-bit
 //! precision, which jpeg-decoder (behind the registry) refuses ("unsupported JPEG feature:
 //! SamplePrecision(12)"): JPEG Extended (1.2.840.10008.1.2.4.51) is how many older MR, CT and
-//! XA archives are stored (the WG04 JPLY set, 11 corpus files). Grey only: colour 12-bit JPEG
-//! is rare and stays refused. Float IDCT, so values may differ by one from libjpeg's integer one.
+//! XA archives are stored (12 corpus files, the WG04 JPLY set among them). Grey only: colour
+//! 12-bit JPEG is rare and stays refused. Float IDCT, so values may differ by one from
+//! libjpeg's integer one.
 
 use crate::error::{Error, Result};
 
