@@ -22,6 +22,8 @@
 //! - [`output`]: what lands next to the files — names, audit, linkage, the batch ledger, zip.
 //! - [`review`]: the review workflow — element inventory, value reviews before and after, the
 //!   residual-PHI verification, the log and the random sample.
+//! - [`render`]: the review studio's display renderer — any frame to RGBA (Modality LUT, VOI,
+//!   palette and colour models), thumbnails.
 //! - `wasm` (wasm32 only): the browser boundary. The CLI lives in `src/bin/dcm-deid/`.
 //!
 //! ## WebAssembly
@@ -33,6 +35,7 @@ pub mod dicom;
 pub mod error;
 pub mod output;
 pub mod pixels;
+pub mod render;
 pub mod review;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
