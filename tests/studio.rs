@@ -201,8 +201,8 @@ fn tags_side_by_side_show_each_action_and_its_basis() {
     assert_eq!(name.before.as_deref(), Some("Quist^Anna"));
     assert_ne!(name.after, name.before);
     assert_eq!(
-        (name.keyword.as_str(), name.change),
-        ("PatientName", "changed")
+        (name.keyword.as_str(), name.change, name.action.as_str()),
+        ("PatientName", "changed", "pseudonym")
     );
     assert_eq!(name.basis.e1_1_code, "Z");
 
@@ -237,7 +237,14 @@ fn tags_side_by_side_show_each_action_and_its_basis() {
 
     // What the engine writes to record the method is there only after.
     let method = row(rows, "<(0012,0063)>");
-    assert_eq!((method.before.as_deref(), method.change), (None, "added"));
+    assert_eq!(
+        (
+            method.before.as_deref(),
+            method.change,
+            method.action.as_str()
+        ),
+        (None, "added", "method_record")
+    );
     let pixels = row(rows, "<(7fe0,0010)>");
     assert_eq!(pixels.before.as_deref(), Some("(binary, 8 bytes)"));
     assert_eq!(pixels.change, "same");

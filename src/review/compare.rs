@@ -18,6 +18,7 @@ use crate::error::Result;
 use crate::output::audit::Applied;
 use crate::review::basis::{self, Basis};
 use crate::review::elements::{self, Visit};
+use crate::review::final_review::written_by_engine;
 
 /// Longest value shown, in characters (a report or an SR text can be long).
 const MAX_SHOWN: usize = 512;
@@ -36,8 +37,8 @@ pub struct TagRow {
     pub before: Option<String>,
     /// The value in the output; `None` when the element is not there.
     pub after: Option<String>,
-    /// The action the engine applied (`X`, `Z`, `D`, `U`, `C`, `K`); empty for elements the
-    /// engine wrote itself.
+    /// The action the engine applied (`X`, `Z`, `D`, `U`, `C`, `K`), or what it wrote itself
+    /// (`pseudonym`, `method_record`).
     pub action: String,
     /// `removed`, `emptied`, `changed`, `same` or `added`.
     pub change: &'static str,
@@ -84,6 +85,9 @@ pub fn compare(d: &Deidentifier, input: &[u8]) -> Result<Comparison> {
             elements::visit(&obj.dataset, obj.encoding, &cs, &mut |v| {
                 let row = rows.entry(v.path.clone()).or_insert_with(|| row_of(v, d));
                 row.after = Some(shown(v));
+                if let Some(form) = written_by_engine(v) {
+                    row.action = form.into();
+                }
             });
             None
         }

@@ -112,13 +112,8 @@ fn expected(v: &Visit<'_>, actions: &HashMap<&str, Applied>) -> (&'static str, &
             }
         }
     }
-    let top = |t: Tag| path::depth(&v.path) == 0 && v.tag == t;
-    // Written by the engine after the profile, whatever the profile did to the original.
-    if top(tags::PATIENT_ID) || top(tags::PATIENT_NAME) {
-        return ("K", "pseudonym");
-    }
-    if METHOD_RECORD.iter().any(|t| top(*t)) {
-        return ("K", "method_record");
+    if let Some(form) = written_by_engine(v) {
+        return ("K", form);
     }
     match applied {
         Some(Applied::D) => ("D", "dummy"),
@@ -128,6 +123,19 @@ fn expected(v: &Visit<'_>, actions: &HashMap<&str, Applied>) -> (&'static str, &
         Some(Applied::C) => ("C", "cleaned"),
         Some(Applied::X) => ("X", "removed"),
         _ => ("K", "kept"),
+    }
+}
+
+/// The form of a value the engine writes itself after the profile, whatever the profile did to
+/// the original: the pseudonym, and the record of the method (PS3.15 E.1.1 items 6-7).
+pub(crate) fn written_by_engine(v: &Visit<'_>) -> Option<&'static str> {
+    let top = |t: Tag| path::depth(&v.path) == 0 && v.tag == t;
+    if top(tags::PATIENT_ID) || top(tags::PATIENT_NAME) {
+        Some("pseudonym")
+    } else if METHOD_RECORD.iter().any(|t| top(*t)) {
+        Some("method_record")
+    } else {
+        None
     }
 }
 

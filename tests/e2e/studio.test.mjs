@@ -98,9 +98,10 @@ function fixtures() {
   return { tmp, dir, key: path.join(tmp, 'k') };
 }
 
-async function shots(page, name) {
+async function shots(page, name, show) {
   for (const [w, h] of [[1280, 800], [1920, 1080]]) {
     await page.setViewportSize({ width: w, height: h });
+    if (show) await page.locator(show).evaluate((e) => e.scrollIntoView());
     await page.waitForTimeout(150);
     await page.screenshot({ path: path.join(root, 'target', `e2e-studio-${name}-${w}x${h}.png`) });
   }
@@ -130,9 +131,9 @@ test('the studio flags an image at risk, a mask drawn with the mouse is painted 
     assert.ok(flags.includes('at-risk'), `flags: ${flags}`);
     // With Clean Pixel Data off, the page suggests it; turned on, the image would be held back.
     assert.equal(await page.isVisible('#studio-suggest'), true);
+    await shots(page, 'grid', '#studio-open');
     await page.click('#studio-turn-on');
     assert.equal(await page.isChecked('#opt-clean_pixel_data'), true);
-    await shots(page, 'grid');
 
     // A keyboard-only review: every tile marked ok from the keyboard, then one undone and redone.
     await page.locator('.tile').first().focus();
@@ -169,7 +170,7 @@ test('the studio flags an image at risk, a mask drawn with the mouse is painted 
     assert.match(await name.getAttribute('class'), /change-changed/);
     await shots(page, 'tags');
     await page.keyboard.press('Escape');
-    await page.waitForSelector('dialog#viewer:not([open])');
+    await page.waitForSelector('dialog#viewer', { state: 'hidden' });
     assert.match(await us.getAttribute('data-flags'), /\bmasked\b/);
 
     // The sample queue: the same seed, the same files.

@@ -147,8 +147,9 @@ export class Studio {
     t.dataset.flags = flags.join(' ');
     t.dataset.mark = entry.mark ?? '';
     const c = entry.card;
+    const size = flags.includes('no-pixels') ? 'no image' : `${c?.columns}×${c?.rows}${c?.frames > 1 ? ` ×${c.frames}` : ''}`;
     t.querySelector('.caption').textContent = (this.sample.has(entry.index) ? '★ ' : '') + (c
-      ? `${c.modality || '?'} ${c.columns}×${c.rows}${c.frames > 1 ? ` ×${c.frames}` : ''}` +
+      ? `${c.modality || '?'} ${size}` +
         (entry.mark ? ` · ${MARKS[entry.mark]}` : '')
       : 'not readable');
     t.title = `${entry.path}\n` + flags.map((f) => FLAG_TEXT[f] ?? f).join('\n') +

@@ -4,7 +4,10 @@
 
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 5000;
-const ACTIONS = { X: 'removed', Z: 'emptied', D: 'dummy value', U: 'UID remapped', C: 'cleaned', K: 'kept' };
+const ACTIONS = {
+  X: 'removed', Z: 'emptied', D: 'dummy value', U: 'UID remapped', C: 'cleaned', K: 'kept',
+  pseudonym: 'pseudonym', method_record: 'method record',
+};
 
 let rows = [];
 
