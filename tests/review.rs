@@ -6,6 +6,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::*;
+use dicom_deid::deid::overrides::{fill_decisions, read_rows};
 use dicom_deid::dicom::model::{Tag, TagExt};
 use dicom_deid::review::final_review::{self, FinalReview, ResidualMarks};
 use dicom_deid::review::inventory::{self, Inventory};
@@ -188,21 +189,26 @@ fn pre_review_decisions_come_back_as_overrides() {
             "SPECIAL 4711",
         ),
     ];
-    // The curator edits the pre-review: one value replaced, one removed, an unknown private kept.
-    let mut edited = String::new();
-    for (n, line) in tcia_pre_review(&files).lines().enumerate() {
-        let fill = |decision: &str, replacement: &str| {
-            let cut = line.trim_end_matches(",,,,");
-            format!("{cut},{decision},{replacement},,")
-        };
-        edited.push_str(&match n {
-            _ if line.contains("<CT CHEST>") => fill("", "CT THORAX"),
-            _ if line.contains("<SPECIAL") => fill("remove", ""),
-            _ if line.contains("ACME SECRET") && line.contains("Roe") => fill("keep", ""),
-            _ => line.to_string(),
-        });
-        edited.push('\n');
+    // The curator edits the pre-review (as the page's editor does): one value replaced, one
+    // removed, an unknown private kept.
+    let pre = tcia_pre_review(&files);
+    let (header, rows) = read_rows(&pre).unwrap();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let (value, first) = (col("value"), col("first_file"));
+    let mut decisions = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let decide = |d: &str, r: &str| (i, d.to_string(), r.to_string());
+        if row[value] == "<CT CHEST>" {
+            decisions.push(decide("", "CT THORAX"));
+        } else if row[value].starts_with("<SPECIAL") {
+            decisions.push(decide("remove", ""));
+        } else if row[value].contains("ACME SECRET") && row.join(",").contains("Roe") {
+            decisions.push(decide("keep", ""));
+        }
+        assert!(!row[first].is_empty());
     }
+    assert_eq!(decisions.len(), 3, "{pre}");
+    let edited = fill_decisions(&pre, &decisions).unwrap();
     let overrides = Overrides::from_csv("pre_review-PHI.csv", &edited).unwrap();
     assert_eq!(overrides.len(), 3);
     let d = tcia().with_overrides(overrides);

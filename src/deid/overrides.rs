@@ -92,3 +92,57 @@ impl Overrides {
         self.map.is_empty()
     }
 }
+
+/// A pre-review CSV as rows for the page's editor: its header and its records, as written.
+pub fn read_rows(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let unreadable = |_| Error::Profile {
+        source_name: "pre-review".into(),
+        line: 0,
+        reason: "unreadable CSV".into(),
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header = rdr
+        .headers()
+        .map_err(unreadable)?
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows = rdr
+        .records()
+        .map(|r| r.map(|r| r.iter().map(String::from).collect()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(unreadable)?;
+    Ok((header, rows))
+}
+
+/// The pre-review CSV with the curator's `decisions` written into its `decision` and
+/// `replacement` columns: (row index, counting data rows from 0; decision; replacement). The
+/// result is what [`Overrides::from_csv`] reads back.
+pub fn fill_decisions(text: &str, decisions: &[(usize, String, String)]) -> Result<String> {
+    let (header, mut rows) = read_rows(text)?;
+    let col = |n: &str| header.iter().position(|h| h.trim() == n);
+    let (Some(d), Some(r)) = (col("decision"), col("replacement")) else {
+        return Err(Error::Profile {
+            source_name: "pre-review".into(),
+            line: 1,
+            reason: "needs decision and replacement columns".into(),
+        });
+    };
+    for (i, decision, replacement) in decisions {
+        if let Some(row) = rows.get_mut(*i) {
+            row.resize(row.len().max(header.len()), String::new());
+            row[d] = decision.clone();
+            row[r] = replacement.clone();
+        }
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let write = |e: csv::Error| Error::Write(e.to_string());
+    w.write_record(&header).map_err(write)?;
+    for row in &rows {
+        w.write_record(row).map_err(write)?;
+    }
+    let bytes = w.into_inner().map_err(|e| Error::Write(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

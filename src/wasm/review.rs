@@ -51,3 +51,20 @@ impl JsInventory {
         self.inner.pre_review_csv()
     }
 }
+
+/// A pre-review CSV as `{header, rows}` for the page's editor.
+#[wasm_bindgen(js_name = preReviewRows)]
+pub fn pre_review_rows(csv: &str) -> Result<JsValue, JsValue> {
+    let (header, rows) = crate::deid::overrides::read_rows(csv).map_err(|e| js_error(&e))?;
+    super::to_js(&serde_json::json!({ "header": header, "rows": rows }))
+}
+
+/// The pre-review CSV with the editor's decisions (`[[row, decision, replacement], ...]`)
+/// filled in: what the next run reads back as overrides.
+#[wasm_bindgen(js_name = fillDecisions)]
+pub fn fill_decisions(csv: &str, decisions: JsValue) -> Result<String, JsValue> {
+    // A fixed message: serde's could quote a value.
+    let decisions: Vec<(usize, String, String)> = serde_wasm_bindgen::from_value(decisions)
+        .map_err(|_| js_error(&Error::Options("the decisions could not be read".into())))?;
+    crate::deid::overrides::fill_decisions(csv, &decisions).map_err(|e| js_error(&e))
+}

@@ -374,14 +374,21 @@ test('the page makes the same element inventory as the CLI, and an edited pre-re
     assert.equal(strip(pre), strip(cliPre));
     await page.screenshot({ path: path.join(root, 'target', 'e2e-inventory.png'), fullPage: true });
 
-    // The curator replaces the study description of the lung CT; the run follows the decision.
+    // The curator replaces the study description of the lung CT in the page's editor; the run
+    // follows the decision.
     const lines = pre.trim().split('\n');
     const row = lines.findIndex((l) => l.startsWith('"<(0008,1030)>"'));
     assert.ok(row > 0, 'the study description is a value to review');
-    lines[row] = lines[row].replace(/,,,,$/, ',,REVIEWED DESCRIPTION,,');
-    const edited = path.join(tmp, 'decisions.csv');
-    fs.writeFileSync(edited, lines.join('\n') + '\n');
-    await page.setInputFiles('#overrides', edited);
+    await page.click('#prereview-editor summary');
+    await page.fill('#prereview-filter', '(0008,1030)');
+    const rows = page.locator('#prereview-table tr', { hasText: 'StudyDescription' });
+    assert.ok(await rows.count() >= 1);
+    const editorRow = rows.first(); // the editor lists the rows in the file's order
+    await editorRow.locator('input[aria-label=replacement]').fill('REVIEWED DESCRIPTION');
+    await editorRow.locator('input[aria-label=replacement]').press('Tab');
+    await page.click('#decisions-use');
+    assert.match(await page.textContent('#decisions-text'), /^1 decisions will apply/);
+    await page.screenshot({ path: path.join(root, 'target', 'e2e-prereview-editor.png'), fullPage: true });
     await page.click('#start');
     await page.waitForSelector('body[data-state=done]', { timeout: 120_000 });
     const [d] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
@@ -397,7 +404,7 @@ test('the page makes the same element inventory as the CLI, and an edited pre-re
 
     // A careless decision writes the patient's ID into the description: the residual-PHI check
     // finds it, the save stops behind a warning, and discarding it saves nothing.
-    lines[row] = lines[row].replace(',,REVIEWED DESCRIPTION,,', ',,seen for ACRIN-FLT-Breast_076,,');
+    lines[row] = lines[row].replace(/,,,,$/, ',,seen for ACRIN-FLT-Breast_076,,');
     const careless = path.join(tmp, 'decisions-2.csv');
     fs.writeFileSync(careless, lines.join('\n') + '\n');
     await page.setInputFiles('#overrides', careless);

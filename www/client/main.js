@@ -13,6 +13,7 @@ import { download } from './views/download.js';
 import { mountKey } from './views/key.js';
 import { mountOptions } from './views/options.js';
 import { mountPixels } from './views/pixels.js';
+import { mountPreReview } from './views/prereview.js';
 import { confirmRelease, hideResults, showResults, showVerification } from './views/results.js';
 
 const $ = (id) => document.getElementById(id);
@@ -39,6 +40,7 @@ async function boot() {
   state.pool = new WorkerPool(module, workerCount(), Number(params.get('rotate')) || 0);
   await state.pool.start();
   state.studio = new Studio({ survey, settings: engineSettings, module });
+  state.showPreReview = mountPreReview((file) => { state.overrides = file; });
   if ('serviceWorker' in navigator && params.get('sw') !== '0') {
     try {
       await navigator.serviceWorker.register('sw.js');
@@ -54,6 +56,7 @@ async function boot() {
 function setInputs(list) {
   if (state.running) return; // the drop zone and pickers wait for the run to end
   state.inputs = Array.from(inputOrder(list.map((f) => f.path)), (i) => list[i]);
+  state.studio?.reset();
   refresh();
 }
 
@@ -143,6 +146,7 @@ async function inventory() {
     };
     offer('inventory-save', 'inventory-noPHI.csv', r.inventory);
     offer('prereview-save', 'pre_review-PHI.csv', r.preReview);
+    state.showPreReview(r.preReview);
     $('inventory-text').textContent = `${r.examined} files examined` +
       (r.unread ? `, ${r.unread} could not be read (not DICOM or damaged)` : '') + '.';
     document.body.dataset.state = 'inventoried';
@@ -200,6 +204,7 @@ async function start() {
     }
     state.last = result;
     showResults(result, sink, state.inputs);
+    state.studio.afterRun(result.rows);
     document.body.dataset.state = 'done';
   } catch (err) {
     if (run.cancelled) {

@@ -23,6 +23,9 @@ const FLAG_TEXT = {
   'no-decoder': 'cannot be shown in the browser',
   masked: 'masks drawn here',
   unreadable: 'not readable',
+  quarantined: 'held back by the last run',
+  failed: 'failed in the last run',
+  skipped: 'skipped by the last run',
 };
 
 export class Studio {
@@ -54,6 +57,29 @@ export class Studio {
     document.body.dataset.studio = 'ready';
     this.#count();
     this.#suggest();
+  }
+
+  /** Forgets the grid and the marks (new files were chosen); masks drawn stay for the run. */
+  reset() {
+    this.entries = [];
+    this.sample.clear();
+    this.history = [];
+    this.signedOff = null;
+    $('studio-grid').textContent = '';
+    $('studio').hidden = true;
+    delete document.body.dataset.studio;
+  }
+
+  /** After a run: tiles of inputs held back, failed or skipped carry it (`quarantined`,
+   * `failed`, `skipped`), so the grid shows what was not written. */
+  afterRun(rows) {
+    const byPath = new Map(rows.map((r) => [r.path, r.status]));
+    for (const e of this.entries) {
+      e.flags = e.flags.filter((f) => !['quarantined', 'failed', 'skipped'].includes(f));
+      const status = byPath.get(e.path);
+      if (['quarantined', 'failed', 'skipped'].includes(status)) e.flags.push(status);
+      if (e.tile) this.#decorate(e);
+    }
   }
 
   /** What the run takes from the studio: masks (explicit regions) and the log's review. */
