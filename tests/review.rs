@@ -202,7 +202,7 @@ fn pre_review_decisions_come_back_as_overrides() {
             decisions.push(decide("", "CT THORAX"));
         } else if row[value].starts_with("<SPECIAL") {
             decisions.push(decide("remove", ""));
-        } else if row[value].contains("ACME SECRET") && row.join(",").contains("Roe") {
+        } else if row.join(",").contains("ACME SECRET") && row[value].contains("Roe") {
             decisions.push(decide("keep", ""));
         }
         assert!(!row[first].is_empty());
