@@ -7,7 +7,7 @@
 
 use dicom_deid::output::{FileResult, Summary};
 use dicom_deid::wasm::{
-    Batch, JsDeidentifier, generate_key, key_from_hex, key_to_hex, option_list,
+    Batch, JsDeidentifier, generate_key, key_from_hex, key_to_hex, option_list, studio::Viewer,
 };
 use dicom_deid::{Options, ProjectKey};
 use wasm_bindgen::JsValue;
@@ -194,5 +194,46 @@ fn keys_and_the_option_list() {
     assert_eq!(
         get(&options.get(0), "id").as_string().unwrap(),
         "retain_safe_private"
+    );
+}
+
+#[wasm_bindgen_test]
+fn the_studio_sees_in_wasm_what_the_native_library_sees() {
+    let d = JsDeidentifier::new(tcia(), &[3u8; 32], None, JsValue::UNDEFINED, None).unwrap();
+    let survey = d.survey(MR).unwrap();
+    let card = get(&survey, "card");
+    let native = dicom_deid::review::survey::survey(
+        &dicom_deid::Deidentifier::new(Options::tcia(), ProjectKey::from_bytes([3; 32])).unwrap(),
+        MR,
+    )
+    .unwrap();
+    assert_eq!(
+        get(&card, "series_uid").as_string().unwrap(),
+        native.series_uid
+    );
+    assert_eq!(get(&card, "rows").as_f64().unwrap() as u32, native.rows);
+    // The thumbnail and a full render are the native renderer's, byte for byte.
+    let image = dicom_deid::render::Image::open(MR).unwrap();
+    let thumb = get(&survey, "thumbnail");
+    let data = js_sys::Uint8ClampedArray::new(&get(&thumb, "data")).to_vec();
+    assert_eq!(data, image.thumbnail(128).unwrap().data);
+    let viewer = Viewer::new(MR).unwrap();
+    let picture = viewer.render(0, 600.0, 1200.0, false).unwrap();
+    let data = js_sys::Uint8ClampedArray::new(&get(&picture, "data")).to_vec();
+    let window = dicom_deid::render::Window {
+        center: 600.0,
+        width: 1200.0,
+    };
+    assert_eq!(data, image.render(0, Some(window), false).unwrap().data);
+    // The tags before and after cross as the native comparison.
+    let rows = get(&d.compare_tags(MR).unwrap(), "rows");
+    let native = dicom_deid::review::compare::compare(
+        &dicom_deid::Deidentifier::new(Options::tcia(), ProjectKey::from_bytes([3; 32])).unwrap(),
+        MR,
+    )
+    .unwrap();
+    assert_eq!(
+        js_sys::Array::from(&rows).length() as usize,
+        native.rows.len()
     );
 }
