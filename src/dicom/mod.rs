@@ -8,6 +8,7 @@
 //! the deviations real devices produce in a way that never hides an attribute from the profile,
 //! and name an offset and a tag in its errors, never a value.
 
+pub mod bulk;
 pub mod charset;
 pub mod model;
 pub mod path;

@@ -292,6 +292,56 @@ fn read_dataset(
     }
 }
 
+/// Where the top-level Pixel Data element of a file lies, read from a prefix of the file (which
+/// must hold everything before it): the offset of its header, the header's length, and its
+/// value length (`None`: undefined, encapsulated fragments follow). `Ok(None)` when the prefix
+/// ends before Pixel Data (or the data set has none); an error for a deflated data set, whose
+/// bytes cannot be split.
+pub fn find_pixel_data(prefix: &[u8]) -> Result<Option<PixelDataAt>> {
+    let pre = read_preamble(prefix)?;
+    if pre.encoding.deflated {
+        return Err(Error::Unsupported(
+            "a deflated data set is read whole".into(),
+        ));
+    }
+    let body = &prefix[pre.body_offset..];
+    let mut p = Parser::new(body, pre.encoding, pre.body_offset);
+    p.stop_at_pixels = true;
+    if p.read_item_body(None, 0).is_err() {
+        return Ok(None);
+    }
+    let Some(start) = p.stopped_at else {
+        return Ok(None);
+    };
+    p.pos = start;
+    let Ok(h) = p.read_header() else {
+        return Ok(None);
+    };
+    Ok(Some(PixelDataAt {
+        element_start: pre.body_offset + start,
+        header_len: p.pos - start,
+        value_len: (h.len != UNDEFINED).then_some(h.len),
+        encoding: pre.encoding,
+    }))
+}
+
+/// Where a file's top-level Pixel Data is (see [`find_pixel_data`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PixelDataAt {
+    pub element_start: usize,
+    pub header_len: usize,
+    /// `None` for an undefined length (encapsulated).
+    pub value_len: Option<u32>,
+    pub encoding: Encoding,
+}
+
+impl PixelDataAt {
+    /// Where the value starts.
+    pub fn value_start(&self) -> usize {
+        self.element_start + self.header_len
+    }
+}
+
 /// The VR an implicit-VR element has, from the standard dictionary.
 pub fn implicit_vr(tag: Tag) -> Vr {
     if tag.is_private_creator() {
@@ -328,6 +378,10 @@ struct Parser<'a> {
     recoveries: Vec<Recovery>,
     /// Where the last delimitation item read ends (for [`Recovery::DelimiterPastLength`]).
     delim_end: usize,
+    /// Stop at the top-level Pixel Data element, recording where it starts (see
+    /// [`find_pixel_data`]).
+    stop_at_pixels: bool,
+    stopped_at: Option<usize>,
 }
 
 struct Header {
@@ -346,6 +400,8 @@ impl<'a> Parser<'a> {
             base,
             recoveries: Vec::new(),
             delim_end: usize::MAX,
+            stop_at_pixels: false,
+            stopped_at: None,
         }
     }
 
@@ -375,6 +431,11 @@ impl<'a> Parser<'a> {
         let s = &self.data[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
+    }
+
+    fn peek_tag(&self) -> Option<Tag> {
+        let b = self.data.get(self.pos..self.pos + 4)?;
+        Some(Tag(self.enc.u16([b[0], b[1]]), self.enc.u16([b[2], b[3]])))
     }
 
     fn read_tag(&mut self) -> Result<Tag> {
@@ -514,6 +575,10 @@ impl<'a> Parser<'a> {
                     return Err(self.err(start, "an item runs past the item that holds it"));
                 }
                 continue;
+            }
+            if depth == 0 && self.stop_at_pixels && self.peek_tag() == Some(tags::PIXEL_DATA) {
+                self.stopped_at = Some(start);
+                break;
             }
             let el = self.read_element(depth)?;
             if self.pos > limit {

@@ -6,6 +6,7 @@ pub mod ledger;
 pub mod linkage;
 pub mod names;
 pub mod quarantine;
+pub mod streamed;
 pub mod zip;
 
 pub use audit::Summary;

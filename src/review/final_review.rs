@@ -126,6 +126,19 @@ fn expected(v: &Visit<'_>, actions: &HashMap<&str, Applied>) -> (&'static str, &
     }
 }
 
+/// Gives a native Pixel Data value its real length in a part made from an output whose value was
+/// left out (a large file written in chunks; see [`crate::output::streamed`]), so that the part
+/// is the one the whole output gives.
+pub fn set_pixel_data_length(part: &mut OutputPart, length: u64) {
+    let pattern = path::element("", tags::PIXEL_DATA, None);
+    for v in &mut part.values {
+        if v.pattern == pattern && v.value.starts_with("(binary, ") {
+            v.value = format!("(binary, {length} bytes)");
+            v.length = length as usize;
+        }
+    }
+}
+
 /// The form of a value the engine writes itself after the profile, whatever the profile did to
 /// the original: the pseudonym, and the record of the method (PS3.15 E.1.1 items 6-7).
 pub(crate) fn written_by_engine(v: &Visit<'_>) -> Option<&'static str> {

@@ -1,0 +1,190 @@
+//! Large files in bounded memory: a file split around its Pixel Data, its stub de-identified and
+//! the output written in chunks, gives the very output (bytes, CRC, digest, audit record, final
+//! review part) that de-identifying it whole gives — on files built here and on every real file
+//! of tests/data and the shared corpus that can be split.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use dicom_deid::dicom::bulk::{self, Source};
+use dicom_deid::output::FileResult;
+use dicom_deid::output::streamed;
+use dicom_deid::review::{VerifyConfig, deidentify_and_check};
+use dicom_deid::{Deidentifier, Options, ProjectKey};
+
+fn deidentifier(options: Options) -> Deidentifier {
+    Deidentifier::new(options, ProjectKey::from_bytes([9; 32])).unwrap()
+}
+
+/// Both paths for one input: `None` when the file cannot be split (it is then read whole).
+fn both(d: &Deidentifier, input: &[u8]) -> Option<((Vec<u8>, FileResult), (Vec<u8>, FileResult))> {
+    let whole = d.deidentify(input);
+    let whole_result = FileResult::of(&whole);
+    let mut src: &[u8] = input;
+    let (prepared, _) = streamed::prepare(d, &mut src, None).ok()?;
+    let prepared = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            assert_eq!(
+                FileResult::rejected(&e),
+                whole_result,
+                "the same error either way"
+            );
+            return None;
+        }
+    };
+    let mut out = Vec::new();
+    let result = prepared
+        .write(&mut src, &mut |b| {
+            out.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap();
+    Some(((whole.unwrap().bytes, whole_result), (out, result)))
+}
+
+fn multiframe_ct(frames: usize, big_endian: bool) -> Vec<u8> {
+    let mut els = ct_image("PID-88", "Split^Sam", "1.2.826.0.1.3680043.2.1125.9.1");
+    let pixels: Vec<u8> = (0..frames * 2 * 2 * 2)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    for e in [
+        text(0x0028_0008, "IS", &frames.to_string()),
+        text(0x0028_0004, "CS", "MONOCHROME2"),
+        bytes(0x7FE0_0010, "OW", pixels),
+        // A trailing element after Pixel Data goes through the engine as well.
+        bytes(0xFFFC_FFFC, "OB", vec![0; 6]),
+    ] {
+        els.retain(|x| x.tag != e.tag);
+        els.push(e);
+    }
+    els.sort_by_key(|e| e.tag);
+    file(
+        &els,
+        if big_endian {
+            Syntax::ExplicitBe
+        } else {
+            Syntax::ExplicitLe
+        },
+    )
+}
+
+#[test]
+fn a_split_file_gives_the_output_the_whole_file_gives() {
+    let d = deidentifier(Options::tcia());
+    for input in [
+        multiframe_ct(50, false),
+        multiframe_ct(3, true),
+        file(&ct_image("P", "A^B", "1.2.3.4"), Syntax::ImplicitLe),
+    ] {
+        let ((whole, r1), (split, r2)) = both(&d, &input).expect("splits");
+        assert!(whole == split, "the same bytes");
+        assert_eq!(r1, r2, "the same result");
+    }
+}
+
+#[test]
+fn the_stub_holds_no_pixel_value_and_the_copy_is_chunked() {
+    let input = multiframe_ct(50, false);
+    let mut src: &[u8] = &input;
+    let split = bulk::split(&mut src).unwrap();
+    let value = (split.value.end - split.value.start) as usize;
+    assert_eq!(value, 50 * 8);
+    assert_eq!(split.stub.len(), input.len() - value);
+    assert!(!split.encapsulated);
+}
+
+#[test]
+fn files_that_cannot_be_split_say_why() {
+    let d = deidentifier(Options::tcia());
+    let mut no_pixels = ct_image("P", "A^B", "1.2.3.4");
+    no_pixels.retain(|e| e.tag != 0x7FE0_0010);
+    let f = file(&no_pixels, Syntax::ExplicitLe);
+    let mut src: &[u8] = &f;
+    let e = streamed::prepare(&d, &mut src, None).unwrap_err();
+    assert!(e.0.contains("no Pixel Data"), "{e:?}");
+    // Clean Pixel Data that would paint the image needs its frames: read whole.
+    let mut src: &[u8] = b"\0\0not dicom";
+    assert!(bulk::split(&mut src).is_err());
+}
+
+#[test]
+fn the_residual_phi_check_sees_the_split_file_as_the_whole_one() {
+    let d = deidentifier(Options::basic());
+    let cfg = VerifyConfig::of(&d);
+    let input = multiframe_ct(5, false);
+    let (_, whole) = deidentify_and_check(&d, &cfg, &input, "in/a.dcm");
+    let mut src: &[u8] = &input;
+    let (_, split) = streamed::prepare(&d, &mut src, Some((&cfg, "in/a.dcm"))).unwrap();
+    assert!(whole.is_some());
+    assert_eq!(whole, split);
+}
+
+/// Every real file that can be split, under Basic and TCIA.
+#[test]
+fn real_files_split_give_the_same_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("tests/data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "dcm"))
+        .collect();
+    let corpus = root.join("../shared/corpus");
+    if corpus.is_dir() {
+        files.extend(walk(&corpus));
+    } else {
+        eprintln!("no ../shared/corpus: tests/data only");
+    }
+    let (mut split, mut whole_only) = (0, 0);
+    for options in [Options::basic(), Options::tcia()] {
+        let d = deidentifier(options);
+        for f in &files {
+            let input = std::fs::read(f).unwrap();
+            match both(&d, &input) {
+                Some(((a, r1), (b, r2))) => {
+                    let at = a.iter().zip(&b).position(|(x, y)| x != y);
+                    assert!(
+                        a == b,
+                        "{}: the same bytes ({} and {} long, first difference at {at:?}: {:?} / {:?})",
+                        f.display(),
+                        a.len(),
+                        b.len(),
+                        at.map(|i| &a[i.saturating_sub(8)..(i + 24).min(a.len())]),
+                        at.map(|i| &b[i.saturating_sub(8)..(i + 24).min(b.len())]),
+                    );
+                    assert_eq!(r1, r2, "{}", f.display());
+                    split += 1;
+                }
+                None => whole_only += 1,
+            }
+        }
+    }
+    eprintln!("{split} split, {whole_only} read whole");
+    assert!(split > whole_only, "most image files split");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if !p.extension().is_some_and(|x| x == "csv" || x == "md") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_source_reads_exactly_what_is_asked() {
+    let data: Vec<u8> = (0..100).collect();
+    let mut src: &[u8] = &data;
+    let mut buf = [0; 4];
+    src.read_at(10, &mut buf).unwrap();
+    assert_eq!(buf, [10, 11, 12, 13]);
+    assert!(src.read_at(98, &mut buf).is_err());
+}
