@@ -188,3 +188,78 @@ fn a_source_reads_exactly_what_is_asked() {
     assert_eq!(buf, [10, 11, 12, 13]);
     assert!(src.read_at(98, &mut buf).is_err());
 }
+
+/// A native multi-frame CT of `frames` 512×512 16-bit frames (0.5 MB each).
+fn big_ct(frames: usize) -> Vec<u8> {
+    let mut els = ct_image("PID-BIG", "Large^Lucy", "1.2.826.0.1.3680043.2.1125.9.7");
+    let frame: Vec<u8> = (0..512 * 512 * 2).map(|i| (i % 253) as u8).collect();
+    for e in [
+        text(0x0028_0008, "IS", &frames.to_string()),
+        text(0x0028_0004, "CS", "MONOCHROME2"),
+        bytes(0x0028_0010, "US", 512u16.to_le_bytes().to_vec()),
+        bytes(0x0028_0011, "US", 512u16.to_le_bytes().to_vec()),
+        bytes(0x7FE0_0010, "OW", frame.repeat(frames)),
+    ] {
+        els.retain(|x| x.tag != e.tag);
+        els.push(e);
+    }
+    els.sort_by_key(|e| e.tag);
+    file(&els, Syntax::ExplicitLe)
+}
+
+/// The CLI takes the split path for a file past the threshold, into a folder and into a zip, and
+/// writes what the library writes for the whole file.
+#[test]
+fn the_cli_writes_a_large_file_as_the_whole_file_would_be_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let big = big_ct(140); // 73 MB: past streamed::SPLIT_FROM
+    assert!(big.len() as u64 > streamed::SPLIT_FROM);
+    std::fs::write(input.join("big.dcm"), &big).unwrap();
+    let key = tmp.path().join("k");
+    std::fs::write(&key, "3c".repeat(32)).unwrap();
+    let expected = Deidentifier::new(Options::tcia(), ProjectKey::from_bytes([0x3c; 32]))
+        .unwrap()
+        .deidentify(&big)
+        .unwrap();
+    for out in ["out", "out.zip"] {
+        let out = tmp.path().join(out);
+        let res = std::process::Command::new(env!("CARGO_BIN_EXE_dcm-deid"))
+            .args([
+                "deidentify",
+                input.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .args(["--key", key.to_str().unwrap(), "--preset", "tcia"])
+            .output()
+            .unwrap();
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let written = if out.extension().is_some() {
+            let mut z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+            let mut f = z.by_name(&expected.name).unwrap();
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut v).unwrap();
+            v
+        } else {
+            std::fs::read(out.join(&expected.name)).unwrap()
+        };
+        assert!(
+            written == expected.bytes,
+            "{}: the same bytes",
+            out.display()
+        );
+        // Nothing temporary is left beside the output.
+        let stray: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("partial"))
+            .collect();
+        assert!(stray.is_empty(), "{stray:?}");
+    }
+}

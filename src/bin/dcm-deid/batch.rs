@@ -14,6 +14,7 @@ use std::sync::{Condvar, Mutex};
 
 use dicom_deid::output::audit::{CSV_HEADER, Checksummed};
 use dicom_deid::output::quarantine::{self, Held};
+use dicom_deid::output::streamed;
 use dicom_deid::output::zip::{Prepared, ZipWriter};
 use dicom_deid::output::{FileResult, Ledger, Outcome, Summary};
 use dicom_deid::review::final_review::ResidualMarks;
@@ -53,6 +54,18 @@ impl Destination {
         }
     }
 
+    /// Where a large output is written in chunks before its turn comes: next to the output.
+    fn temporary(&self, index: usize) -> PathBuf {
+        match self {
+            Destination::Folder(dir) => dir.join(format!(".{index}.partial")),
+            Destination::Zip { path, .. } => {
+                let mut p = path.clone().into_os_string();
+                p.push(format!(".{index}.partial"));
+                PathBuf::from(p)
+            }
+        }
+    }
+
     /// The parallel half of writing an output: deflate it, or write it to a temporary file.
     fn stage(&self, index: usize, bytes: &[u8]) -> io::Result<Staged> {
         match self {
@@ -74,10 +87,16 @@ impl Destination {
             (Destination::Zip { writer, .. }, Staged::Zip(p)) => {
                 with_zip(writer, |w| w.add_prepared(name, p, bytes))
             }
-            (Destination::Folder(dir), Staged::File(tmp)) => {
+            (Destination::Folder(dir), Staged::File(tmp) | Staged::Stored { tmp, .. }) => {
                 let path = dir.join(name);
                 fs::create_dir_all(path.parent().unwrap_or(dir))?;
                 fs::rename(tmp, path)
+            }
+            (Destination::Zip { writer, .. }, Staged::Stored { tmp, size, crc }) => {
+                let mut f = fs::File::open(tmp)?;
+                with_zip(writer, |w| w.add_stored_from(name, *size, *crc, &mut f))?;
+                drop(f);
+                fs::remove_file(tmp)
             }
             _ => Err(io::Error::other("output staged for another kind of output")),
         }
@@ -297,6 +316,12 @@ struct Ready {
 enum Staged {
     Zip(Prepared),
     File(PathBuf),
+    /// A large output written in chunks to a temporary file, stored (not deflated) in a zip.
+    Stored {
+        tmp: PathBuf,
+        size: u64,
+        crc: u32,
+    },
 }
 
 /// Runs a batch on `jobs` threads. `progress` is called once per finished input, from the threads.
@@ -503,7 +528,9 @@ fn write_quarantine(dir: &Path, inputs: &[PathBuf], held: &[Held]) -> io::Result
     Ok(())
 }
 
-/// Reads, de-identifies and stages one input (the parallel part).
+/// Reads, de-identifies and stages one input (the parallel part). An input of
+/// [`streamed::SPLIT_FROM`] bytes or more is split around its Pixel Data and written in chunks,
+/// so that memory holds its header, not its pixels; one that cannot be split is read whole.
 fn prepare(
     deidentifier: &Deidentifier,
     input: &Path,
@@ -511,9 +538,13 @@ fn prepare(
     index: usize,
     verification: Option<&Verification<'_>>,
 ) -> Ready {
+    let verify = verification.map(|v| (&v.config, v.names[index].as_str()));
+    if let Some(ready) = prepare_split(deidentifier, input, destination, index, verify) {
+        return ready;
+    }
     let bytes = fs::read(input).map_err(|e| Error::read(e.kind()));
-    let (result, check) = match (&bytes, verification) {
-        (Ok(b), Some(v)) => deidentify_and_check(deidentifier, &v.config, b, &v.names[index]),
+    let (result, check) = match (&bytes, verify) {
+        (Ok(b), Some((config, name))) => deidentify_and_check(deidentifier, config, b, name),
         (Ok(b), None) => (deidentifier.deidentify(b), None),
         (Err(e), _) => (Err(e.clone()), None),
     };
@@ -535,11 +566,64 @@ fn prepare(
             output: Some((d.bytes, staged)),
             check,
         },
-        Err(e) => Ready {
-            result: FileResult::rejected(&Error::Write(e.kind().to_string())),
-            output: None,
-            check: None,
-        },
+        Err(e) => write_failed(&e),
+    }
+}
+
+/// The split path for a large input, or `None` to read it whole (small, or not splittable).
+fn prepare_split(
+    deidentifier: &Deidentifier,
+    input: &Path,
+    destination: &Destination,
+    index: usize,
+    verify: Option<(&VerifyConfig, &str)>,
+) -> Option<Ready> {
+    let mut file = fs::File::open(input).ok()?;
+    if file.metadata().ok()?.len() < streamed::SPLIT_FROM {
+        return None;
+    }
+    let (result, check) = streamed::prepare(deidentifier, &mut file, verify).ok()?;
+    let prepared = match result {
+        Ok(p) => p,
+        Err(e) => {
+            return Some(Ready {
+                result: FileResult::rejected(&e),
+                output: None,
+                check,
+            });
+        }
+    };
+    let tmp = destination.temporary(index);
+    let written = (|| {
+        let mut out = BufWriter::new(fs::File::create(&tmp)?);
+        let result = prepared.write(&mut file, &mut |b| out.write_all(b))?;
+        out.flush()?;
+        Ok::<_, io::Error>(result)
+    })();
+    Some(match written {
+        Ok(result) => {
+            let (size, crc) = match &result {
+                FileResult::Processed(p) => (p.size, p.crc32),
+                _ => (0, 0),
+            };
+            Ready {
+                result,
+                output: Some((Vec::new(), Staged::Stored { tmp, size, crc })),
+                check,
+            }
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            write_failed(&e)
+        }
+    })
+}
+
+fn write_failed(e: &io::Error) -> Ready {
+    Ready {
+        result: FileResult::rejected(&Error::Write(e.kind().to_string())),
+        output: None,
+        check: None,
     }
 }
 
@@ -562,7 +646,7 @@ fn commit(g: &mut Shared, destination: &Destination, input: &Path, ready: Ready)
             .map_err(|e| Error::Write(e.kind().to_string()))
     });
     if !matches!(committed.outcome, Outcome::Written(_))
-        && let Some((_, Staged::File(tmp))) = &output
+        && let Some((_, Staged::File(tmp) | Staged::Stored { tmp, .. })) = &output
     {
         let _ = fs::remove_file(tmp);
     }

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Writes a native multi-frame CT of about SIZE_MB megabytes (512x512, 16-bit frames) without
+holding it in memory, for the large-file benchmarks: python3 scripts/gen_big.py OUT SIZE_MB
+[--encapsulated] (encapsulated: each frame one fragment, with a basic offset table)."""
+import struct
+import sys
+
+
+def el(group, elem, vr, value):
+    if isinstance(value, str):
+        value = value.encode('ascii')
+        if len(value) % 2:
+            value += b'\0' if vr == 'UI' else b' '
+    if vr in ('OB', 'OW', 'SQ', 'UN', 'UT'):
+        return struct.pack('<HH2sHI', group, elem, vr.encode(), 0, len(value)) + value
+    return struct.pack('<HH2sH', group, elem, vr.encode(), len(value)) + value
+
+
+def main():
+    out, size_mb = sys.argv[1], int(sys.argv[2])
+    encapsulated = '--encapsulated' in sys.argv
+    frame = bytes(i % 251 for i in range(512 * 512 * 2))
+    frames = max(1, size_mb * 1_000_000 // len(frame))
+    ts = '1.2.840.10008.1.2.1.98' if encapsulated else '1.2.840.10008.1.2.1'
+    sop = '1.2.826.0.1.3680043.8.498.9%d' % size_mb
+    meta_body = (el(2, 1, 'OB', b'\0\1') + el(2, 2, 'UI', '1.2.840.10008.5.1.4.1.1.2')
+                 + el(2, 3, 'UI', sop) + el(2, 0x10, 'UI', ts))
+    us = lambda n: struct.pack('<H', n)
+    body = b''.join([
+        el(8, 0x16, 'UI', '1.2.840.10008.5.1.4.1.1.2'), el(8, 0x18, 'UI', sop),
+        el(8, 0x20, 'DA', '20240102'), el(8, 0x60, 'CS', 'CT'),
+        el(0x10, 0x10, 'PN', 'BIG^PATIENT'), el(0x10, 0x20, 'LO', 'BIG-%d' % size_mb),
+        el(0x20, 0xd, 'UI', sop + '.1'), el(0x20, 0xe, 'UI', sop + '.2'),
+        el(0x28, 2, 'US', us(1)), el(0x28, 4, 'CS', 'MONOCHROME2'), el(0x28, 8, 'IS', str(frames)),
+        el(0x28, 0x10, 'US', us(512)), el(0x28, 0x11, 'US', us(512)), el(0x28, 0x100, 'US', us(16)),
+        el(0x28, 0x101, 'US', us(16)), el(0x28, 0x102, 'US', us(15)), el(0x28, 0x103, 'US', us(0)),
+    ])
+    with open(out, 'wb') as f:
+        f.write(b'\0' * 128 + b'DICM' + el(2, 0, 'UL', struct.pack('<I', len(meta_body))) + meta_body + body)
+        if encapsulated:
+            f.write(struct.pack('<HH2sHI', 0x7fe0, 0x10, b'OB', 0, 0xffffffff))
+            offsets = b''.join(struct.pack('<I', i * (len(frame) + 8)) for i in range(frames))
+            f.write(struct.pack('<HHI', 0xfffe, 0xe000, len(offsets)) + offsets)
+            for _ in range(frames):
+                f.write(struct.pack('<HHI', 0xfffe, 0xe000, len(frame)) + frame)
+            f.write(struct.pack('<HHI', 0xfffe, 0xe0dd, 0))
+        else:
+            f.write(struct.pack('<HH2sHI', 0x7fe0, 0x10, b'OW', 0, frames * len(frame)))
+            for _ in range(frames):
+                f.write(frame)
+
+
+main()
