@@ -25,13 +25,14 @@ pub const CHUNK: usize = 8 << 20;
 
 /// Random access to an input's bytes (a file natively, a `File` blob in the page's worker).
 pub trait Source {
-    fn len(&self) -> u64;
+    /// The input's size in bytes.
+    fn size(&self) -> u64;
     /// Reads exactly `buf.len()` bytes at `offset`.
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
 }
 
 impl Source for std::fs::File {
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.metadata().map(|m| m.len()).unwrap_or(0)
     }
 
@@ -80,12 +81,12 @@ fn io_err(e: io::Error) -> NotSplit {
 /// carry (none, deflated, a header or tail larger than [`MAX_HEADER`], fragments that do not
 /// end), in which case the caller reads it whole.
 pub fn split(src: &mut dyn Source) -> std::result::Result<Split, NotSplit> {
-    let len = src.len();
+    let len = src.size();
     let (prefix, at) = header(src, len)?;
     let encapsulated = at.value_len.is_none();
     // The writer pads an odd value to even length (PS3.5 7.1.1); such rare files are read whole
     // so that their output stays the one the whole file gives.
-    if at.value_len.is_some_and(|n| n % 2 == 1) {
+    if at.value_len.is_some_and(|n| !n.is_multiple_of(2)) {
         return Err(NotSplit("the Pixel Data has an odd length".into()));
     }
     let value_start = at.value_start() as u64;
@@ -165,7 +166,7 @@ fn fragments_end(
         pos += 8;
         match tag {
             (0xFFFE, 0xE0DD) => return Ok(pos),
-            (0xFFFE, 0xE000) if n % 2 == 0 => pos += n,
+            (0xFFFE, 0xE000) if n.is_multiple_of(2) => pos += n,
             _ => {
                 return Err(NotSplit(
                     "the encapsulated Pixel Data is not a list of items".into(),
@@ -251,7 +252,7 @@ impl Joined {
 }
 
 impl Source for &[u8] {
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         <[u8]>::len(self) as u64
     }
 
