@@ -18,8 +18,11 @@ fn deidentifier(options: Options) -> Deidentifier {
     Deidentifier::new(options, ProjectKey::from_bytes([9; 32])).unwrap()
 }
 
+/// An output's bytes and the ledger's result for it.
+type Output = (Vec<u8>, FileResult);
+
 /// Both paths for one input: `None` when the file cannot be split (it is then read whole).
-fn both(d: &Deidentifier, input: &[u8]) -> Option<((Vec<u8>, FileResult), (Vec<u8>, FileResult))> {
+fn both(d: &Deidentifier, input: &[u8]) -> Option<(Output, Output)> {
     let whole = d.deidentify(input);
     let whole_result = FileResult::of(&whole);
     let mut src: &[u8] = input;
