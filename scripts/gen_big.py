@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes a native multi-frame CT of about SIZE_MB megabytes (512x512, 16-bit frames) without
 holding it in memory, for the large-file benchmarks: python3 scripts/gen_big.py OUT SIZE_MB
-[--encapsulated] (encapsulated: each frame one fragment, with a basic offset table)."""
+[--encapsulated] (encapsulated: each frame one fragment, with a basic offset table, or an
+extended one past 4 GB; a native value cannot pass 4 GB, its length being 32-bit)."""
 import struct
 import sys
 
@@ -11,7 +12,7 @@ def el(group, elem, vr, value):
         value = value.encode('ascii')
         if len(value) % 2:
             value += b'\0' if vr == 'UI' else b' '
-    if vr in ('OB', 'OW', 'SQ', 'UN', 'UT'):
+    if vr in ('OB', 'OW', 'OV', 'SQ', 'UN', 'UT'):
         return struct.pack('<HH2sHI', group, elem, vr.encode(), 0, len(value)) + value
     return struct.pack('<HH2sH', group, elem, vr.encode(), len(value)) + value
 
@@ -38,8 +39,16 @@ def main():
     with open(out, 'wb') as f:
         f.write(b'\0' * 128 + b'DICM' + el(2, 0, 'UL', struct.pack('<I', len(meta_body))) + meta_body + body)
         if encapsulated:
+            step = len(frame) + 8
+            if frames * step < 1 << 32:
+                offsets = b''.join(struct.pack('<I', i * step) for i in range(frames))
+            else:
+                # Past 4 GB the basic offset table cannot count: an Extended Offset Table and its
+                # lengths (PS3.3 C.7.6.3.1.8), and an empty basic table.
+                offsets = b''
+                f.write(el(0x7fe0, 1, 'OV', b''.join(struct.pack('<Q', i * step) for i in range(frames))))
+                f.write(el(0x7fe0, 2, 'OV', b''.join(struct.pack('<Q', len(frame)) for _ in range(frames))))
             f.write(struct.pack('<HH2sHI', 0x7fe0, 0x10, b'OB', 0, 0xffffffff))
-            offsets = b''.join(struct.pack('<I', i * (len(frame) + 8)) for i in range(frames))
             f.write(struct.pack('<HHI', 0xfffe, 0xe000, len(offsets)) + offsets)
             for _ in range(frames):
                 f.write(struct.pack('<HHI', 0xfffe, 0xe000, len(frame)) + frame)

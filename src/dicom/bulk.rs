@@ -239,10 +239,12 @@ impl Joined {
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<()> {
         sink(&self.head)?;
-        let mut buf = vec![0; CHUNK.min((self.value.end - self.value.start) as usize)];
+        // Sizes are compared as u64 before narrowing: past 4 GB a usize of wasm32 would wrap.
+        let chunk = |left: u64| left.min(CHUNK as u64) as usize;
+        let mut buf = vec![0; chunk(self.value.end - self.value.start)];
         let mut pos = self.value.start;
         while pos < self.value.end {
-            let n = CHUNK.min((self.value.end - pos) as usize);
+            let n = chunk(self.value.end - pos);
             src.read_at(pos, &mut buf[..n])?;
             sink(&buf[..n])?;
             pos += n as u64;

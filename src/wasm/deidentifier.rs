@@ -6,7 +6,9 @@ use wasm_bindgen::prelude::*;
 use web_sys::{FileSystemReadWriteOptions, FileSystemSyncAccessHandle};
 
 use super::{configure, js_error, to_js};
-use crate::output::FileResult;
+use crate::dicom::bulk::{self, NotSplit, Source};
+use crate::output::{FileResult, streamed};
+use crate::review::FileCheck;
 use crate::review::{VerifyConfig, deidentify_and_check};
 use crate::{Deidentifier, Error};
 
@@ -88,12 +90,7 @@ impl JsDeidentifier {
             file_result = FileResult::rejected(&e);
             check = None;
         }
-        let value = to_js(&file_result)?;
-        if let Some(c) = check {
-            let json = serde_json::to_string(&c).map_err(|_| js_error(&Error::Internal))?;
-            js_sys::Reflect::set(&value, &"check".into(), &json.into())?;
-        }
-        Ok(value)
+        with_check(to_js(&file_result)?, check)
     }
 }
 
@@ -101,6 +98,123 @@ impl JsDeidentifier {
     /// The configured engine, for the studio's calls on the same worker.
     pub(super) fn inner(&self) -> &Deidentifier {
         &self.inner
+    }
+}
+
+#[wasm_bindgen(js_class = Deidentifier)]
+impl JsDeidentifier {
+    /// De-identifies a large file without holding it: `read_at(offset, length)` returns that
+    /// many bytes of the input (the worker reads them with `FileReaderSync`), the header is
+    /// de-identified, and the output is written to `output` at byte `at` with its Pixel Data
+    /// copied in chunks. Returns the [`FileResult`] (with `check`, as
+    /// [`deidentifyInto`](Self::deidentify_into)), or `{notSplit: reason}` when the file must be
+    /// read whole.
+    #[wasm_bindgen(js_name = deidentifySplit)]
+    pub fn deidentify_split(
+        &self,
+        read_at: js_sys::Function,
+        size: f64,
+        output: &FileSystemSyncAccessHandle,
+        at: f64,
+        name: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let mut src = JsSource {
+            read_at,
+            size: size as u64,
+        };
+        let verify = name.as_deref().map(|n| (&self.verify, n));
+        let (result, mut check) = match streamed::prepare(&self.inner, &mut src, verify) {
+            Ok(r) => r,
+            Err(NotSplit(reason)) => return not_split(&reason),
+        };
+        let file_result = match result {
+            Ok(prepared) => {
+                let mut written = 0u64;
+                let outcome = prepared.write(&mut src, &mut |b| {
+                    write(output, b, at + written as f64).map_err(std::io::Error::other)?;
+                    written += b.len() as u64;
+                    Ok(())
+                });
+                outcome.unwrap_or_else(|e| {
+                    check = None;
+                    FileResult::rejected(&Error::Write(e.to_string()))
+                })
+            }
+            Err(e) => FileResult::rejected(&e),
+        };
+        with_check(to_js(&file_result)?, check)
+    }
+
+    /// The file with its Pixel Data value left out, for the inventory and the studio's card of
+    /// a file too large to read whole; `undefined` when it cannot be split.
+    #[wasm_bindgen(js_name = stubOf)]
+    pub fn stub_of(&self, read_at: js_sys::Function, size: f64) -> Option<Vec<u8>> {
+        let mut src = JsSource {
+            read_at,
+            size: size as u64,
+        };
+        bulk::split(&mut src).ok().map(|s| s.stub)
+    }
+}
+
+/// The size from which the worker takes the split path (see [`streamed::SPLIT_FROM`]).
+#[wasm_bindgen(js_name = splitFrom)]
+pub fn split_from() -> f64 {
+    streamed::SPLIT_FROM as f64
+}
+
+/// The result for a file too large to read whole in the page, in plain words.
+#[wasm_bindgen(js_name = tooLargeResult)]
+pub fn too_large_result(size: f64, why: &str) -> Result<JsValue, JsValue> {
+    let gb = size / 1e9;
+    to_js(&FileResult::rejected(&Error::Unsupported(format!(
+        "this file is {gb:.1} GB and has to be read whole here ({why}), more than a browser \
+         tab can hold; de-identify it with the command-line tool (dcm-deid)"
+    ))))
+}
+
+fn not_split(reason: &str) -> Result<JsValue, JsValue> {
+    let out = js_sys::Object::new();
+    js_sys::Reflect::set(&out, &"notSplit".into(), &reason.into())?;
+    Ok(out.into())
+}
+
+/// Sets `check` (the verifier's part, JSON) on a result.
+fn with_check(value: JsValue, check: Option<FileCheck>) -> Result<JsValue, JsValue> {
+    if let Some(c) = check {
+        let json = serde_json::to_string(&c).map_err(|_| js_error(&Error::Internal))?;
+        js_sys::Reflect::set(&value, &"check".into(), &json.into())?;
+    }
+    Ok(value)
+}
+
+/// A `File` read through a synchronous JS function `(offset, length) => Uint8Array`.
+struct JsSource {
+    read_at: js_sys::Function,
+    size: u64,
+}
+
+impl Source for JsSource {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        let failed = |_| std::io::Error::other("the file could not be read");
+        let bytes = self
+            .read_at
+            .call2(
+                &JsValue::NULL,
+                &(offset as f64).into(),
+                &(buf.len() as f64).into(),
+            )
+            .map_err(failed)?;
+        let bytes = js_sys::Uint8Array::new(&bytes);
+        if bytes.length() as usize != buf.len() {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        bytes.copy_to(buf);
+        Ok(())
     }
 }
 

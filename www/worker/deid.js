@@ -2,7 +2,7 @@
 // read overlaps the current file's processing), the library appends the output straight from
 // wasm memory to this worker's OPFS file, and only a small result goes back: no byte of a file
 // passes through the page. See shared/protocol.js for the messages.
-import init, { Deidentifier, internalErrorResult, unreadableResult } from '../pkg/dicom_deid.js';
+import init, { Deidentifier, internalErrorResult, splitFrom, tooLargeResult, unreadableResult } from '../pkg/dicom_deid.js';
 import { CLOSE, CLOSED, CONFIGURE, CONFIGURED, FAILED, FILE, LOAD, READY, RESULT, errorToMessage } from '../shared/protocol.js';
 import { OutputFile } from '../shared/scratch.js';
 
@@ -13,6 +13,17 @@ let queue = Promise.resolve();
 // the page says otherwise), so that a zip saved straight to disk is written as the run goes on.
 let rotateBytes = 64 << 20;
 const output = new OutputFile();
+// Files from this size are split around their Pixel Data (the header read, the pixels copied in
+// chunks); a file that must be read whole is refused past WHOLE_LIMIT, in plain words, rather
+// than failing to allocate (a wasm instance addresses at most 4 GB, input and output together).
+let bigFrom = Infinity;
+const WHOLE_LIMIT = 1 << 30;
+
+/** `(offset, length) => Uint8Array` over a File, read synchronously (workers only). */
+function readerOf(file) {
+  const sync = new FileReaderSync();
+  return (offset, length) => new Uint8Array(sync.readAsArrayBuffer(file.slice(offset, offset + length)));
+}
 
 async function process(read, scratch, name) {
   if (broken) return { kind: RESULT, retry: true };
@@ -22,11 +33,33 @@ async function process(read, scratch, name) {
   } catch {
     return { kind: RESULT, result: unreadableResult(), fatal: false };
   }
+  return write(scratch, (handle, at) => deidentifier.deidentifyInto(bytes, handle, at, name));
+}
+
+/** A large file: split around its Pixel Data, or read whole when it cannot be and is small
+ * enough, or refused with the reason. */
+async function processLarge(file, scratch, name) {
+  if (broken) return { kind: RESULT, retry: true };
+  const readAt = readerOf(file);
+  let whole = null;
+  const reply = await write(scratch, (handle, at) => {
+    const r = deidentifier.deidentifySplit(readAt, file.size, handle, at, name);
+    if (r.notSplit) whole = r.notSplit;
+    return r;
+  });
+  if (whole === null) return reply;
+  if (file.size > WHOLE_LIMIT) return { kind: RESULT, result: tooLargeResult(file.size, whole), fatal: false };
+  return process(file.arrayBuffer(), scratch, name);
+}
+
+/** Runs `deidentify(handle, at)` against this worker's output file and replies with where the
+ * output went. A result that is not a FileResult (`notSplit`) is handed back as it is. */
+async function write(scratch, deidentify) {
   const handle = await output.open(scratch);
   const at = output.size;
   let result;
   try {
-    result = deidentifier.deidentifyInto(bytes, handle, at, name);
+    result = deidentify(handle, at);
   } catch {
     // A trap in the engine (a bug): the file fails, the pool starts a fresh worker.
     broken = true;
@@ -40,12 +73,23 @@ async function process(read, scratch, name) {
   return { kind: RESULT, result, location, closed, fatal: false };
 }
 
+/** The bytes a report mode reads: the whole file, or for a large one its header and tail
+ * (the Pixel Data value left out), which is all a report looks at. */
+async function bytesFor(file, read) {
+  if (file.size >= bigFrom) {
+    const stub = deidentifier.stubOf(readerOf(file), file.size);
+    if (stub) return stub;
+    if (file.size > WHOLE_LIMIT) throw new Error('too large to read whole here');
+  }
+  return new Uint8Array(await read());
+}
+
 /** The file's part of the element inventory and pre-review; nothing is written. */
-async function examine(read) {
+async function examine(file, read) {
   if (broken) return { kind: RESULT, retry: true };
   let bytes;
   try {
-    bytes = new Uint8Array(await read);
+    bytes = await bytesFor(file, read);
   } catch {
     return { kind: RESULT, result: { reason: 'the file could not be read' }, fatal: false };
   }
@@ -58,11 +102,11 @@ async function examine(read) {
 }
 
 /** The studio's card and thumbnail of the file; nothing is written. */
-async function survey(read) {
+async function survey(file, read) {
   if (broken) return { kind: RESULT, retry: true };
   let bytes;
   try {
-    bytes = new Uint8Array(await read);
+    bytes = await bytesFor(file, read);
   } catch {
     return { kind: RESULT, result: { reason: 'the file could not be read' }, fatal: false };
   }
@@ -81,6 +125,7 @@ const handlers = {
     await init({ module_or_path: module });
     if (rotate > 0) rotateBytes = rotate;
     internalErrorResult.cached = internalErrorResult(); // made now: after a trap nothing can run
+    bigFrom = splitFrom();
     return { kind: READY };
   },
 
@@ -91,8 +136,14 @@ const handlers = {
   },
 
   [FILE]({ file, scratch, mode, name }) {
-    const read = file.arrayBuffer(); // starts now, while earlier files are processed
-    const done = queue.then(() => (modes[mode] ? modes[mode](read) : process(read, scratch, name)));
+    const large = file.size >= bigFrom;
+    // A small file's read starts now, while earlier files are processed.
+    const early = large ? null : file.arrayBuffer();
+    const read = () => early ?? file.arrayBuffer();
+    const done = queue.then(() => {
+      if (modes[mode]) return modes[mode](file, read);
+      return large ? processLarge(file, scratch, name) : process(early, scratch, name);
+    });
     queue = done.catch(() => {}); // one failed file does not fail the ones after it
     return done;
   },

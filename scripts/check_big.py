@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Checks a de-identified large file against its input without holding either: pydicom reads
+the output's header (patient replaced, frames kept), and the Pixel Data value, the last bytes
+of both files, is compared in chunks. Usage: check_big.py INPUT OUTPUT [ZIP] [--same-as=FILE]: with ZIP,
+OUTPUT is the name of the entry in that zip; --same-as also compares the output with FILE."""
+import sys
+import zipfile
+
+import pydicom
+
+CHUNK = 1 << 24
+
+
+def open_output(args):
+    if len(args) > 3:
+        z = zipfile.ZipFile(args[3])
+        return z.open(args[2]), z.getinfo(args[2]).file_size
+    f = open(args[2], 'rb')
+    f.seek(0, 2)
+    size = f.tell()
+    f.seek(0)
+    return f, size
+
+
+def value_start(f):
+    """Moves `f` to the first byte of the Pixel Data value (explicit VR: tag, OB/OW, reserved,
+    length), found in the first 64 MB."""
+    head = f.read(64 << 20)
+    at = max(head.find(b'\xe0\x7f\x10\x00' + vr) for vr in (b'OB', b'OW'))
+    assert at >= 0, 'Pixel Data found'
+    f.seek(at + 12)
+
+
+def main(argv):
+    args = [a for a in argv if not a.startswith('--')]
+    argv_flags = [a for a in argv if a.startswith('--')]
+    run(args, argv_flags)
+
+
+def run(args, flags):
+    src = pydicom.dcmread(args[1], stop_before_pixels=True)
+    out_f, out_size = open_output(args)
+    out = pydicom.dcmread(out_f, stop_before_pixels=True)
+    assert out.PatientName != src.PatientName and str(out.PatientID).startswith('ANON'), 'patient replaced'
+    assert out.NumberOfFrames == src.NumberOfFrames, 'frames kept'
+    assert out.file_meta.TransferSyntaxUID == src.file_meta.TransferSyntaxUID
+    out_f.close()
+    # Pixel Data is the last element of both: everything from its value on must be equal.
+    out_f, _ = open_output(args)
+    with open(args[1], 'rb') as a:
+        value_start(a)
+        value_start(out_f)
+        while True:
+            x, y = a.read(CHUNK), out_f.read(CHUNK)
+            assert x == y, 'pixel bytes differ'
+            if not x:
+                break
+    same_as = next((a.split('=', 1)[1] for a in flags if a.startswith('--same-as=')), None)
+    if same_as:
+        out_f, _ = open_output(args)
+        with open(same_as, 'rb') as b:
+            while True:
+                x, y = out_f.read(CHUNK), b.read(CHUNK)
+                assert x == y, 'the two outputs differ'
+                if not x:
+                    break
+    print(f'ok: {args[2]} ({out_size} bytes), header read by pydicom, pixel bytes equal')
+
+
+main(sys.argv)

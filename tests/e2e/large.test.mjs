@@ -1,0 +1,61 @@
+// Files of any size: generated multi-frame CTs of 3 GB (native: a native value cannot pass 4 GB),
+// 5 GB (encapsulated, with an Extended Offset Table) and 1 GB (encapsulated, with a basic offset
+// table) de-identified by the CLI and by the page in headless Chromium
+// (persistent profile: OPFS on disk). Each output is read by pydicom (header) and its Pixel Data
+// compared with the input's, chunk by chunk (scripts/check_big.py); the page's output must be the
+// CLI's, byte for byte. Times and the memory figures go to BENCHMARKS.md (tests/e2e/bench-large.mjs).
+// LARGE_SIZES=1000,... narrows the sizes (MB) for a quick run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { launchPersistent, root, serve, walkFiles } from './helpers.mjs';
+
+const SETS = (process.env.LARGE_SIZES ?? '3000,5000e,1000e').split(',').map((s) => ({
+  mb: parseInt(s, 10), encapsulated: s.endsWith('e'),
+}));
+
+const py = (script, ...args) => execFileSync('python3', [path.join(root, 'scripts', script), ...args], { encoding: 'utf8' });
+
+for (const { mb, encapsulated } of SETS) {
+  test(`a ${mb} MB ${encapsulated ? 'encapsulated' : 'native'} file streams through the CLI and the page`, { timeout: 900_000 }, async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-large-'));
+    const input = path.join(tmp, 'in');
+    fs.mkdirSync(input);
+    const file = path.join(input, 'big.dcm');
+    py('gen_big.py', file, String(mb), ...(encapsulated ? ['--encapsulated'] : []));
+    const key = path.join(tmp, 'k');
+    fs.writeFileSync(key, '5a'.repeat(32) + '\n');
+    const server = await serve();
+    const { context, close } = await launchPersistent();
+    try {
+      const cli = path.join(tmp, 'cli');
+      execFileSync(path.join(root, 'target', 'release', 'dcm-deid'),
+        ['deidentify', input, '-o', cli, '--key', key, '--preset', 'tcia'], { stdio: 'pipe' });
+      const [name] = walkFiles(cli).filter((f) => f.endsWith('.dcm'));
+      const cliOut = path.join(cli, name);
+      assert.match(py('check_big.py', file, cliOut), /^ok:/);
+
+      const page = await context.newPage();
+      await page.goto(`${server.origin}/?direct=0&sw=0`);
+      await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+      await page.setInputFiles('#pick-folder', input);
+      await page.check('input[name=preset][value=tcia]');
+      await page.setInputFiles('#key-import', key);
+      await page.waitForFunction(() => /fingerprint 5a5a5a5a/.test(document.getElementById('key-status').textContent));
+      await page.click('#start');
+      await page.waitForSelector('body[data-state=done]', { timeout: 600_000 });
+      assert.match(await page.textContent('#summary'), /^1 files: 1 de-identified/);
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+      const zip = path.join(tmp, 'page.zip');
+      await dl.saveAs(zip);
+      assert.match(py('check_big.py', file, name, zip, `--same-as=${cliOut}`), /^ok:/);
+    } finally {
+      await close();
+      server.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+}
