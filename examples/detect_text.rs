@@ -35,6 +35,17 @@ fn main() {
             let Ok(frame) = image.render(i, None, false) else {
                 break;
             };
+            if i == 0
+                && let Ok(dir) = std::env::var("DUMP_PPM")
+            {
+                let name = std::path::Path::new(&f).file_name().unwrap_or_default();
+                let mut ppm = format!("P6 {} {} 255\n", frame.width, frame.height).into_bytes();
+                ppm.extend(frame.data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]));
+                let _ = std::fs::write(
+                    std::path::Path::new(&dir).join(name).with_extension("ppm"),
+                    ppm,
+                );
+            }
             match detect::detect_frame(&frame) {
                 Ok(b) => {
                     boxes += b.len();

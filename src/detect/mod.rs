@@ -47,6 +47,9 @@ pub const PROB_THRESHOLD: f32 = 0.3;
 pub const BOX_THRESHOLD: f32 = 0.6;
 /// DBNet's unclip ratio (PaddleOCR's `det_db_unclip_ratio`).
 pub const UNCLIP_RATIO: f32 = 1.5;
+/// The thickest core (the probability map's component, before unclip) a line of text may have,
+/// in image pixels: lines up to about 80 pixels high. Thicker blobs are not text.
+pub const MAX_CORE: u32 = 64;
 /// Pixels added on every side of a box, so that a mask made of it covers antialiased edges.
 pub const MARGIN: u32 = 2;
 
@@ -276,7 +279,9 @@ pub fn boxes_from_map(
         }
         let (w, h) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
         let score = (sum / count as f64) as f32;
-        if w.min(h) < 3.0 || score < BOX_THRESHOLD {
+        // A line's core is thin whatever its length; a blob thick in both directions is
+        // anatomy (DBNet marks some mediastina), not a line of text.
+        if w.min(h) < 3.0 || w.min(h) > MAX_CORE as f32 * scale || score < BOX_THRESHOLD {
             continue;
         }
         let d = w * h * UNCLIP_RATIO / (2.0 * (w + h));
@@ -354,16 +359,16 @@ mod engine {
             .ok_or_else(|| Error::Unsupported(UNAVAILABLE.into()))
     }
 
-    /// The file `npm install` placed: named by `DCM_DEID_TEXT_MODEL`, else next to the
-    /// executable, else in this repository's `node_modules` (where the build ran), else in the
+    /// The file `npm install` placed: the one named by `DCM_DEID_TEXT_MODEL` (then no other),
+    /// else the one next to the executable, else in this repository's `node_modules` (where the build ran), else in the
     /// current directory's. Never fetched.
     #[cfg(not(target_arch = "wasm32"))]
     fn read_model_file() -> Option<Vec<u8>> {
         use std::path::PathBuf;
-        let mut candidates: Vec<PathBuf> = Vec::new();
         if let Some(p) = std::env::var_os("DCM_DEID_TEXT_MODEL") {
-            candidates.push(p.into());
+            return std::fs::read(p).ok();
         }
+        let mut candidates: Vec<PathBuf> = Vec::new();
         if let Some(dir) = std::env::current_exe()
             .ok()
             .and_then(|e| Some(e.parent()?.to_owned()))
