@@ -24,6 +24,8 @@
 //!   residual-PHI verification, the log and the random sample.
 //! - [`render`]: the review studio's display renderer — any frame to RGBA (Modality LUT, VOI,
 //!   palette and colour models), thumbnails.
+//! - [`detect`]: burned-in text found in the pixels (PP-OCRv4 text detector run by `rten`, the
+//!   model from npm, loaded on first use; feature `detect`).
 //! - `wasm` (wasm32 only): the browser boundary. The CLI lives in `src/bin/dcm-deid/`.
 //!
 //! ## WebAssembly
@@ -31,6 +33,7 @@
 //! per worker for [`Deidentifier`] and one on the main thread for the batch ledger.
 
 pub mod deid;
+pub mod detect;
 pub mod dicom;
 pub mod error;
 pub mod output;

@@ -471,10 +471,31 @@ impl Deidentifier {
                 .choose(&pixels::header(obj, charset), info),
             _ => None,
         };
+        // Text detection (only when asked for: it decodes and scans every frame) puts an image
+        // at risk when text lies outside every region that matched.
+        let mut at_risk = at_risk;
+        let text = (self.options.clean_pixel_data && self.pixels.detect_text).then(|| {
+            let boxes = crate::detect::detect_object(obj).map_err(|e| e.to_string())?;
+            let masks = choice.as_ref().map_or(&[][..], |c| &c.rects[..]);
+            Ok(crate::detect::outside(&boxes, masks))
+        });
+        if let Some(Ok(outside)) = &text
+            && !outside.is_empty()
+        {
+            let found = format!(
+                "burned-in text detected outside every mask ({} boxes)",
+                outside.len()
+            );
+            at_risk = Some(match at_risk {
+                Some(r) => format!("{r}; {found}"),
+                None => found,
+            });
+        }
         Some(PixelPlan {
             info,
             at_risk,
             choice,
+            text,
         })
     }
 
@@ -506,9 +527,10 @@ impl Deidentifier {
         match plan.fate(&self.options, &self.pixels) {
             PixelFate::Untouched => {}
             PixelFate::Mask(choice, info) => {
-                let masked = pixels::apply(obj, &info, &choice).map_err(|e| {
+                let mut masked = pixels::apply(obj, &info, &choice).map_err(|e| {
                     Error::Quarantined(format!("masks apply but could not be painted ({e})"))
                 })?;
+                masked.detected = choice.detected;
                 pixels::mark_clean(&mut obj.dataset);
                 record.masked = Some(masked);
             }
@@ -544,6 +566,9 @@ pub(crate) struct PixelPlan {
     pub at_risk: Option<String>,
     /// The regions that match, whether or not Clean Pixel Data is on.
     pub choice: Option<pixels::Choice>,
+    /// With Clean Pixel Data and text detection on: the text boxes outside every matched region
+    /// (the studio's proposed masks), or why detection could not run.
+    pub text: Option<std::result::Result<Vec<pixels::Rect>, String>>,
 }
 
 /// The one decision on an image's pixels, shared by the engine and the review studio.
@@ -566,12 +591,41 @@ impl PixelPlan {
             return PixelFate::Untouched;
         }
         let risk = self.at_risk.clone().unwrap_or_default();
+        let outside = match &self.text {
+            Some(Err(e)) if !policy.release_unmasked => {
+                return PixelFate::Hold(format!("text detection could not run ({e})"));
+            }
+            Some(Ok(outside)) => &outside[..],
+            _ => &[],
+        };
+        if let (false, true, Ok(Some(info))) =
+            (outside.is_empty(), policy.mask_detected_text, &self.info)
+        {
+            let n = outside.len();
+            let choice = match self.choice.clone().filter(|c| !c.rects.is_empty()) {
+                Some(mut c) => {
+                    c.source = format!("{} + detected text ({n} boxes)", c.source);
+                    c.rects.extend_from_slice(outside);
+                    c.detected = n;
+                    c
+                }
+                None => pixels::Choice {
+                    source: format!("detected text ({n} boxes)"),
+                    rects: outside.to_vec(),
+                    detected: n,
+                },
+            };
+            return PixelFate::Mask(choice, info.clone());
+        }
         match (self.choice.clone(), &self.info) {
-            (Some(choice), Ok(Some(info))) if !choice.rects.is_empty() => {
+            (Some(choice), Ok(Some(info)))
+                if !choice.rects.is_empty() && (outside.is_empty() || policy.release_unmasked) =>
+            {
                 PixelFate::Mask(choice, info.clone())
             }
             _ if self.at_risk.is_none() => PixelFate::Untouched,
             _ if policy.release_unmasked => PixelFate::Release,
+            _ if !outside.is_empty() => PixelFate::Hold(risk),
             (Some(_), _) => PixelFate::Hold(format!(
                 "{risk}; the matching mask rule has no region inside the image"
             )),

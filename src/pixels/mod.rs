@@ -86,6 +86,9 @@ impl Default for Masks {
 pub struct Choice {
     pub source: String,
     pub rects: Vec<Rect>,
+    /// How many of `rects` (the last ones) are boxes from text detection.
+    #[serde(default)]
+    pub detected: usize,
 }
 
 impl Masks {
@@ -130,6 +133,7 @@ impl Masks {
         let explicit = |source: &str, rs: &[Rect]| Choice {
             source: source.into(),
             rects: clip(rs),
+            detected: 0,
         };
         if let Some(rs) = self.explicit.images.get(&uid(tags::SOP_INSTANCE_UID)) {
             return Some(explicit("explicit regions for the image", rs));
@@ -154,6 +158,7 @@ impl Masks {
                 .iter()
                 .filter_map(|r| r.to_rect(info.columns, info.rows))
                 .collect(),
+            detected: 0,
         })
     }
 }
@@ -194,6 +199,13 @@ pub struct Masked {
     pub transfer_syntax_out: String,
     /// Size of Pixel Data after minus before, in bytes.
     pub size_change: i64,
+    /// How many of the regions came from text detection (`--mask-detected-text`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub detected: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Extended Offset Table, its Lengths, and the Encapsulated Pixel Data Value Total Length: they
@@ -241,6 +253,7 @@ pub fn apply(obj: &mut FileObject<'_>, info: &ImageInfo, choice: &Choice) -> Res
         transfer_syntax_in: ts_in,
         transfer_syntax_out: obj.transfer_syntax.clone(),
         size_change: after - before,
+        detected: 0,
     })
 }
 
@@ -499,6 +512,11 @@ pub struct PixelPolicy {
     pub masks: Arc<Masks>,
     /// Writes at-risk images no mask covers instead of quarantining them (the audit says so).
     pub release_unmasked: bool,
+    /// Looks for burned-in text on every frame ([`crate::detect`]); text outside every mask
+    /// puts the image at risk.
+    pub detect_text: bool,
+    /// Masks the text boxes found outside every mask instead of holding the image back.
+    pub mask_detected_text: bool,
 }
 
 /// The user's pixel settings as the page and the CLI gather them: scripts by name and text,
@@ -509,6 +527,10 @@ pub struct PixelSettings {
     pub release_unmasked: bool,
     pub scripts: Vec<ScriptText>,
     pub regions: Option<ExplicitMasks>,
+    /// Burned-in text detection on every frame (with Clean Pixel Data).
+    pub detect_text: bool,
+    /// Masks detected text that no other mask covers (with `detect_text`).
+    pub mask_detected_text: bool,
 }
 
 /// A pixel script file's name and text.
@@ -539,6 +561,8 @@ impl PixelSettings {
         Ok(PixelPolicy {
             masks: Arc::new(masks),
             release_unmasked: self.release_unmasked,
+            detect_text: self.detect_text || self.mask_detected_text,
+            mask_detected_text: self.mask_detected_text,
         })
     }
 }

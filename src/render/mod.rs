@@ -89,11 +89,17 @@ impl Image {
     pub fn open(bytes: &[u8]) -> Result<Image> {
         let mut scratch = Vec::new();
         let obj = read::read_file(bytes, &mut scratch)?;
+        Image::of_object(&obj)
+    }
+
+    /// The same as [`Image::open`] for a file already read (the text detector sees the original
+    /// object the engine holds, without a second parse).
+    pub(crate) fn of_object(obj: &crate::dicom::model::FileObject<'_>) -> Result<Image> {
         let (d, enc) = (&obj.dataset, obj.encoding);
         let info = ImageInfo::of(d, enc)
             .map_err(plain)?
             .ok_or_else(|| Error::Unsupported("the file has no Pixel Data to display".into()))?;
-        let (frames, count) = Frames::read(&obj, &info)?;
+        let (frames, count) = Frames::read(obj, &info)?;
         let palette = if info.photometric == "PALETTE COLOR" && info.samples_per_pixel == 1 {
             Some(Palette::read(d, enc, info.signed)?)
         } else {

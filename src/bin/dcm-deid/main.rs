@@ -120,8 +120,14 @@ fn jobs(n: Option<usize>) -> usize {
 fn pixel_policy(args: &DeidArgs) -> anyhow::Result<PixelPolicy> {
     let mut settings = PixelSettings {
         release_unmasked: args.release_unmasked,
+        detect_text: args.detect_text || args.mask_detected_text,
+        mask_detected_text: args.mask_detected_text,
         ..PixelSettings::default()
     };
+    if settings.detect_text {
+        // Fail before the run rather than hold back every image.
+        dicom_deid::detect::ensure_model()?;
+    }
     for p in &args.pixel_scripts {
         let (name, text) = read_table(p, "pixel script")?;
         for s in PixelScript::parse(&name, &text).signatures {

@@ -1,0 +1,446 @@
+//! The evaluation of the burned-in text detector (issue 12), built in code from the real images
+//! of `../shared/corpus` (CT, MR, US, CR/DX, SC/OT): each image's middle frame is rendered as
+//! the studio shows it, then
+//! - **false alarms**: the frame as it is; a CT or MR image with any box counts (US, SC and CR
+//!   images often carry real text, so their boxes are only listed);
+//! - **recall**: two copies get lines of text at known places (`examples/support/textgen.rs`, a
+//!   5×7 bitmap font in a regular and a bold weight, cap heights 8–40 px), light on dark in one
+//!   copy and dark on a light plate in the other, half near the borders and half over the
+//!   middle (anatomy), one line of each copy vertical. A line is **found** when the boxes, used as
+//!   masks, cover at least 99 % of its ink; **hit** when a box overlaps half its box.
+//!
+//! Then the cost: a 100-frame ultrasound cine (US1's frame repeated) through the detector and
+//! through the engine (Clean Pixel Data, detection, `mask_detected_text`).
+//!
+//! `cargo run --release --example detect_eval [-- CORPUS_DIR]`; `RTEN_NUM_THREADS=1` for one
+//! thread; `--cine` for the cine alone, `--no-cine` without it.
+
+#[path = "support/textgen.rs"]
+mod textgen;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use dicom_deid::detect::{self, TextBox};
+use dicom_deid::pixels::{PixelSettings, Rect};
+use dicom_deid::render::{Image, Rgba};
+use dicom_deid::{Deidentifier, Options, ProjectKey};
+use textgen::{LINES, Rng, Style};
+
+const HEIGHTS: [u32; 8] = [8, 10, 12, 16, 20, 24, 32, 40];
+
+#[derive(Default)]
+struct Tally {
+    lines: u32,
+    found: u32,
+    hit: u32,
+}
+
+impl Tally {
+    fn add(&mut self, found: bool, hit: bool) {
+        self.lines += 1;
+        self.found += found as u32;
+        self.hit += hit as u32;
+    }
+    fn row(&self, name: &str) -> String {
+        let pct = |n: u32| 100.0 * n as f64 / self.lines.max(1) as f64;
+        format!(
+            "| {name} | {} | {} ({:.1} %) | {} ({:.1} %) |",
+            self.lines,
+            self.found,
+            pct(self.found),
+            self.hit,
+            pct(self.hit)
+        )
+    }
+}
+
+fn group(modality: &str) -> Option<&'static str> {
+    Some(match modality {
+        "CT" => "CT",
+        "MR" => "MR",
+        "US" => "US",
+        "CR" | "DX" => "CR/DX",
+        "SC" | "OT" => "SC/OT",
+        _ => return None,
+    })
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let corpus = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    if let Err(e) = detect::ensure_model() {
+        eprintln!("{e}");
+        std::process::exit(2);
+    }
+    if !args.iter().any(|a| a == "--cine") {
+        evaluate(&corpus);
+    }
+    if !args.iter().any(|a| a == "--no-cine") {
+        cine(&corpus);
+    }
+}
+
+fn evaluate(corpus: &Path) {
+    let Ok(mut manifest) = csv::Reader::from_path(corpus.join("MANIFEST.csv")) else {
+        eprintln!("no corpus at {}: nothing to evaluate", corpus.display());
+        return;
+    };
+    let headers = manifest.headers().cloned().unwrap_or_default();
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap_or(usize::MAX);
+    let (c_path, c_mod, c_sha) = (col("path"), col("modality"), col("sha256"));
+    let cap: BTreeMap<&str, u32> = [
+        ("CT", 30),
+        ("MR", 30),
+        ("US", 15),
+        ("CR/DX", 15),
+        ("SC/OT", 20),
+    ]
+    .into();
+    let mut with_text: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    let mut by_height: BTreeMap<u32, Tally> = BTreeMap::new();
+    let mut by_kind: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut clean: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+    let mut cost: BTreeMap<&str, (u32, Duration, u64)> = BTreeMap::new();
+    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    let mut false_alarm_files = Vec::new();
+    for row in manifest.records().flatten() {
+        let (Some(path), Some(modality), Some(sha)) =
+            (row.get(c_path), row.get(c_mod), row.get(c_sha))
+        else {
+            continue;
+        };
+        let Some(g) = group(modality) else { continue };
+        if !seen.insert(sha.to_string()) {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(corpus.join(path)) else {
+            continue;
+        };
+        let Ok(image) = Image::open(&bytes) else {
+            continue;
+        };
+        if image.width() < 64 || image.height() < 64 {
+            continue;
+        }
+        let Ok(frame) = image.render(image.frames() / 2, None, false) else {
+            continue;
+        };
+        // False alarms: the frame as it is.
+        let t = Instant::now();
+        let Ok(boxes) = detect::detect_frame(&frame) else {
+            continue;
+        };
+        let c = cost.entry(g).or_default();
+        c.0 += 1;
+        c.1 += t.elapsed();
+        c.2 += (frame.width * frame.height) as u64;
+        let e = clean.entry(g).or_default();
+        e.0 += 1;
+        if !boxes.is_empty() {
+            e.1 += 1;
+            if g == "CT" || g == "MR" {
+                false_alarm_files.push(format!("{path} ({} boxes)", boxes.len()));
+            }
+        }
+        // Recall: two copies with text, for the first images of each group.
+        let n = with_text.entry(g).or_default();
+        if *n >= cap[g] {
+            continue;
+        }
+        *n += 1;
+        for light in [true, false] {
+            let mut f = frame.clone();
+            let lines = place_lines(&mut f, light, &mut rng);
+            let Ok(found_boxes) = detect::detect_frame(&f) else {
+                continue;
+            };
+            for l in lines {
+                let found = covered(&found_boxes, &l.ink);
+                let hit = found_boxes
+                    .iter()
+                    .any(|b| overlap(&b.rect, &l.rect) * 2 >= area(&l.rect));
+                by_height.entry(l.height).or_default().add(found, hit);
+                if l.height >= 10 {
+                    let keys = [
+                        format!("modality {g}"),
+                        format!(
+                            "{} (≥ 10 px)",
+                            if light {
+                                "light on dark"
+                            } else {
+                                "dark on light"
+                            }
+                        ),
+                        format!("{} (≥ 10 px)", l.place),
+                        format!(
+                            "{} (≥ 10 px)",
+                            if l.vertical { "vertical" } else { "horizontal" }
+                        ),
+                        format!("{} (≥ 10 px)", if l.bold { "bold" } else { "regular" }),
+                    ];
+                    for k in keys {
+                        by_kind.entry(k).or_default().add(found, hit);
+                    }
+                }
+            }
+        }
+    }
+    println!("## Recall of text lines by cap height\n");
+    println!(
+        "| height | lines | found (≥ 99 % of ink inside boxes) | hit (a box over half the line) |"
+    );
+    println!("|---|---|---|---|");
+    let mut ten = Tally::default();
+    for (h, t) in &by_height {
+        println!("{}", t.row(&format!("{h} px")));
+        if *h >= 10 {
+            ten.lines += t.lines;
+            ten.found += t.found;
+            ten.hit += t.hit;
+        }
+    }
+    println!("{}", ten.row("**≥ 10 px**"));
+    println!("\n## Recall (lines ≥ 10 px) by kind\n");
+    println!("| kind | lines | found | hit |");
+    println!("|---|---|---|---|");
+    for (k, t) in &by_kind {
+        println!("{}", t.row(k));
+    }
+    println!("\n## Images without added text: images with at least one box\n");
+    println!("| modality | images | with a box | |");
+    println!("|---|---|---|---|");
+    for (g, (n, b)) in &clean {
+        let note = if *g == "CT" || *g == "MR" {
+            "false alarms"
+        } else {
+            "many carry real text"
+        };
+        println!(
+            "| {g} | {n} | {b} ({:.1} %) | {note} |",
+            100.0 * *b as f64 / (*n).max(1) as f64
+        );
+    }
+    for f in &false_alarm_files {
+        println!("- false alarm: {f}");
+    }
+    println!("\n## Cost per frame (detection only, this machine)\n");
+    println!("| modality | frames | mean pixels | ms per frame |");
+    println!("|---|---|---|---|");
+    for (g, (n, d, px)) in &cost {
+        println!(
+            "| {g} | {n} | {:.0} k | {:.0} |",
+            *px as f64 / (*n).max(1) as f64 / 1e3,
+            d.as_secs_f64() * 1e3 / (*n).max(1) as f64
+        );
+    }
+}
+
+struct Line {
+    rect: Rect,
+    ink: Vec<(u32, u32)>,
+    height: u32,
+    place: &'static str,
+    vertical: bool,
+    bold: bool,
+}
+
+/// Four lines on the frame at free places: two near the borders, two over the middle, the last
+/// one vertical; heights and texts drawn in turn from the lists.
+fn place_lines(frame: &mut Rgba, light: bool, rng: &mut Rng) -> Vec<Line> {
+    let (w, h) = (frame.width, frame.height);
+    let mut out: Vec<Line> = Vec::new();
+    for i in 0..4 {
+        let vertical = i == 3;
+        let height = HEIGHTS[rng.below(HEIGHTS.len() as u32) as usize];
+        let bold = rng.below(2) == 1;
+        let style = Style {
+            height,
+            bold,
+            vertical,
+        };
+        // The longest text of the list that fits in 80 % of the image, cut if none does.
+        let limit = if vertical { h } else { w } * 4 / 5;
+        let mut text = LINES[rng.below(LINES.len() as u32) as usize].to_string();
+        while !text.is_empty() && {
+            let (tw, th) = textgen::size(&text, style);
+            (if vertical { th } else { tw }) > limit
+        } {
+            text.pop();
+        }
+        let text = text.trim_end().to_string();
+        if text.is_empty() {
+            continue;
+        }
+        let (tw, th) = textgen::size(&text, style);
+        if tw + 8 >= w || th + 8 >= h {
+            continue;
+        }
+        let place = if i % 2 == 0 { "border" } else { "anatomy" };
+        for _ in 0..50 {
+            let (x, y) = if place == "border" {
+                let x = 4 + rng.below(w - tw - 8);
+                let band = (h / 6).max(th + 4);
+                let y = if rng.below(2) == 0 {
+                    4 + rng.below(band.saturating_sub(th + 4).max(1))
+                } else {
+                    h - th - 4 - rng.below(band.saturating_sub(th + 4).max(1))
+                };
+                (x, y)
+            } else {
+                let x = w / 4 + rng.below((w / 2).saturating_sub(tw).max(1));
+                let y = h / 4 + rng.below((h / 2).saturating_sub(th).max(1));
+                (x.min(w - tw - 4), y.min(h - th - 4))
+            };
+            // Clear of the others by a line height.
+            let m = height;
+            let rect = Rect {
+                x0: x,
+                y0: y,
+                x1: x + tw,
+                y1: y + th,
+            };
+            let grown = Rect {
+                x0: x.saturating_sub(m),
+                y0: y.saturating_sub(m),
+                x1: x + tw + m,
+                y1: y + th + m,
+            };
+            if out.iter().any(|l| overlap(&l.rect, &grown) > 0) {
+                continue;
+            }
+            let (ink_v, plate) = if light {
+                (255u8, None)
+            } else {
+                (15u8, Some(225u8))
+            };
+            if let Some(p) = plate {
+                for yy in y.saturating_sub(3)..(y + th + 3).min(h) {
+                    for xx in x.saturating_sub(3)..(x + tw + 3).min(w) {
+                        let i = ((yy * w + xx) * 4) as usize;
+                        frame.data[i..i + 3].fill(p);
+                    }
+                }
+            }
+            let mut ink = Vec::new();
+            textgen::draw(&text, x, y, style, |px, py| {
+                if px < w && py < h {
+                    let i = ((py * w + px) * 4) as usize;
+                    frame.data[i..i + 3].fill(ink_v);
+                    ink.push((px, py));
+                }
+            });
+            out.push(Line {
+                rect,
+                ink,
+                height,
+                place,
+                vertical,
+                bold,
+            });
+            break;
+        }
+    }
+    out
+}
+
+fn area(r: &Rect) -> u64 {
+    (r.x1 - r.x0) as u64 * (r.y1 - r.y0) as u64
+}
+
+fn overlap(a: &Rect, b: &Rect) -> u64 {
+    let ix = a.x1.min(b.x1).saturating_sub(a.x0.max(b.x0)) as u64;
+    let iy = a.y1.min(b.y1).saturating_sub(a.y0.max(b.y0)) as u64;
+    ix * iy
+}
+
+fn covered(boxes: &[TextBox], ink: &[(u32, u32)]) -> bool {
+    let inside = ink
+        .iter()
+        .filter(|&&(x, y)| {
+            boxes
+                .iter()
+                .any(|b| b.rect.x0 <= x && x < b.rect.x1 && b.rect.y0 <= y && y < b.rect.y1)
+        })
+        .count();
+    !ink.is_empty() && inside * 100 >= ink.len() * 99
+}
+
+/// A 100-frame cine from US1 (640×480 RGB): the detector frame by frame, then the engine.
+fn cine(corpus: &Path) {
+    let Ok(bytes) = std::fs::read(corpus.join("gh-dicom-test-files/pydicom/US1_UNCI.dcm")) else {
+        eprintln!("US1_UNCI.dcm absent: no cine timing");
+        return;
+    };
+    let mut obj = dicom_object::OpenFileOptions::new()
+        .from_reader(std::io::Cursor::new(bytes))
+        .or_else(|_| {
+            dicom_object::OpenFileOptions::new()
+                .read_preamble(dicom_object::file::ReadPreamble::Always)
+                .from_reader(std::io::Cursor::new(
+                    std::fs::read(corpus.join("gh-dicom-test-files/pydicom/US1_UNCI.dcm"))
+                        .unwrap_or_default(),
+                ))
+        })
+        .expect("US1 opens");
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    let frame = obj
+        .element(tags::PIXEL_DATA)
+        .expect("pixel data")
+        .to_bytes()
+        .expect("native")
+        .into_owned();
+    let frames = 100;
+    obj.put(DataElement::new(tags::NUMBER_OF_FRAMES, VR::IS, "100"));
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        PrimitiveValue::from(frame.repeat(frames)),
+    ));
+    let mut file = Vec::new();
+    obj.write_all(&mut file).expect("written");
+    let t = Instant::now();
+    let boxes = detect::detect_file(&file).expect("detected");
+    let d = t.elapsed();
+    println!(
+        "\ncine: {frames} frames 640×480 RGB: detection {:.1} s ({:.0} ms/frame), {} boxes after merging frames",
+        d.as_secs_f64(),
+        d.as_secs_f64() * 1e3 / frames as f64,
+        boxes.len()
+    );
+    let options = Options {
+        clean_pixel_data: true,
+        ..Options::basic()
+    };
+    let settings = PixelSettings {
+        detect_text: true,
+        mask_detected_text: true,
+        ..Default::default()
+    };
+    let engine = Deidentifier::new(options, ProjectKey::from_bytes([1; 32]))
+        .expect("engine")
+        .with_pixels(settings.policy().expect("policy"));
+    let t = Instant::now();
+    let out = engine.deidentify(&file);
+    println!(
+        "cine through the engine (Clean Pixel Data + detection + mask detected text): {:.1} s, {}",
+        t.elapsed().as_secs_f64(),
+        match &out {
+            Ok(d) => d
+                .record
+                .pixels
+                .masked
+                .as_ref()
+                .map(|m| m.source.clone())
+                .unwrap_or_default(),
+            Err(e) => e.to_string(),
+        }
+    );
+}
