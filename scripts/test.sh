@@ -9,6 +9,7 @@ cargo fmt --check
 echo "== clippy (native, wasm32)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features detect -- -D warnings
 echo "== cargo test (native)"
 cargo test
 echo "== build the wasm module and the release CLI"

@@ -257,7 +257,7 @@ test('with Clean Pixel Data, an image at risk is held back, counted, and its ori
   fs.writeFileSync(key, '5a'.repeat(32) + '\n');
   const q = path.join(tmp, 'held');
   try {
-    execFileSync(exe, ['deidentify', data, '-o', path.join(tmp, 'native'), '--clean-pixel-data', '--key', key, '--quarantine', q], { stdio: 'pipe' });
+    execFileSync(exe, ['deidentify', data, '-o', path.join(tmp, 'native'), '--clean-pixel-data', '--detect-text', '--key', key, '--quarantine', q], { stdio: 'pipe' });
   } catch { /* exit status 1 only if a file failed */ }
   const cliHeld = fs.readdirSync(q).filter((f) => f.endsWith('.dcm'));
   assert.ok(cliHeld.length > 0, 'tests/data holds an image at risk (a secondary capture)');
@@ -272,6 +272,7 @@ test('with Clean Pixel Data, an image at risk is held back, counted, and its ori
     assert.equal(await page.isVisible('#pixel-settings'), false, 'pixel settings hidden while the option is off');
     await page.check('#opt-clean_pixel_data');
     assert.equal(await page.isVisible('#pixel-settings'), true);
+    assert.equal(await page.isChecked('#detect-text'), true, 'text detection is on with Clean Pixel Data');
     await page.setInputFiles('#key-import', key);
     await page.waitForFunction(() => /fingerprint 5a5a5a5a/.test(document.getElementById('key-status').textContent));
     await page.click('#start');

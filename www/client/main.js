@@ -96,7 +96,21 @@ async function engineSettings() {
     pixels.regions = masks.explicit();
     pixels.scripts = [...masks.scripts, ...pixels.scripts];
   }
-  return { options: state.options(), pixels, overrides: await state.overrides?.text(), ...state.key.settings() };
+  const options = state.options();
+  // The model is fetched only when the library will use it (Clean Pixel Data and detection on).
+  const detecting = options.clean_pixel_data && (pixels.detect_text || pixels.mask_detected_text);
+  const textModel = detecting ? await fetchTextModel() : undefined;
+  return { options, pixels, overrides: await state.overrides?.text(), textModel, ...state.key.settings() };
+}
+
+/** The text-detection model, fetched from the page's own origin the first time it is needed. */
+async function fetchTextModel() {
+  if (!state.textModel) {
+    const r = await fetch('pkg/text-detection.onnx');
+    if (!r.ok) throw new Error('the text-detection model is not installed with this page');
+    state.textModel = await r.arrayBuffer();
+  }
+  return state.textModel;
 }
 
 /** The settings of a run: the engine's, and what the studio's review adds to the log. */

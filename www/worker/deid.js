@@ -2,11 +2,12 @@
 // read overlaps the current file's processing), the library appends the output straight from
 // wasm memory to this worker's OPFS file, and only a small result goes back: no byte of a file
 // passes through the page. See shared/protocol.js for the messages.
-import init, { Deidentifier, internalErrorResult, splitFrom, tooLargeResult, unreadableResult } from '../pkg/dicom_deid.js';
+import init, { Deidentifier, installTextModel, internalErrorResult, splitFrom, tooLargeResult, unreadableResult } from '../pkg/dicom_deid.js';
 import { CLOSE, CLOSED, CONFIGURE, CONFIGURED, FAILED, FILE, LOAD, READY, RESULT, errorToMessage } from '../shared/protocol.js';
 import { OutputFile } from '../shared/scratch.js';
 
 let deidentifier = null;
+let modelInstalled = false; // the text-detection model, handed over once when detection is on
 let broken = false; // the engine trapped: this instance must not run again
 let queue = Promise.resolve();
 // A worker file is closed (and so readable by the page) once it holds this much (64 MB unless
@@ -129,7 +130,11 @@ const handlers = {
     return { kind: READY };
   },
 
-  [CONFIGURE]({ options, key, lookup, pixels, overrides }) {
+  [CONFIGURE]({ options, key, lookup, pixels, overrides, textModel }) {
+    if (textModel && !modelInstalled) {
+      installTextModel(new Uint8Array(textModel));
+      modelInstalled = true;
+    }
     deidentifier?.free();
     deidentifier = new Deidentifier(options, key, lookup ?? undefined, pixels, overrides ?? undefined);
     return { kind: CONFIGURED };

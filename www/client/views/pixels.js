@@ -10,6 +10,8 @@ export function mountPixels() {
   show();
   /** The settings as the library reads them (PixelSettings). */
   return async () => ({
+    detect_text: $('detect-text').checked,
+    mask_detected_text: $('mask-detected').checked,
     release_unmasked: document.querySelector('input[name=at-risk]:checked')?.value === 'release',
     scripts: await Promise.all(Array.from($('pixel-scripts').files, async (f) => ({ name: f.name, text: await f.text() }))),
   });
