@@ -7,7 +7,7 @@ const ASSETS = ['./', 'index.html', 'style.css', 'sw.js',
   'client/views/options.js', 'client/views/key.js', 'client/views/results.js', 'client/views/download.js',
   'client/views/pixels.js', 'client/views/prereview.js',
   'client/studio/studio.js', 'client/studio/masks.js', 'client/studio/viewer.js', 'client/studio/tags.js',
-  'shared/protocol.js', 'shared/scratch.js', 'worker/deid.js', 'worker/view.js',
+  'shared/protocol.js', 'shared/scratch.js', 'shared/engine.js', 'worker/deid.js', 'worker/view.js',
   'pkg/dicom_deid.js', 'pkg/dicom_deid_bg.wasm', 'pkg/text-detection.onnx'];
 
 self.addEventListener('install', (e) => {

@@ -2,12 +2,12 @@
 // read overlaps the current file's processing), the library appends the output straight from
 // wasm memory to this worker's OPFS file, and only a small result goes back: no byte of a file
 // passes through the page. See shared/protocol.js for the messages.
-import init, { Deidentifier, installTextModel, internalErrorResult, splitFrom, tooLargeResult, unreadableResult } from '../pkg/dicom_deid.js';
+import init, { internalErrorResult, splitFrom, tooLargeResult, unreadableResult } from '../pkg/dicom_deid.js';
+import { configure } from '../shared/engine.js';
 import { CLOSE, CLOSED, CONFIGURE, CONFIGURED, FAILED, FILE, LOAD, READY, RESULT, errorToMessage } from '../shared/protocol.js';
 import { OutputFile } from '../shared/scratch.js';
 
 let deidentifier = null;
-let modelInstalled = false; // the text-detection model, handed over once when detection is on
 let broken = false; // the engine trapped: this instance must not run again
 let queue = Promise.resolve();
 // A worker file is closed (and so readable by the page) once it holds this much (64 MB unless
@@ -85,41 +85,31 @@ async function bytesFor(file, read) {
   return new Uint8Array(await read());
 }
 
-/** The file's part of the element inventory and pre-review; nothing is written. */
-async function examine(file, read) {
-  if (broken) return { kind: RESULT, retry: true };
-  let bytes;
-  try {
-    bytes = await bytesFor(file, read);
-  } catch {
-    return { kind: RESULT, result: { reason: 'the file could not be read' }, fatal: false };
-  }
-  try {
-    return { kind: RESULT, result: deidentifier.examine(bytes, true), fatal: false };
-  } catch {
-    broken = true;
-    return { kind: RESULT, result: { reason: 'internal error' }, fatal: true };
-  }
+/** A report mode: `make(bytes)` on the file's bytes (or its stub); nothing is written. The
+ * result is the library's object, or `{reason}` when the file cannot be read. */
+function reportMode(make) {
+  return async (file, read) => {
+    if (broken) return { kind: RESULT, retry: true };
+    let bytes;
+    try {
+      bytes = await bytesFor(file, read);
+    } catch {
+      return { kind: RESULT, result: { reason: 'the file could not be read' }, fatal: false };
+    }
+    try {
+      return { kind: RESULT, result: make(bytes), fatal: false };
+    } catch {
+      broken = true;
+      return { kind: RESULT, result: { reason: 'internal error' }, fatal: true };
+    }
+  };
 }
 
-/** The studio's card and thumbnail of the file; nothing is written. */
-async function survey(file, read) {
-  if (broken) return { kind: RESULT, retry: true };
-  let bytes;
-  try {
-    bytes = await bytesFor(file, read);
-  } catch {
-    return { kind: RESULT, result: { reason: 'the file could not be read' }, fatal: false };
-  }
-  try {
-    return { kind: RESULT, result: deidentifier.survey(bytes), fatal: false };
-  } catch {
-    broken = true;
-    return { kind: RESULT, result: { reason: 'internal error' }, fatal: true };
-  }
-}
-
-const modes = { inventory: examine, survey };
+// The element inventory and pre-review part of a file; the studio's card and thumbnail.
+const modes = {
+  inventory: reportMode((bytes) => deidentifier.examine(bytes, true)),
+  survey: reportMode((bytes) => deidentifier.survey(bytes)),
+};
 
 const handlers = {
   async [LOAD]({ module, rotate }) {
@@ -130,13 +120,8 @@ const handlers = {
     return { kind: READY };
   },
 
-  [CONFIGURE]({ options, key, lookup, pixels, overrides, textModel }) {
-    if (textModel && !modelInstalled) {
-      installTextModel(new Uint8Array(textModel));
-      modelInstalled = true;
-    }
-    deidentifier?.free();
-    deidentifier = new Deidentifier(options, key, lookup ?? undefined, pixels, overrides ?? undefined);
+  [CONFIGURE](settings) {
+    deidentifier = configure(deidentifier, settings);
     return { kind: CONFIGURED };
   },
 

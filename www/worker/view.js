@@ -1,12 +1,12 @@
 // The studio's viewer worker: its own wasm instance holding the one image open in the viewer,
 // so that dragging the window re-renders a decoded frame without decoding it again, and the
 // page's main thread never touches pixels. See shared/protocol.js for the messages.
-import init, { Deidentifier, Viewer, installTextModel } from '../pkg/dicom_deid.js';
+import init, { Viewer } from '../pkg/dicom_deid.js';
+import { configure } from '../shared/engine.js';
 import { CARD, CARDED, CONFIGURE, CONFIGURED, FAILED, LOAD, OPEN, OPENED, READY, RENDER, RENDERED, TAGGED, TAGS, errorToMessage } from '../shared/protocol.js';
 
 let viewer = null;
 let deidentifier = null;
-let modelInstalled = false;
 
 const handlers = {
   async [LOAD]({ module }) {
@@ -14,13 +14,8 @@ const handlers = {
     return { kind: READY };
   },
 
-  [CONFIGURE]({ options, key, lookup, pixels, overrides, textModel }) {
-    if (textModel && !modelInstalled) {
-      installTextModel(new Uint8Array(textModel));
-      modelInstalled = true;
-    }
-    deidentifier?.free();
-    deidentifier = new Deidentifier(options, key, lookup ?? undefined, pixels, overrides ?? undefined);
+  [CONFIGURE](settings) {
+    deidentifier = configure(deidentifier, settings);
     return { kind: CONFIGURED };
   },
 
