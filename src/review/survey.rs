@@ -48,12 +48,17 @@ pub struct Card {
     /// and its regions in pixels, whether or not Clean Pixel Data is on.
     pub mask_source: Option<String>,
     pub mask: Vec<Rect>,
+    /// Text the detector found outside every matched region (with Clean Pixel Data and text
+    /// detection on): the studio offers these boxes as proposed masks.
+    pub text_boxes: Vec<Rect>,
+    /// Why detection could not run, when it could not.
+    pub text_error: Option<String>,
     /// What the run will do to the pixels: `untouched`, `masked`, `released` or `held`.
     pub fate: &'static str,
     /// Why an image is held back.
     pub held_because: Option<String>,
-    /// Flags for the tile (stable names the page filters by): `burned-in`, `at-risk`,
-    /// `mask-rule`, `held`, `no-pixels`, `no-decoder`.
+    /// Flags for the tile (stable names the page filters by): `burned-in`, `text-found`,
+    /// `at-risk`, `mask-rule`, `held`, `no-pixels`, `no-decoder`.
     pub flags: Vec<&'static str>,
 }
 
@@ -96,6 +101,14 @@ pub fn survey(d: &Deidentifier, input: &[u8]) -> Result<Card> {
         card.columns = info.columns;
         card.frames = info.frames;
         card.photometric = info.photometric.clone();
+    }
+    match &plan.text {
+        Some(Ok(boxes)) if !boxes.is_empty() => {
+            card.flags.push("text-found");
+            card.text_boxes = boxes.clone();
+        }
+        Some(Err(why)) => card.text_error = Some(why.clone()),
+        _ => {}
     }
     if plan.at_risk.is_some() {
         card.flags.push("at-risk");

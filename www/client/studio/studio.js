@@ -18,6 +18,7 @@ const FLAG_TEXT = {
   'burned-in': 'Burned In Annotation YES',
   'at-risk': 'may show burned-in text',
   'mask-rule': 'a mask rule matches',
+  'text-found': 'the text detector found text outside every mask',
   held: 'will be held back (no mask)',
   'no-pixels': 'no image',
   'no-decoder': 'cannot be shown in the browser',

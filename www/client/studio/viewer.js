@@ -111,6 +111,9 @@ async function refreshEngineMask() {
   const { card } = await ch.ask({ kind: CARD, file: current.entry.file });
   if (!current) return;
   current.engineMask = card?.mask ?? [];
+  current.proposed = card?.text_boxes ?? [];
+  $('mask-accept').hidden = !current.proposed.length;
+  $('mask-accept').textContent = `Accept the ${current.proposed.length} text box(es) found as masks to apply`;
   current.fate = card?.fate ?? current.fate;
   current.source = card?.mask_source ?? '';
   const note = {
@@ -139,6 +142,9 @@ function drawOverlay() {
     g.lineWidth = Math.max(1, o.width / 400);
     g.strokeRect(...box(r));
   }
+  g.setLineDash([3, 3]);
+  g.strokeStyle = '#e0245e';
+  for (const r of current.proposed ?? []) g.strokeRect(...box(r));
   g.setLineDash([6, 4]);
   g.strokeStyle = '#39c';
   for (const r of current.pending) g.strokeRect(...box(r));
@@ -329,6 +335,12 @@ function wire() {
     drawOverlay();
   });
   $('mask-preview').addEventListener('change', drawOverlay);
+  // The detector's boxes become pending masks: the reviewer then applies them to the image,
+  // its series or its device with the buttons above.
+  $('mask-accept').addEventListener('click', () => {
+    current.pending.push(...current.proposed.map((r) => ({ ...r })));
+    drawOverlay();
+  });
   for (const m of ['ok', 'mask', 'exclude']) {
     $(`viewer-${m}`).addEventListener('click', () => {
       current.onMark(m);
