@@ -151,6 +151,37 @@ fn hash_rows_remap_uids_like_every_other_uid() {
     assert!(a.linkage.uids.iter().any(|(old, _)| old == equipment));
 }
 
+/// A remapped private UID is padded as the VR it is written with wants: NUL for UI, and for an
+/// implicit-VR file (readers type it UI by their dictionary); a space where the file says LO.
+#[test]
+fn a_remapped_private_uid_is_padded_for_the_vr_it_is_written_with() {
+    let mut seen = [false; 3];
+    for i in 0..40 {
+        let uid = format!("1.2.840.113619.1.44.{i}");
+        for (n, (vr, syntax, pad)) in [
+            ("UI", Syntax::ExplicitLe, 0u8),
+            ("UI", Syntax::ImplicitLe, 0),
+            ("LO", Syntax::ExplicitLe, b' '),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let els = vec![
+                text(0x0009_0010, "LO", "GEMS_IDEN_01"),
+                text(0x0009_10E3, vr, &uid),
+            ];
+            let out = run_as(safe_only(), "PID-PAD", els, syntax);
+            let r = raw(&out, 0x0009_10E3).unwrap();
+            let last = *r.last().unwrap();
+            if matches!(last, 0 | b' ') {
+                assert_eq!(last, pad, "{vr} {syntax:?}");
+                seen[n] = true;
+            }
+        }
+    }
+    assert_eq!(seen, [true; 3], "some remapped UIDs have an odd length");
+}
+
 #[test]
 fn date_rows_shift_under_modified_dates_and_go_otherwise() {
     // "(0009,""GEMS_PETD_01"",0d)",DT,Y,Scan Date Time,o (and LO, o).

@@ -248,7 +248,7 @@ impl<'c> Walker<'c> {
         }
         let mut done = match entry.disposition {
             P::Keep => self.keep(e, false, path, cs, mode),
-            P::HashUid => self.hash_private_uid(e, path),
+            P::HashUid => self.hash_private_uid(e, original_vr, path),
             P::ShiftDate | P::ShiftIntegerDate => {
                 self.shift_private_date(e, entry.disposition, path)
             }
@@ -263,7 +263,12 @@ impl<'c> Walker<'c> {
     /// `h`: the UIDs of a private element remapped like every other UID (kept as they are under
     /// Retain UIDs). An element whose VR cannot hold a remapped UID (binary, or text of fewer
     /// than 64 characters such as SH) is removed.
-    fn hash_private_uid<'a>(&mut self, e: Element<'a>, path: &str) -> Option<Element<'a>> {
+    fn hash_private_uid<'a>(
+        &mut self,
+        e: Element<'a>,
+        written: Vr,
+        path: &str,
+    ) -> Option<Element<'a>> {
         if !matches!(e.vr, Vr::UI | Vr::LO | Vr::UC) || !matches!(e.value, Value::Bytes(_)) {
             return self.remove(path);
         }
@@ -272,7 +277,23 @@ impl<'c> Walker<'c> {
             return Some(e);
         }
         self.report.note(path, Applied::U);
-        Some(self.remap_uids(e))
+        // A UID never ends in a space or NUL, so such a last byte is padding. It follows the VR
+        // the element is written with: UI's NUL, also when no VR is written (UN, implicit VR:
+        // readers type the element by their dictionary, where a UID is UI); a space for a UID
+        // that the file itself labels LO or UC.
+        let pad = if matches!(written, Vr::LO | Vr::UC) {
+            b' '
+        } else {
+            0
+        };
+        let mut out = self.remap_uids(e);
+        if let Value::Bytes(bytes) = &mut out.value
+            && let Some(last) = bytes.to_mut().last_mut()
+            && matches!(*last, 0 | b' ')
+        {
+            *last = pad;
+        }
+        Some(out)
     }
 
     /// `o` and `oi`: a private date, shifted under Modified Dates, kept under Full Dates, removed
