@@ -12,7 +12,7 @@ use crate::dicom::read;
 use crate::output::{FileResult, Processed};
 use crate::review::final_review;
 use crate::review::{FileCheck, VerifyConfig, deidentify_and_check};
-use crate::{Deidentified, Deidentifier, Error, Result};
+use crate::{Deidentified, Deidentifier, Result};
 
 /// Inputs at least this large go through the split path natively.
 pub const SPLIT_FROM: u64 = 64 << 20;
@@ -131,11 +131,5 @@ impl Prepared {
             linkage: d.linkage.clone(),
             review,
         }))
-    }
-}
-
-impl From<NotSplit> for Error {
-    fn from(e: NotSplit) -> Error {
-        Error::Unsupported(e.0)
     }
 }

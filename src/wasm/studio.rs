@@ -39,6 +39,11 @@ impl JsDeidentifier {
         Ok(out.into())
     }
 
+    /// The card alone (no thumbnail): what the viewer asks again when masks change.
+    pub fn card(&self, input: &[u8]) -> Result<JsValue, JsValue> {
+        to_js(&survey::survey(self.inner(), input).map_err(|e| js_error(&e))?)
+    }
+
     /// One file's elements before and after de-identification with these settings
     /// ([`compare::Comparison`]).
     #[wasm_bindgen(js_name = compareTags)]

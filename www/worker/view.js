@@ -34,7 +34,7 @@ const handlers = {
 
   async [CARD]({ file }) {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    return { kind: CARDED, card: deidentifier.survey(bytes).card };
+    return { kind: CARDED, card: deidentifier.card(bytes) };
   },
 
   async [TAGS]({ file }) {
