@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Checks a de-identified large file against its input without holding either: pydicom reads
 the output's header (patient replaced, frames kept), and the Pixel Data value, the last bytes
-of both files, is compared in chunks. Usage: check_big.py INPUT OUTPUT [ZIP] [--same-as=FILE]: with ZIP,
-OUTPUT is the name of the entry in that zip; --same-as also compares the output with FILE."""
+of both files, is compared in chunks. Usage: check_big.py INPUT OUTPUT [ZIP] [--same-as=FILE]
+[--masked=X0,Y0,X1,Y1]: with ZIP, OUTPUT is the name of the entry in that zip; --same-as also
+compares the output with FILE; --masked compares frame by frame (16-bit MONOCHROME2 frames as
+scripts/gen_big.py writes them): 0 inside the rectangle, the input's samples outside."""
 import sys
 import zipfile
 
+import numpy as np
 import pydicom
 
 CHUNK = 1 << 24
@@ -31,6 +34,27 @@ def value_start(f):
     f.seek(at + 12)
 
 
+def compare_masked(a, b, src, encapsulated, rect):
+    """Compares every frame: the output is 0 inside `rect`, the input's samples outside; item
+    headers (and the offset table, whose lengths masking in place keeps) are equal."""
+    x0, y0, x1, y1 = rect
+    rows, cols = int(src.Rows), int(src.Columns)
+    outside = np.ones((rows, cols), bool)
+    outside[y0:y1, x0:x1] = False
+    if encapsulated:
+        header = a.read(8)
+        assert header == b.read(8), 'offset table item header'
+        n = int.from_bytes(header[4:], 'little')
+        assert a.read(n) == b.read(n), 'offset table'
+    for k in range(int(src.NumberOfFrames)):
+        if encapsulated:
+            assert a.read(8) == b.read(8), f'frame {k}: item header'
+        x = np.frombuffer(a.read(rows * cols * 2), '<u2').reshape(rows, cols)
+        y = np.frombuffer(b.read(rows * cols * 2), '<u2').reshape(rows, cols)
+        assert not y[~outside].any(), f'frame {k}: the rectangle is 0'
+        assert (x[outside] == y[outside]).all(), f'frame {k}: the input outside the rectangle'
+
+
 def main(argv):
     args = [a for a in argv if not a.startswith('--')]
     argv_flags = [a for a in argv if a.startswith('--')]
@@ -44,12 +68,19 @@ def run(args, flags):
     assert out.PatientName != src.PatientName and str(out.PatientID).startswith('ANON'), 'patient replaced'
     assert out.NumberOfFrames == src.NumberOfFrames, 'frames kept'
     assert out.file_meta.TransferSyntaxUID == src.file_meta.TransferSyntaxUID
+    masked = next((a.split('=', 1)[1] for a in flags if a.startswith('--masked=')), None)
+    if masked:
+        assert out.BurnedInAnnotation == 'NO', 'Burned In Annotation NO once masked'
     out_f.close()
     # Pixel Data is the last element of both: everything from its value on must be equal.
     out_f, _ = open_output(args)
     with open(args[1], 'rb') as a:
         value_start(a)
         value_start(out_f)
+        if masked:
+            rect = [int(v) for v in masked.split(',')]
+            encapsulated = src.file_meta.TransferSyntaxUID.is_encapsulated
+            compare_masked(a, out_f, src, encapsulated, rect)
         while True:
             x, y = a.read(CHUNK), out_f.read(CHUNK)
             assert x == y, 'pixel bytes differ'
@@ -64,7 +95,8 @@ def run(args, flags):
                 assert x == y, 'the two outputs differ'
                 if not x:
                     break
-    print(f'ok: {args[2]} ({out_size} bytes), header read by pydicom, pixel bytes equal')
+    what = 'masked frames checked' if masked else 'pixel bytes equal'
+    print(f'ok: {args[2]} ({out_size} bytes), header read by pydicom, {what}')
 
 
 main(sys.argv)

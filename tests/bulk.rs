@@ -11,8 +11,10 @@ use common::*;
 use dicom_deid::dicom::bulk::{self, Source};
 use dicom_deid::output::FileResult;
 use dicom_deid::output::streamed;
+use dicom_deid::pixels::{Masks, PixelPolicy, PixelScript};
 use dicom_deid::review::{VerifyConfig, deidentify_and_check};
 use dicom_deid::{Deidentifier, Options, ProjectKey};
+use std::sync::Arc;
 
 fn deidentifier(options: Options) -> Deidentifier {
     Deidentifier::new(options, ProjectKey::from_bytes([9; 32])).unwrap()
@@ -128,6 +130,39 @@ fn the_residual_phi_check_sees_the_split_file_as_the_whole_one() {
 /// Every real file that can be split, under Basic and TCIA.
 #[test]
 fn real_files_split_give_the_same_output() {
+    let files = real_files();
+    let (mut split, mut whole_only) = (0, 0);
+    for options in [Options::basic(), Options::tcia()] {
+        let (s, w) = split_and_compare(&deidentifier(options), &files);
+        split += s;
+        whole_only += w;
+    }
+    eprintln!("{split} split, {whole_only} read whole");
+    assert!(split > whole_only, "most image files split");
+}
+
+/// Every real file with Clean Pixel Data and a rectangle on every image: the frames masked as
+/// they are copied give the output masking the whole file gives (every transfer syntax of the
+/// corpus: native, RLE, JPEG baseline/extended/lossless, JPEG 2000, multi-frame with and
+/// without offset tables), and an image that cannot be masked is held back either way.
+#[test]
+fn real_files_masked_frame_by_frame_give_the_same_output() {
+    let files = real_files();
+    let script = PixelScript::parse("all", "{ true }\n(10,10,40,30)");
+    let d = deidentifier(Options {
+        clean_pixel_data: true,
+        ..Options::tcia()
+    })
+    .with_pixels(PixelPolicy {
+        masks: Arc::new(Masks::builtin().with_script(script)),
+        ..PixelPolicy::default()
+    });
+    let (split, whole_only) = split_and_compare(&d, &files);
+    eprintln!("masked: {split} split, {whole_only} read whole or held back");
+    assert!(split > whole_only, "most image files split");
+}
+
+fn real_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("tests/data"))
         .unwrap()
@@ -140,12 +175,16 @@ fn real_files_split_give_the_same_output() {
     } else {
         eprintln!("no ../shared/corpus: tests/data only");
     }
+    files
+}
+
+/// Both paths on every file: (split, read whole) counts.
+fn split_and_compare(d: &Deidentifier, files: &[std::path::PathBuf]) -> (usize, usize) {
     let (mut split, mut whole_only) = (0, 0);
-    for options in [Options::basic(), Options::tcia()] {
-        let d = deidentifier(options);
-        for f in &files {
+    {
+        for f in files {
             let input = std::fs::read(f).unwrap();
-            match both(&d, &input) {
+            match both(d, &input) {
                 Some(((a, r1), (b, r2))) => {
                     let at = a.iter().zip(&b).position(|(x, y)| x != y);
                     assert!(
@@ -164,8 +203,7 @@ fn real_files_split_give_the_same_output() {
             }
         }
     }
-    eprintln!("{split} split, {whole_only} read whole");
-    assert!(split > whole_only, "most image files split");
+    (split, whole_only)
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -264,5 +302,55 @@ fn the_cli_writes_a_large_file_as_the_whole_file_would_be_written() {
             .filter(|n| n.contains("partial"))
             .collect();
         assert!(stray.is_empty(), "{stray:?}");
+    }
+}
+
+/// Text detection reads a split file's frames one at a time and finds what it finds in the
+/// whole file: the same boxes masked (or the same image held back) either way, on real
+/// ultrasound (RLE palette cine, native RGB, big-endian two-frame).
+#[test]
+fn text_detection_on_a_split_file_finds_what_it_finds_in_the_whole_file() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let names = [
+        "gh-dcm4che/US-PAL-8-10x-echo",
+        "gh-dicom-test-files/pydicom/US1_UNCI.dcm",
+        "gh-dicom-test-files/pydicom/OBXXXX1A_expb_2frame.dcm",
+    ];
+    let files: Vec<_> = names
+        .iter()
+        .map(|n| corpus.join(n))
+        .filter(|p| p.is_file())
+        .collect();
+    if files.is_empty() {
+        eprintln!("no ../shared/corpus: skipped");
+        return;
+    }
+    for mask_detected_text in [true, false] {
+        let d = deidentifier(Options {
+            clean_pixel_data: true,
+            ..Options::tcia()
+        })
+        .with_pixels(PixelPolicy {
+            detect_text: true,
+            mask_detected_text,
+            ..PixelPolicy::default()
+        });
+        for f in &files {
+            let input = std::fs::read(f).unwrap();
+            match both(&d, &input) {
+                Some(((a, r1), (b, r2))) => {
+                    assert!(a == b, "{}: the same bytes", f.display());
+                    assert_eq!(r1, r2, "{}", f.display());
+                    let FileResult::Processed(p) = r2 else {
+                        panic!("processed")
+                    };
+                    let masked = p.record.pixels.masked.as_ref().expect("masked");
+                    assert!(masked.detected > 0, "{}: text found", f.display());
+                }
+                // Held back (text found, not masked): the same error either way, checked in
+                // `both`.
+                None => assert!(!mask_detected_text, "{}: split", f.display()),
+            }
+        }
     }
 }

@@ -38,6 +38,7 @@ use crate::dicom::{read as reader, write as writer};
 use crate::error::{Error, Result};
 use crate::output::audit::{ActionLog, Applied};
 use crate::output::names;
+use crate::pixels::streamed::Bulk;
 use crate::pixels::{self, PixelPolicy, PixelRecord};
 
 /// Directory Record Sequence: only a DICOMDIR has it.
@@ -190,16 +191,19 @@ impl Deidentifier {
 
     /// De-identifies one file held in memory.
     pub fn deidentify(&self, input: &[u8]) -> Result<Deidentified> {
-        self.deidentify_witnessed(input, None)
+        self.deidentify_witnessed(input, None, None)
     }
 
     /// De-identifies one file, showing `witness` the input as read (before anything changes)
     /// and the output as read back: the residual-PHI verifier checks both without parsing them
-    /// again.
+    /// again. With `bulk`, `input` is the stub of a large file whose Pixel Data stayed in the
+    /// file ([`crate::dicom::bulk`]): Clean Pixel Data reads its frames from there, and leaves
+    /// in `bulk` how to write the masked value.
     pub(crate) fn deidentify_witnessed(
         &self,
         input: &[u8],
         mut witness: Option<&mut dyn Witness>,
+        mut bulk: Option<&mut Bulk<'_>>,
     ) -> Result<Deidentified> {
         let mut scratch = Vec::new();
         let mut obj = reader::read_file(input, &mut scratch)?;
@@ -207,7 +211,12 @@ impl Deidentifier {
             w.input(&obj);
         }
         let subject = self.subject(&obj)?;
-        let pixel_plan = self.plan_pixels(&obj, &subject.charset, &subject.sop_class);
+        let pixel_plan = self.plan_pixels(
+            &obj,
+            &subject.charset,
+            &subject.sop_class,
+            bulk.as_deref_mut(),
+        );
         let (mut report, mut uid_pairs) =
             self.apply_profile(&mut obj, &subject, ActionLog::default());
         let Subject {
@@ -219,7 +228,7 @@ impl Deidentifier {
         } = subject;
         self.complete_sop_common(&mut obj, &sop_class, input, &mut uid_pairs, &mut report);
 
-        let pixels = self.clean_pixels(&mut obj, pixel_plan)?;
+        let pixels = self.clean_pixels(&mut obj, pixel_plan, bulk)?;
         self.finish_dataset(&mut obj.dataset, &charset, &pseudonym, &mut report, &pixels);
         self.map_meta_uid(&obj, &mut uid_pairs);
         finish_meta(&mut obj, &sop_class);
@@ -460,6 +469,7 @@ impl Deidentifier {
         obj: &FileObject<'_>,
         charset: &CharacterSet,
         sop_class: &str,
+        bulk: Option<&mut Bulk<'_>>,
     ) -> Option<PixelPlan> {
         obj.dataset.get(tags::PIXEL_DATA)?;
         let at_risk = pixels::risk::at_risk(&obj.dataset, sop_class);
@@ -475,7 +485,11 @@ impl Deidentifier {
         // at risk when text lies outside every region that matched.
         let mut at_risk = at_risk;
         let text = (self.options.clean_pixel_data && self.pixels.detect_text).then(|| {
-            let boxes = crate::detect::detect_object(obj).map_err(|e| e.to_string())?;
+            let boxes = match bulk {
+                Some(bulk) => pixels::streamed::detect_text(obj, bulk),
+                None => crate::detect::detect_object(obj),
+            }
+            .map_err(|e| e.to_string())?;
             let masks = choice.as_ref().map_or(&[][..], |c| &c.rects[..]);
             Ok(crate::detect::outside(&boxes, masks))
         });
@@ -505,7 +519,7 @@ impl Deidentifier {
     pub(crate) fn pixel_fate(&self, obj: &FileObject<'_>) -> Option<(PixelPlan, PixelFate)> {
         let sop_class = sop_class_of(obj);
         let charset = CharacterSet::from_item(&obj.dataset, &CharacterSet::default());
-        let plan = self.plan_pixels(obj, &charset, &sop_class)?;
+        let plan = self.plan_pixels(obj, &charset, &sop_class, None)?;
         let fate = plan.fate(&self.options, &self.pixels);
         Some((plan, fate))
     }
@@ -516,6 +530,7 @@ impl Deidentifier {
         &self,
         obj: &mut FileObject<'_>,
         plan: Option<PixelPlan>,
+        bulk: Option<&mut Bulk<'_>>,
     ) -> Result<PixelRecord> {
         let Some(plan) = plan else {
             return Ok(PixelRecord::default());
@@ -527,7 +542,11 @@ impl Deidentifier {
         match plan.fate(&self.options, &self.pixels) {
             PixelFate::Untouched => {}
             PixelFate::Mask(choice, info) => {
-                let mut masked = pixels::apply(obj, &info, &choice).map_err(|e| {
+                let masked = match bulk {
+                    Some(bulk) => pixels::streamed::plan(obj, &info, &choice, bulk),
+                    None => pixels::apply(obj, &info, &choice),
+                };
+                let mut masked = masked.map_err(|e| {
                     Error::Quarantined(format!("masks apply but could not be painted ({e})"))
                 })?;
                 masked.detected = choice.detected;

@@ -94,11 +94,19 @@ pub(crate) fn detect_object(obj: &FileObject<'_>) -> Result<Vec<Rect>> {
 }
 
 fn detect_image(image: &Image) -> Result<Vec<TextBox>> {
+    detect_each(image.frames(), &mut |f| image.render(f, None, false))
+}
+
+/// Text boxes on `count` frames rendered one at a time by `render` (a large file's frames are
+/// read from it one by one), merged across frames.
+pub(crate) fn detect_each(
+    count: u32,
+    render: &mut dyn FnMut(u32) -> Result<Rgba>,
+) -> Result<Vec<TextBox>> {
     let model = engine::get()?;
     let mut all: Vec<TextBox> = Vec::new();
-    for f in 0..image.frames() {
-        let frame = image.render(f, None, false)?;
-        for b in model.detect(&frame)? {
+    for f in 0..count {
+        for b in model.detect(&render(f)?)? {
             merge(&mut all, b);
         }
     }

@@ -57,6 +57,11 @@ pub struct Split {
     /// delimiter).
     pub value: Range<u64>,
     pub encapsulated: bool,
+    /// For encapsulated data, the value of each item in the input (the first is the Basic
+    /// Offset Table): where each frame's fragments are when Clean Pixel Data masks them.
+    pub items: Vec<Range<u64>>,
+    /// The byte order of the data set (native samples of 16 bits and more are stored in it).
+    pub big_endian: bool,
 }
 
 /// An output as the parts to write in order.
@@ -90,9 +95,9 @@ pub fn split(src: &mut dyn Source) -> std::result::Result<Split, NotSplit> {
         return Err(NotSplit("the Pixel Data has an odd length".into()));
     }
     let value_start = at.value_start() as u64;
-    let value_end = match at.value_len {
-        Some(n) => value_start + n as u64,
-        None => fragments_end(src, value_start, len)?,
+    let (value_end, items) = match at.value_len {
+        Some(n) => (value_start + n as u64, Vec::new()),
+        None => items(src, value_start, len)?,
     };
     if value_end > len {
         return Err(NotSplit(
@@ -123,6 +128,8 @@ pub fn split(src: &mut dyn Source) -> std::result::Result<Split, NotSplit> {
         stub,
         value: value_start..value_end,
         encapsulated,
+        items,
+        big_endian: at.encoding.big_endian,
     })
 }
 
@@ -143,14 +150,15 @@ fn header(src: &mut dyn Source, len: u64) -> std::result::Result<(Vec<u8>, Pixel
     }
 }
 
-/// Where encapsulated fragments end: after the sequence delimiter, found by reading each item
-/// header in turn (8 bytes per fragment).
-fn fragments_end(
+/// The items of encapsulated Pixel Data (each item's value) and where they end, after the
+/// sequence delimiter: found by reading each item header in turn (8 bytes per fragment).
+fn items(
     src: &mut dyn Source,
     mut pos: u64,
     len: u64,
-) -> std::result::Result<u64, NotSplit> {
+) -> std::result::Result<(u64, Vec<Range<u64>>), NotSplit> {
     let mut h = [0u8; 8];
+    let mut items = Vec::new();
     loop {
         if pos + 8 > len {
             return Err(NotSplit(
@@ -165,8 +173,11 @@ fn fragments_end(
         let n = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as u64;
         pos += 8;
         match tag {
-            (0xFFFE, 0xE0DD) => return Ok(pos),
-            (0xFFFE, 0xE000) if n.is_multiple_of(2) => pos += n,
+            (0xFFFE, 0xE0DD) => return Ok((pos, items)),
+            (0xFFFE, 0xE000) if n.is_multiple_of(2) => {
+                items.push(pos..pos + n);
+                pos += n;
+            }
             _ => {
                 return Err(NotSplit(
                     "the encapsulated Pixel Data is not a list of items".into(),
@@ -176,39 +187,75 @@ fn fragments_end(
     }
 }
 
+/// Where the large value goes in the output of the stub's de-identification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gap {
+    /// Native Pixel Data of this length, in place of the stub's empty value.
+    Native(u64),
+    /// Encapsulated: items and delimiter, in place of the stub's empty offset table and
+    /// delimiter (the input's own items are copied).
+    Items,
+    /// Encapsulated: the frames' items, between the output's offset table item and its
+    /// delimiter (masked frames, whose offset table the engine wrote).
+    AfterOffsetTable,
+}
+
 impl Split {
     /// The output of the stub's de-identification, `out`, as the parts to write: its bytes up
     /// to the Pixel Data value (the length set back to the value's), the input's value, and its
     /// bytes after.
-    pub fn join(&self, mut out: Vec<u8>) -> Result<Joined> {
-        let lost = || Error::Unsupported("the Pixel Data went missing from a split file".into());
-        let at = read::find_pixel_data(&out)?.ok_or_else(lost)?;
-        if !long_form(&at) {
-            return Err(lost());
-        }
-        let stub_len = match (at.value_len, self.encapsulated) {
-            (Some(0), false) => 0,
-            (None, true) => EMPTY_FRAGMENTS.len(),
-            _ => return Err(lost()),
+    pub fn join(&self, out: Vec<u8>) -> Result<Joined> {
+        let gap = if self.encapsulated {
+            Gap::Items
+        } else {
+            Gap::Native(self.value.end - self.value.start)
         };
-        let value_start = at.value_start();
-        if out.get(value_start..value_start + stub_len) != Some(&EMPTY_FRAGMENTS[..stub_len]) {
-            return Err(lost());
-        }
-        let tail = out.split_off(value_start + stub_len);
-        out.truncate(value_start);
-        if !self.encapsulated {
-            let n = u32::try_from(self.value.end - self.value.start).map_err(|_| lost())?;
-            let bytes = length_bytes(at.encoding, n);
-            let h = out.len();
-            out[h - 4..].copy_from_slice(&bytes);
-        }
+        let (head, tail) = cut(out, gap)?;
         Ok(Joined {
-            head: out,
+            head,
             value: self.value.clone(),
             tail,
         })
     }
+}
+
+/// Cuts the output of a stub's de-identification where its large value goes: the bytes before
+/// (a native length set to the value's) and the bytes after.
+pub fn cut(mut out: Vec<u8>, gap: Gap) -> Result<(Vec<u8>, Vec<u8>)> {
+    let lost = || Error::Unsupported("the Pixel Data went missing from a split file".into());
+    let at = read::find_pixel_data(&out)?.ok_or_else(lost)?;
+    if !long_form(&at) {
+        return Err(lost());
+    }
+    let value_start = at.value_start();
+    let (keep, skip) = match (at.value_len, gap) {
+        (Some(0), Gap::Native(_)) => (0, 0),
+        (None, Gap::Items) => {
+            let empty = out.get(value_start..value_start + EMPTY_FRAGMENTS.len());
+            if empty != Some(&EMPTY_FRAGMENTS[..]) {
+                return Err(lost());
+            }
+            (0, EMPTY_FRAGMENTS.len())
+        }
+        (None, Gap::AfterOffsetTable) => {
+            let h = out.get(value_start..value_start + 8).ok_or_else(lost)?;
+            if h[..4] != EMPTY_FRAGMENTS[..4] {
+                return Err(lost());
+            }
+            (8 + u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize, 0)
+        }
+        _ => return Err(lost()),
+    };
+    let cut_at = value_start + keep;
+    let tail = out.get(cut_at + skip..).ok_or_else(lost)?.to_vec();
+    out.truncate(cut_at);
+    if let Gap::Native(len) = gap {
+        let n = u32::try_from(len).map_err(|_| lost())?;
+        let bytes = length_bytes(at.encoding, n);
+        let h = out.len();
+        out[h - 4..].copy_from_slice(&bytes);
+    }
+    Ok((out, tail))
 }
 
 /// Whether the header ends in a 32-bit length: implicit VR (tag, length) or an explicit VR with
@@ -230,27 +277,26 @@ impl Joined {
     pub fn size(&self) -> u64 {
         self.head.len() as u64 + (self.value.end - self.value.start) + self.tail.len() as u64
     }
+}
 
-    /// Writes the output to `sink` in order, the value copied from `src` in chunks of at most
-    /// [`CHUNK`] bytes: memory stays at one chunk whatever the value's size.
-    pub fn copy(
-        &self,
-        src: &mut dyn Source,
-        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
-    ) -> io::Result<()> {
-        sink(&self.head)?;
-        // Sizes are compared as u64 before narrowing: past 4 GB a usize of wasm32 would wrap.
-        let chunk = |left: u64| left.min(CHUNK as u64) as usize;
-        let mut buf = vec![0; chunk(self.value.end - self.value.start)];
-        let mut pos = self.value.start;
-        while pos < self.value.end {
-            let n = chunk(self.value.end - pos);
-            src.read_at(pos, &mut buf[..n])?;
-            sink(&buf[..n])?;
-            pos += n as u64;
-        }
-        sink(&self.tail)
+/// Copies `range` of `src` to `sink` in chunks of at most [`CHUNK`] bytes: memory stays at one
+/// chunk whatever the value's size.
+pub fn copy(
+    src: &mut dyn Source,
+    range: Range<u64>,
+    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    // Sizes are compared as u64 before narrowing: past 4 GB a usize of wasm32 would wrap.
+    let chunk = |left: u64| left.min(CHUNK as u64) as usize;
+    let mut buf = vec![0; chunk(range.end - range.start)];
+    let mut pos = range.start;
+    while pos < range.end {
+        let n = chunk(range.end - pos);
+        src.read_at(pos, &mut buf[..n])?;
+        sink(&buf[..n])?;
+        pos += n as u64;
     }
+    Ok(())
 }
 
 impl Source for &[u8] {

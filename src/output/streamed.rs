@@ -5,13 +5,16 @@
 
 use std::io;
 
-use crate::deid::PixelFate;
-use crate::dicom::bulk::{self, Joined, NotSplit, Source, Split};
+use std::ops::Range;
+
+use crate::dicom::bulk::{self, NotSplit, Source, Split};
 use crate::dicom::model::tags;
 use crate::dicom::read;
 use crate::output::{FileResult, Processed};
+use crate::pixels::ImageInfo;
+use crate::pixels::streamed::{self, Bulk, MaskedValue};
 use crate::review::final_review;
-use crate::review::{FileCheck, VerifyConfig, deidentify_and_check};
+use crate::review::{FileCheck, VerifyConfig, check_with};
 use crate::{Deidentified, Deidentifier, Result};
 
 /// Inputs at least this large go through the split path natively.
@@ -20,15 +23,28 @@ pub const SPLIT_FROM: u64 = 64 << 20;
 /// A de-identified large input, ready to be written: the parts and what the ledger needs.
 #[derive(Debug)]
 pub struct Prepared {
-    pub joined: Joined,
+    /// The output up to the Pixel Data value.
+    pub head: Vec<u8>,
+    pub body: Body,
+    /// The output after the value.
+    pub tail: Vec<u8>,
     /// The de-identification of the stub (its `bytes` are the stub's output, for the review).
     pub deidentified: Deidentified,
 }
 
+/// The Pixel Data value of the output.
+#[derive(Debug)]
+pub enum Body {
+    /// The input's value, copied as it is.
+    Copy(Range<u64>),
+    /// The input's frames, masked as they are copied (Clean Pixel Data).
+    Masked(Box<MaskedValue>),
+}
+
 /// Splits `src` and de-identifies it, with the residual-PHI check when `verify` gives the
 /// config and the input's name. `Err(NotSplit)` when the file must be read whole instead: no
-/// Pixel Data to carry, or Clean Pixel Data would paint it (masking needs the frames), or the
-/// data set has no SOP Instance UID (the engine then derives one from the whole file's bytes).
+/// Pixel Data to carry, frames Clean Pixel Data cannot mask one batch at a time, or a data set
+/// without SOP Instance UID (the engine then derives one from the whole file's bytes).
 #[allow(clippy::type_complexity)]
 pub fn prepare(
     d: &Deidentifier,
@@ -37,16 +53,36 @@ pub fn prepare(
 ) -> std::result::Result<(Result<Prepared>, Option<FileCheck>), NotSplit> {
     let split = bulk::split(src)?;
     check_splittable(d, &split)?;
-    let (result, check) = match verify {
-        Some((cfg, name)) => deidentify_and_check(d, cfg, &split.stub, name),
-        None => (d.deidentify(&split.stub), None),
+    let mut bulk = Bulk {
+        src,
+        split: &split,
+        masked: None,
     };
-    let prepared = result.and_then(|mut deidentified| {
-        let joined = split.join(std::mem::take(&mut deidentified.bytes))?;
-        // The stub's output, for the final review: the head and tail around an empty value.
-        deidentified.bytes = stub_output(&joined, &split);
+    let (result, check) = match verify {
+        Some((cfg, name)) => check_with(d, cfg, &split.stub, name, Some(&mut bulk)),
+        None => (
+            d.deidentify_witnessed(&split.stub, None, Some(&mut bulk)),
+            None,
+        ),
+    };
+    let masked = bulk.masked.take();
+    let prepared = result.and_then(|deidentified| {
+        // The stub's output stays whole for the final review; the parts are cut from a copy.
+        let out = deidentified.bytes.clone();
+        let (head, body, tail) = match masked {
+            Some(m) => {
+                let (head, tail) = bulk::cut(out, m.gap())?;
+                (head, Body::Masked(Box::new(m)), tail)
+            }
+            None => {
+                let j = split.join(out)?;
+                (j.head, Body::Copy(j.value), j.tail)
+            }
+        };
         Ok(Prepared {
-            joined,
+            head,
+            body,
+            tail,
             deidentified,
         })
     });
@@ -65,23 +101,12 @@ fn check_splittable(d: &Deidentifier, split: &Split) -> std::result::Result<(), 
     {
         return Err(NotSplit("no SOP Instance UID".into()));
     }
-    if let Some((_, PixelFate::Mask(..))) = d.pixel_fate(&obj) {
-        return Err(NotSplit("Clean Pixel Data paints it".into()));
+    if d.options().clean_pixel_data
+        && let Ok(Some(info)) = ImageInfo::of(&obj.dataset, obj.encoding)
+    {
+        streamed::streamable(&info, split).map_err(NotSplit)?;
     }
     Ok(())
-}
-
-/// The stub's output again (head with an empty value, tail).
-fn stub_output(j: &Joined, split: &Split) -> Vec<u8> {
-    let mut out = j.head.clone();
-    if split.encapsulated {
-        out.extend_from_slice(&bulk::EMPTY_FRAGMENTS);
-    } else {
-        let n = out.len();
-        out[n - 4..].fill(0);
-    }
-    out.extend_from_slice(&j.tail);
-    out
 }
 
 /// Checksums of an output as it is written.
@@ -99,6 +124,15 @@ impl Sums {
 }
 
 impl Prepared {
+    /// The output's size in bytes.
+    pub fn size(&self) -> u64 {
+        let body = match &self.body {
+            Body::Copy(r) => r.end - r.start,
+            Body::Masked(m) => m.value_len(),
+        };
+        self.head.len() as u64 + body + self.tail.len() as u64
+    }
+
     /// Writes the output to `sink`, and gives the ledger's result (its CRC and digest made
     /// from the bytes as they passed).
     pub fn write(
@@ -107,26 +141,31 @@ impl Prepared {
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<FileResult> {
         let mut sums = Sums::default();
-        self.joined.copy(src, &mut |b| {
+        let mut sink = |b: &[u8]| {
             sums.update(b);
             sink(b)
-        })?;
+        };
+        sink(&self.head)?;
+        match &self.body {
+            Body::Copy(r) => bulk::copy(src, r.clone(), &mut sink)?,
+            Body::Masked(m) => m.write(src, &mut sink)?,
+        }
+        sink(&self.tail)?;
         Ok(self.result(sums))
     }
 
     /// The ledger's result for the output the sums were made over.
     pub fn result(&self, sums: Sums) -> FileResult {
         let d = &self.deidentified;
-        let size = self.joined.size();
         let mut review =
             final_review::examine(&d.bytes, &d.record.report.actions).unwrap_or_default();
-        let value_len = self.joined.value.end - self.joined.value.start;
+        let value_len = self.size() - self.head.len() as u64 - self.tail.len() as u64;
         final_review::set_pixel_data_length(&mut review, value_len);
         FileResult::Processed(Box::new(Processed {
             name: d.name.clone(),
             digest: format!("{:032x}", sums.digest.digest128()),
             crc32: sums.crc.finalize(),
-            size,
+            size: self.size(),
             record: d.record.clone(),
             linkage: d.linkage.clone(),
             review,

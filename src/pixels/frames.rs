@@ -13,7 +13,23 @@ pub fn split(
     frames: u32,
     extended: Option<&[u8]>,
 ) -> Result<Vec<Range<usize>>> {
-    let n = fragments.len();
+    let lengths: Vec<u64> = fragments.iter().map(|f| f.len() as u64).collect();
+    split_by(bot, &lengths, frames, extended, &mut |i| {
+        starts_frame(fragments[i])
+    })
+}
+
+/// [`split`] for fragments known by their lengths (a large file's fragments stay in the file):
+/// `starts(i)` says whether fragment `i` begins a codestream, asked only when no offset table
+/// can say where the frames are.
+pub fn split_by(
+    bot: &[u8],
+    lengths: &[u64],
+    frames: u32,
+    extended: Option<&[u8]>,
+    starts: &mut dyn FnMut(usize) -> bool,
+) -> Result<Vec<Range<usize>>> {
+    let n = lengths.len();
     let frames = frames as usize;
     if n == 0 {
         return Err(unsplittable("no fragments"));
@@ -33,18 +49,18 @@ pub fn split(
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()) as u64)
             .collect(),
-        _ => return by_codestream_starts(fragments, frames),
+        _ => return by_codestream_starts(n, frames, starts),
     };
-    by_offsets(fragments, &offsets[..frames])
+    by_offsets(lengths, &offsets[..frames])
 }
 
 /// Frames from byte offsets of each frame's first fragment item, counted from the first item.
-fn by_offsets(fragments: &[&[u8]], offsets: &[u64]) -> Result<Vec<Range<usize>>> {
-    let mut starts = Vec::with_capacity(fragments.len());
+fn by_offsets(lengths: &[u64], offsets: &[u64]) -> Result<Vec<Range<usize>>> {
+    let mut starts = Vec::with_capacity(lengths.len());
     let mut pos = 0u64;
-    for f in fragments {
+    for len in lengths {
         starts.push(pos);
-        pos += 8 + f.len() as u64;
+        pos += 8 + len;
     }
     let index_of = |offset: u64| {
         starts
@@ -58,28 +74,33 @@ fn by_offsets(fragments: &[&[u8]], offsets: &[u64]) -> Result<Vec<Range<usize>>>
     if firsts.windows(2).any(|w| w[0] >= w[1]) {
         return Err(unsplittable("the offset table is not increasing"));
     }
-    firsts.push(fragments.len());
+    firsts.push(lengths.len());
     Ok(firsts.windows(2).map(|w| w[0]..w[1]).collect())
 }
 
 /// Frames from the fragments that begin a codestream (JPEG SOI, JPEG 2000 SOC or a JP2
 /// signature box); used only when their number is the number of frames.
-fn by_codestream_starts(fragments: &[&[u8]], frames: usize) -> Result<Vec<Range<usize>>> {
-    let starts_frame = |f: &[u8]| {
-        f.starts_with(&[0xFF, 0xD8])
-            || f.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
-            || f.starts_with(&[0, 0, 0, 0x0C, b'j', b'P', b' ', b' '])
-    };
-    let mut firsts: Vec<usize> = (0..fragments.len())
-        .filter(|&i| starts_frame(fragments[i]))
-        .collect();
+fn by_codestream_starts(
+    n: usize,
+    frames: usize,
+    starts: &mut dyn FnMut(usize) -> bool,
+) -> Result<Vec<Range<usize>>> {
+    let mut firsts: Vec<usize> = (0..n).filter(|&i| starts(i)).collect();
     if firsts.len() != frames || firsts.first() != Some(&0) {
         return Err(unsplittable(
             "no offset table, and the fragments do not show where each frame starts",
         ));
     }
-    firsts.push(fragments.len());
+    firsts.push(n);
     Ok(firsts.windows(2).map(|w| w[0]..w[1]).collect())
+}
+
+/// Whether a fragment begins a codestream: JPEG SOI, a JPEG 2000 SOC and SIZ, or a JP2
+/// signature box.
+pub fn starts_frame(f: &[u8]) -> bool {
+    f.starts_with(&[0xFF, 0xD8])
+        || f.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
+        || f.starts_with(&[0, 0, 0, 0x0C, b'j', b'P', b' ', b' '])
 }
 
 fn unsplittable(why: &str) -> Error {

@@ -15,16 +15,21 @@
 //! | RLE | decoded, painted, re-encoded ([`rle`]) | RLE |
 //! | JPEG lossless, JPEG 2000, HTJ2K | decoded, painted | Explicit VR Little Endian |
 //! | anything else | not decodable here | quarantined |
+//!
+//! Encapsulated frames take their path frame by frame ([`masker`]), which also serves a large
+//! file whose frames stay in the input and are masked as they are copied ([`streamed`]).
 
 pub(crate) mod codec;
 pub(crate) mod frames;
 pub mod image;
 pub(crate) mod jpeg;
+pub(crate) mod masker;
 pub(crate) mod native;
 pub mod regions;
 pub(crate) mod risk;
 pub(crate) mod rle;
 pub mod script;
+pub mod streamed;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -39,6 +44,7 @@ use crate::dicom::model::{Element, FileObject, Item, Tag, Value, Vr, tags};
 use crate::error::{Error, Result};
 pub use codec::can_decode;
 pub use image::ImageInfo;
+use masker::{FrameMasker, Output};
 pub use regions::{Rect, Region};
 pub use rle::encode as rle_encode;
 pub use script::{Header, PixelScript};
@@ -210,14 +216,11 @@ fn is_zero(n: &usize) -> bool {
 
 /// Extended Offset Table, its Lengths, and the Encapsulated Pixel Data Value Total Length: they
 /// describe the fragments and go when the fragments change.
-const ENCAPSULATION_TAGS: [Tag; 3] = [
+pub(crate) const ENCAPSULATION_TAGS: [Tag; 3] = [
     Tag(0x7FE0, 0x0001),
     Tag(0x7FE0, 0x0002),
     Tag(0x7FE0, 0x0003),
 ];
-
-/// JPEG-LS syntaxes: no pure-Rust decoder works on real files (see the README).
-const JPEG_LS: [&str; 2] = [uids::JPEGLS_LOSSLESS, uids::JPEGLS_NEAR_LOSSLESS];
 
 /// Paints `choice` on every frame of the image in `obj`, by the path its transfer syntax allows.
 /// On error nothing is promised about `obj`: the caller quarantines the file.
@@ -265,13 +268,13 @@ fn value_len(v: &Value<'_>) -> usize {
     }
 }
 
-/// Encapsulated Pixel Data: split into frames, then per transfer syntax.
+/// Encapsulated Pixel Data: split into frames, each masked by the path its transfer syntax
+/// takes ([`masker`]).
 fn encapsulated(
     obj: &mut FileObject<'_>,
     info: &ImageInfo,
     choice: &Choice,
 ) -> Result<&'static str> {
-    let ts = obj.transfer_syntax.clone();
     let eot = obj
         .dataset
         .get(ENCAPSULATION_TAGS[0])
@@ -293,110 +296,39 @@ fn encapsulated(
             Cow::Owned(fragments[r.clone()].concat())
         }
     };
-    let mut one = info.clone();
-    one.frames = 1;
-    let rects = &choice.rects;
-    let (method, out, native_out): (&str, Vec<Vec<u8>>, bool) = match ts.as_str() {
-        uids::ENCAPSULATED_UNCOMPRESSED_EXPLICIT_VR_LITTLE_ENDIAN => {
-            let out = ranges
-                .iter()
-                .map(|r| {
-                    let mut f = joined(r).into_owned();
-                    native::mask(&mut f, &one, rects, false).map(|_| f)
-                })
-                .collect::<Result<_>>()?;
-            ("in place", out, false)
-        }
-        uids::DEFLATED_IMAGE_FRAME_COMPRESSION => {
-            let out = ranges
-                .iter()
-                .map(|r| {
-                    let mut f = inflate(&joined(r))?;
-                    native::mask(&mut f, &one, rects, false)?;
-                    Ok(deflate(&f))
-                })
-                .collect::<Result<_>>()?;
-            ("in place", out, false)
-        }
-        uids::JPEG_BASELINE8_BIT
-        | uids::JPEG_EXTENDED12_BIT
-        | uids::JPEG_LOSSLESS
-        | uids::JPEG_LOSSLESS_SV1
-            if ranges.first().is_some_and(|r| is_dct_huffman(&joined(r))) =>
-        {
-            // Chosen by the frame's own SOF marker: some files label baseline JPEG as lossless.
-            let out = ranges
-                .iter()
-                .map(|r| jpeg::mask_frame(&joined(r), info, rects))
-                .collect::<Result<_>>()?;
-            ("dct blocks", out, false)
-        }
-        uids::JPEG_BASELINE8_BIT | uids::JPEG_EXTENDED12_BIT => {
-            return Err(Error::Unsupported(
-                "pixel masking: a JPEG frame is not baseline or extended Huffman".into(),
-            ));
-        }
-        uids::RLE_LOSSLESS => {
-            let out = ranges
-                .iter()
-                .map(|r| {
-                    let mut f = codec::decode(&ts, &one, &joined(r))?;
-                    let mut decoded = one.clone();
-                    decoded.planar = false;
-                    native::mask(&mut f, &decoded, rects, false)?;
-                    Ok(rle::encode(
-                        &f,
-                        info.rows as usize,
-                        info.columns as usize,
-                        info.samples_per_pixel as usize,
-                        info.bytes_per_sample(),
-                    ))
-                })
-                .collect::<Result<_>>()?;
-            ("re-encoded", out, false)
-        }
-        t if JPEG_LS.contains(&t) => {
-            return Err(Error::Unsupported(
-                "pixel masking: no JPEG-LS codec in this build".into(),
-            ));
-        }
-        t if codec::can_decode(t) => {
-            let decoded_info = decoded_info(&one);
-            let out = ranges
-                .iter()
-                .map(|r| {
-                    let mut f = codec::decode(t, &one, &joined(r))?;
-                    native::mask(&mut f, &decoded_info, rects, false)?;
-                    Ok(f)
-                })
-                .collect::<Result<_>>()?;
-            ("re-encoded", out, true)
-        }
-        t => return Err(codec::no_codec(t)),
-    };
+    let first = ranges.first().map(&joined).unwrap_or_default();
+    let masker = FrameMasker::new(&obj.transfer_syntax, info, &choice.rects, &first)?;
+    let out = ranges
+        .iter()
+        .map(|r| masker.frame(&joined(r)))
+        .collect::<Result<Vec<_>>>()?;
     let had_bot = !bot.is_empty();
-    if native_out {
-        write_native(obj, info, out);
-    } else {
-        write_fragments(obj, out, had_bot, eot.is_some());
+    match masker.output() {
+        Output::Native => {
+            let mut data = out.concat();
+            if data.len() % 2 == 1 {
+                data.push(0);
+            }
+            write_native(obj, info, data);
+        }
+        Output::Fragments => {
+            let lengths: Vec<u64> = out.iter().map(|f| padded(f.len())).collect();
+            let mut items = vec![Cow::Owned(Vec::new())];
+            items.extend(out.into_iter().map(|mut f| {
+                if f.len() % 2 == 1 {
+                    f.push(0);
+                }
+                Cow::Owned(f)
+            }));
+            write_fragments(obj, items, &lengths, had_bot, eot.is_some());
+        }
     }
-    Ok(method)
+    Ok(masker.method())
 }
 
-/// Whether a JPEG stream's frame is a Huffman DCT process (SOF0 baseline or SOF1 extended),
-/// which [`jpeg`] masks block by block.
-fn is_dct_huffman(stream: &[u8]) -> bool {
-    let mut i = 2;
-    while i + 4 <= stream.len() && stream[i] == 0xFF {
-        match stream[i + 1] {
-            0xC0 | 0xC1 => return true,
-            0xC2..=0xCF if stream[i + 1] != 0xC4 && stream[i + 1] != 0xCC => return false,
-            0xD8 | 0x01 | 0xD0..=0xD7 => i += 2,
-            0xFF => i += 1,
-            _ => i += 2 + u16::from_be_bytes([stream[i + 2], stream[i + 3]]) as usize,
-        }
-    }
-    false
+/// A value's length once padded to even (PS3.5 7.1.1).
+pub(crate) fn padded(n: usize) -> u64 {
+    (n as u64 + 1) & !1
 }
 
 /// The image as a decoder hands it over: interleaved, every sample of every pixel (subsampled
@@ -413,12 +345,9 @@ fn decoded_info(info: &ImageInfo) -> ImageInfo {
     d
 }
 
-/// Replaces encapsulated Pixel Data with the decoded frames in Explicit VR Little Endian.
-fn write_native(obj: &mut FileObject<'_>, info: &ImageInfo, frames: Vec<Vec<u8>>) {
-    let mut data = frames.concat();
-    if data.len() % 2 == 1 {
-        data.push(0);
-    }
+/// Replaces encapsulated Pixel Data with native samples (`data`, even length) in Explicit VR
+/// Little Endian.
+fn write_native(obj: &mut FileObject<'_>, info: &ImageInfo, data: Vec<u8>) {
     let vr = if info.bits_allocated > 8 {
         Vr::OW
     } else {
@@ -447,24 +376,30 @@ fn write_native(obj: &mut FileObject<'_>, info: &ImageInfo, frames: Vec<Vec<u8>>
     obj.encoding = crate::dicom::model::Encoding::EXPLICIT_LE;
 }
 
-/// Replaces the fragments with one fragment per frame, with a Basic Offset Table when the input
-/// had one and an Extended Offset Table when the input had one.
-fn write_fragments(obj: &mut FileObject<'_>, frames: Vec<Vec<u8>>, bot: bool, eot: bool) {
-    let mut offsets = Vec::with_capacity(frames.len());
-    let mut lengths = Vec::with_capacity(frames.len());
-    let mut pos = 0u64;
-    let mut items: Vec<Cow<'static, [u8]>> = Vec::with_capacity(frames.len() + 1);
-    items.push(Cow::Owned(Vec::new()));
-    for mut f in frames {
-        if f.len() % 2 == 1 {
-            f.push(0);
-        }
-        offsets.push(pos);
-        lengths.push(f.len() as u64);
-        pos += 8 + f.len() as u64;
-        items.push(Cow::Owned(f));
-    }
-    if bot && pos <= u32::MAX as u64 {
+/// Replaces the fragments with `items`: an offset table item, then one fragment per frame
+/// (none when a large file's frames are written later), whose padded lengths are `lengths`. The
+/// offset table item is filled when the input had a Basic Offset Table, and an Extended Offset
+/// Table is written when the input had one.
+fn write_fragments(
+    obj: &mut FileObject<'_>,
+    mut items: Vec<Cow<'static, [u8]>>,
+    lengths: &[u64],
+    bot: bool,
+    eot: bool,
+) {
+    let offsets: Vec<u64> = lengths
+        .iter()
+        .scan(0u64, |pos, len| {
+            let at = *pos;
+            *pos += 8 + len;
+            Some(at)
+        })
+        .collect();
+    let end = offsets
+        .last()
+        .zip(lengths.last())
+        .map_or(0, |(o, l)| o + 8 + l);
+    if bot && end <= u32::MAX as u64 {
         items[0] = Cow::Owned(
             offsets
                 .iter()
@@ -481,7 +416,7 @@ fn write_fragments(obj: &mut FileObject<'_>, frames: Vec<Vec<u8>>, bot: bool, eo
         obj.dataset
             .put(Element::bytes(ENCAPSULATION_TAGS[0], Vr::OV, ov(&offsets)));
         obj.dataset
-            .put(Element::bytes(ENCAPSULATION_TAGS[1], Vr::OV, ov(&lengths)));
+            .put(Element::bytes(ENCAPSULATION_TAGS[1], Vr::OV, ov(lengths)));
     }
 }
 

@@ -100,6 +100,44 @@ impl Image {
             .map_err(plain)?
             .ok_or_else(|| Error::Unsupported("the file has no Pixel Data to display".into()))?;
         let (frames, count) = Frames::read(obj, &info)?;
+        Image::of_parts(obj, info, frames, count)
+    }
+
+    /// An image whose frames are elsewhere (a large file's, read one at a time): its header,
+    /// and the frame given to [`Image::set_frame`] to render.
+    pub(crate) fn of_header(obj: &crate::dicom::model::FileObject<'_>) -> Result<Image> {
+        let info = ImageInfo::of(&obj.dataset, obj.encoding)
+            .map_err(plain)?
+            .ok_or_else(|| Error::Unsupported("the file has no Pixel Data to display".into()))?;
+        let none = Frames::Encapsulated {
+            ts: String::new(),
+            frames: Vec::new(),
+        };
+        let count = info.frames;
+        Image::of_parts(obj, info, none, count)
+    }
+
+    /// Gives frame `k`'s stored bytes to render next: native samples of a data set in byte
+    /// order `big_endian`, Pixel Data of VR `vr` (`ts` is `None`), or a compressed frame in
+    /// transfer syntax `ts`.
+    pub(crate) fn set_frame(
+        &mut self,
+        k: u32,
+        bytes: Vec<u8>,
+        ts: Option<&str>,
+        order: (bool, crate::dicom::model::Vr),
+    ) {
+        self.frames = Frames::single(k, bytes, ts, order, &self.info);
+        *self.cache.borrow_mut() = None;
+    }
+
+    fn of_parts(
+        obj: &crate::dicom::model::FileObject<'_>,
+        info: ImageInfo,
+        frames: Frames,
+        count: u32,
+    ) -> Result<Image> {
+        let (d, enc) = (&obj.dataset, obj.encoding);
         let palette = if info.photometric == "PALETTE COLOR" && info.samples_per_pixel == 1 {
             Some(Palette::read(d, enc, info.signed)?)
         } else {

@@ -21,6 +21,8 @@ pub(crate) enum Frames {
     Native { data: Vec<u8>, big_endian: bool },
     /// One byte string per frame, in the transfer syntax `ts`.
     Encapsulated { ts: String, frames: Vec<Vec<u8>> },
+    /// Frame `k` alone (a large file's frames are read from it one at a time).
+    Single { k: u32, frame: Box<Frames> },
 }
 
 /// One frame's stored values, one per stored sample, and how they are laid out.
@@ -51,17 +53,8 @@ impl Frames {
                 if available == 0 {
                     return Err(unsupported("Pixel Data is shorter than one frame"));
                 }
-                let mut data = b.to_vec();
-                let mut big_endian = obj.encoding.big_endian;
-                if big_endian && info.bits_allocated <= 8 {
-                    // OW in big endian holds 16-bit words: bytes (and packed bits) come swapped
-                    // in pairs. OB does not.
-                    if element.vr == Vr::OW {
-                        data.chunks_exact_mut(2).for_each(|p| p.swap(0, 1));
-                    }
-                    big_endian = false;
-                }
-                Ok((Frames::Native { data, big_endian }, available as u32))
+                let native = native(b.to_vec(), obj.encoding.big_endian, element.vr, info);
+                Ok((native, available as u32))
             }
             Value::Fragments(all) => encapsulated(obj, info, all),
             Value::Items(_) => Err(unsupported("Pixel Data is a sequence")),
@@ -88,8 +81,46 @@ impl Frames {
                     .ok_or_else(|| unsupported("no such frame"))?;
                 decoded(ts, frame, info)
             }
+            Frames::Single { k: held, frame } if *held == k => frame.stored(0, info),
+            Frames::Single { .. } => Err(unsupported("no such frame")),
         }
     }
+
+    /// Frame `k` alone, from its stored bytes: native samples of a data set in byte order
+    /// `big_endian`, Pixel Data of VR `vr` (`ts` is `None`), or a compressed frame in transfer
+    /// syntax `ts`.
+    pub fn single(
+        k: u32,
+        bytes: Vec<u8>,
+        ts: Option<&str>,
+        (big_endian, vr): (bool, Vr),
+        info: &ImageInfo,
+    ) -> Frames {
+        let frame = match ts {
+            Some(ts) => Frames::Encapsulated {
+                ts: ts.into(),
+                frames: vec![bytes],
+            },
+            None => native(bytes, big_endian, vr, info),
+        };
+        Frames::Single {
+            k,
+            frame: Box::new(frame),
+        }
+    }
+}
+
+/// Native samples as stored, with the byte order they are read in.
+fn native(mut data: Vec<u8>, mut big_endian: bool, vr: Vr, info: &ImageInfo) -> Frames {
+    if big_endian && info.bits_allocated <= 8 {
+        // OW in big endian holds 16-bit words: bytes (and packed bits) come swapped in pairs.
+        // OB does not.
+        if vr == Vr::OW {
+            data.chunks_exact_mut(2).for_each(|p| p.swap(0, 1));
+        }
+        big_endian = false;
+    }
+    Frames::Native { data, big_endian }
 }
 
 fn unsupported(why: &str) -> Error {

@@ -18,6 +18,7 @@ pub mod survey;
 pub mod tokens;
 pub mod verify;
 
+pub(crate) use verify::check_with;
 pub use verify::{FileCheck, Report, Verifier, VerifyConfig, check_file, deidentify_and_check};
 
 /// A 53-bit hash for counting distinct patients, series and values: parts cross from a page

@@ -290,8 +290,20 @@ pub fn deidentify_and_check(
     input: &[u8],
     input_name: &str,
 ) -> (crate::Result<crate::Deidentified>, Option<FileCheck>) {
+    check_with(d, cfg, input, input_name, None)
+}
+
+/// [`deidentify_and_check`], for the stub of a large file when `bulk` says where its frames
+/// are.
+pub(crate) fn check_with(
+    d: &Deidentifier,
+    cfg: &VerifyConfig,
+    input: &[u8],
+    input_name: &str,
+    bulk: Option<&mut crate::pixels::streamed::Bulk<'_>>,
+) -> (crate::Result<crate::Deidentified>, Option<FileCheck>) {
     let mut checker = Checker::new(cfg, input_name);
-    let result = d.deidentify_witnessed(input, Some(&mut checker));
+    let result = d.deidentify_witnessed(input, Some(&mut checker), bulk);
     // An input held back still has identifiers that must not appear elsewhere; one skipped (a
     // DICOMDIR) or failed has no output to look in and is not counted.
     let counted = matches!(&result, Ok(_) | Err(crate::Error::Quarantined(_)));

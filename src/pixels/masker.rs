@@ -1,0 +1,161 @@
+//! How each frame of an encapsulated image is masked, chosen once from its transfer syntax (and,
+//! for the JPEG syntaxes, from the first frame's SOF marker). One step per frame serves both a
+//! file held in memory ([`super::apply`]) and a large file whose frames are read one at a time
+//! from the input ([`super::streamed`]).
+
+use dicom_dictionary_std::uids;
+
+use crate::error::{Error, Result};
+use crate::pixels::image::ImageInfo;
+use crate::pixels::regions::Rect;
+use crate::pixels::{codec, jpeg, native, rle};
+
+/// JPEG-LS syntaxes: no pure-Rust decoder works on real files (see the README).
+const JPEG_LS: [&str; 2] = [uids::JPEGLS_LOSSLESS, uids::JPEGLS_NEAR_LOSSLESS];
+
+/// The path a transfer syntax takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// Encapsulated uncompressed: the frame is native samples.
+    InPlace,
+    /// Deflated image frames: inflated, painted, deflated again.
+    Deflated,
+    /// Baseline or extended Huffman JPEG: the DCT blocks that meet a region ([`jpeg`]).
+    DctBlocks,
+    /// RLE: decoded, painted, encoded again ([`rle`]).
+    Rle,
+    /// Anything the codec registry decodes: painted and written as native samples.
+    Decoded,
+}
+
+/// What the masked frames become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// One fragment per frame, in the input's transfer syntax.
+    Fragments,
+    /// Native samples in Explicit VR Little Endian (see [`super::decoded_info`]).
+    Native,
+}
+
+/// Masks the frames of one image, one at a time.
+#[derive(Debug, Clone)]
+pub(crate) struct FrameMasker {
+    path: Path,
+    ts: String,
+    /// The image (every frame), as the JPEG masker wants it.
+    info: ImageInfo,
+    /// One frame of it, as stored.
+    one: ImageInfo,
+    rects: Vec<Rect>,
+}
+
+impl FrameMasker {
+    /// The masker for encapsulated frames of `ts`; `first` is the first frame's bytes (some
+    /// files label baseline JPEG as lossless: the SOF marker decides). An error names why the
+    /// image cannot be masked here (the caller quarantines it).
+    pub fn new(ts: &str, info: &ImageInfo, rects: &[Rect], first: &[u8]) -> Result<FrameMasker> {
+        let path = match ts {
+            uids::ENCAPSULATED_UNCOMPRESSED_EXPLICIT_VR_LITTLE_ENDIAN => Path::InPlace,
+            uids::DEFLATED_IMAGE_FRAME_COMPRESSION => Path::Deflated,
+            uids::JPEG_BASELINE8_BIT
+            | uids::JPEG_EXTENDED12_BIT
+            | uids::JPEG_LOSSLESS
+            | uids::JPEG_LOSSLESS_SV1
+                if is_dct_huffman(first) =>
+            {
+                Path::DctBlocks
+            }
+            uids::JPEG_BASELINE8_BIT | uids::JPEG_EXTENDED12_BIT => {
+                return Err(Error::Unsupported(
+                    "pixel masking: a JPEG frame is not baseline or extended Huffman".into(),
+                ));
+            }
+            uids::RLE_LOSSLESS => Path::Rle,
+            t if JPEG_LS.contains(&t) => {
+                return Err(Error::Unsupported(
+                    "pixel masking: no JPEG-LS codec in this build".into(),
+                ));
+            }
+            t if codec::can_decode(t) => Path::Decoded,
+            t => return Err(codec::no_codec(t)),
+        };
+        let mut one = info.clone();
+        one.frames = 1;
+        Ok(FrameMasker {
+            path,
+            ts: ts.into(),
+            info: info.clone(),
+            one,
+            rects: rects.to_vec(),
+        })
+    }
+
+    /// How the audit names the path.
+    pub fn method(&self) -> &'static str {
+        match self.path {
+            Path::InPlace | Path::Deflated => "in place",
+            Path::DctBlocks => "dct blocks",
+            Path::Rle | Path::Decoded => "re-encoded",
+        }
+    }
+
+    pub fn output(&self) -> Output {
+        match self.path {
+            Path::Decoded => Output::Native,
+            _ => Output::Fragments,
+        }
+    }
+
+    /// One frame masked: the new fragment, or (for [`Output::Native`]) its native samples.
+    pub fn frame(&self, frame: &[u8]) -> Result<Vec<u8>> {
+        let rects = &self.rects[..];
+        match self.path {
+            Path::InPlace => {
+                let mut f = frame.to_vec();
+                native::mask(&mut f, &self.one, rects, false)?;
+                Ok(f)
+            }
+            Path::Deflated => {
+                let mut f = super::inflate(frame)?;
+                native::mask(&mut f, &self.one, rects, false)?;
+                Ok(super::deflate(&f))
+            }
+            Path::DctBlocks => jpeg::mask_frame(frame, &self.info, rects),
+            Path::Rle => {
+                let mut f = codec::decode(&self.ts, &self.one, frame)?;
+                let mut decoded = self.one.clone();
+                decoded.planar = false;
+                native::mask(&mut f, &decoded, rects, false)?;
+                let i = &self.info;
+                Ok(rle::encode(
+                    &f,
+                    i.rows as usize,
+                    i.columns as usize,
+                    i.samples_per_pixel as usize,
+                    i.bytes_per_sample(),
+                ))
+            }
+            Path::Decoded => {
+                let mut f = codec::decode(&self.ts, &self.one, frame)?;
+                native::mask(&mut f, &super::decoded_info(&self.one), rects, false)?;
+                Ok(f)
+            }
+        }
+    }
+}
+
+/// Whether a JPEG stream's frame is a Huffman DCT process (SOF0 baseline or SOF1 extended),
+/// which [`jpeg`] masks block by block.
+fn is_dct_huffman(stream: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= stream.len() && stream[i] == 0xFF {
+        match stream[i + 1] {
+            0xC0 | 0xC1 => return true,
+            0xC2..=0xCF if stream[i + 1] != 0xC4 && stream[i + 1] != 0xCC => return false,
+            0xD8 | 0x01 | 0xD0..=0xD7 => i += 2,
+            0xFF => i += 1,
+            _ => i += 2 + u16::from_be_bytes([stream[i + 2], stream[i + 3]]) as usize,
+        }
+    }
+    false
+}
