@@ -18,9 +18,10 @@ import { launchPersistent, root, serve, walkFiles } from './helpers.mjs';
 const SETS = (process.env.LARGE_SIZES ?? '3000,5000e,1000e,1000m,1000em').split(',').map((s) => ({
   mb: parseInt(s, 10), encapsulated: s.includes('e'), masked: s.endsWith('m'),
 }));
-// A rectangle every frame gets (CTP script syntax: a rule that always matches).
+// A rectangle every frame gets (CTP script syntax: a rule that always matches; CTP paints
+// width + 1 by height + 1 pixels, so the script says one less).
 const RECT = [40, 10, 300, 50];
-const SCRIPT = `{ true }\n(${RECT[0]},${RECT[1]},${RECT[2] - RECT[0]},${RECT[3] - RECT[1]})\n`;
+const SCRIPT = `{ true }\n(${RECT[0]},${RECT[1]},${RECT[2] - RECT[0] - 1},${RECT[3] - RECT[1] - 1})\n`;
 
 const py = (script, ...args) => execFileSync('python3', [path.join(root, 'scripts', script), ...args], { encoding: 'utf8' });
 
