@@ -14,12 +14,14 @@
 //! | JPEG baseline / extended (8, 12 bit) | DCT blocks that meet a region blanked ([`jpeg`]) | same syntax |
 //! | RLE | decoded, painted, re-encoded ([`rle`]) | RLE |
 //! | JPEG lossless, JPEG 2000, HTJ2K | decoded, painted | Explicit VR Little Endian |
+//! | JPEG-LS lossless, near-lossless | decoded, painted, re-encoded by CharLS ([`jpegls`]) | JPEG-LS lossless |
 //! | anything else | not decodable here | quarantined |
 
 pub(crate) mod codec;
 pub(crate) mod frames;
 pub mod image;
 pub(crate) mod jpeg;
+pub(crate) mod jpegls;
 pub(crate) mod native;
 pub mod regions;
 pub(crate) mod risk;
@@ -216,7 +218,7 @@ const ENCAPSULATION_TAGS: [Tag; 3] = [
     Tag(0x7FE0, 0x0003),
 ];
 
-/// JPEG-LS syntaxes: no pure-Rust decoder works on real files (see the README).
+/// JPEG-LS syntaxes: CharLS decodes and encodes them ([`jpegls`]).
 const JPEG_LS: [&str; 2] = [uids::JPEGLS_LOSSLESS, uids::JPEGLS_NEAR_LOSSLESS];
 
 /// Paints `choice` on every frame of the image in `obj`, by the path its transfer syntax allows.
@@ -356,9 +358,16 @@ fn encapsulated(
             ("re-encoded", out, false)
         }
         t if JPEG_LS.contains(&t) => {
-            return Err(Error::Unsupported(
-                "pixel masking: no JPEG-LS codec in this build".into(),
-            ));
+            // Lossless JPEG-LS again; near-lossless input is written losslessly, so as 4.80
+            // (Lossy Image Compression and its ratio and method stay as they were).
+            let had_bot = !bot.is_empty();
+            let out = ranges
+                .iter()
+                .map(|r| jpegls::mask_frame(&joined(r), info, rects))
+                .collect::<Result<_>>()?;
+            write_fragments(obj, out, had_bot, eot.is_some());
+            obj.transfer_syntax = uids::JPEGLS_LOSSLESS.into();
+            return Ok("re-encoded");
         }
         t if codec::can_decode(t) => {
             let decoded_info = decoded_info(&one);
