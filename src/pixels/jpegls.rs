@@ -138,7 +138,10 @@ fn decode_as(frame: &Frame, info: &ImageInfo, stream: &[u8]) -> Result<Vec<u8>> 
             "pixel masking: a JPEG-LS frame's size or components differ from the image's".into(),
         ));
     }
-    let raw = backend::decode(stream)?;
+    let raw = backend::decode(stream).or_else(|e| match without_pad_before_eoi(stream) {
+        Some(trimmed) => backend::decode(&trimmed),
+        None => Err(e),
+    })?;
     if raw.len() != frame.samples() * frame.sample_bytes() {
         return Err(Error::Unsupported(
             "pixel masking: a JPEG-LS frame decoded to the wrong number of samples".into(),
@@ -150,6 +153,15 @@ fn decode_as(frame: &Frame, info: &ImageInfo, stream: &[u8]) -> Result<Vec<u8>> 
         raw
     };
     widen(raw, frame.sample_bytes(), info.bits_allocated)
+}
+
+/// The stream without a 0x00 byte between its entropy-coded data and EOI, if it has one. Some
+/// encoders wrote one (WG04's `MR1_JLSL`); CharLS 2.4.2 (the `charls` crate) refuses it where
+/// 2.4.4 (the page's) reads it, so both builds retry without it: one image, one decision.
+fn without_pad_before_eoi(stream: &[u8]) -> Option<Vec<u8>> {
+    let n = stream.len();
+    (n >= 4 && stream[n - 3..] == [0x00, 0xFF, 0xD9] && stream[n - 4] != 0xFF)
+        .then(|| [&stream[..n - 3], &[0xFF, 0xD9][..]].concat())
 }
 
 /// Samples of CharLS's width in the image's Bits Allocated: 8-bit samples of a 16-bit image are
