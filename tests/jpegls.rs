@@ -58,7 +58,7 @@ struct Kind {
 /// Sample `s` of pixel (x, y) of frame `f`: a gradient, with bright bars inside the mask.
 fn sample(k: &Kind, f: u32, x: u32, y: u32, s: u32) -> u32 {
     let max = (1u32 << k.stored) - 1;
-    if inside(x, y) && y % 3 != 0 {
+    if inside(x, y) && !y.is_multiple_of(3) {
         return max - s;
     }
     ((x * 5 + y * 3 + f * 7 + s * 11) * max / 400) & max
