@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Clean Pixel Data cost by transfer syntax: the release CLI on the corpus files of each syntax
 (one job, best of 3), Basic alone against Basic + Clean Pixel Data with a script that masks a
-100x30 band of every frame. Usage: python3 scripts/pixel_bench.py (from the repository root)."""
-import csv, os, subprocess, tempfile, time, shutil, collections
+100x30 band of every frame. Usage: python3 scripts/pixel_bench.py [WORD] (from the repository root;
+WORD keeps the syntaxes whose name holds it, e.g. JPEG-LS)."""
+import csv, os, subprocess, sys, tempfile, time, shutil, collections
 corpus='../shared/corpus'
 rows=list(csv.DictReader(open(corpus+'/MANIFEST.csv')))
 groups=collections.defaultdict(list)
@@ -12,7 +13,9 @@ for r in rows:
 exe='./target/release/dcm-deid'
 script='/tmp/all.script'; open(script,'w').write('{ true } (0,0,99,29)\n')
 for ts, files in sorted(groups.items()):
-    if ts not in ('Explicit VR Little Endian','RLE Lossless','JPEG Baseline (Process 1)','JPEG Extended (Process 2 and 4)','JPEG 2000 Image Compression','JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])','Explicit VR Big Endian'): continue
+    if ts not in ('Explicit VR Little Endian','RLE Lossless','JPEG Baseline (Process 1)','JPEG Extended (Process 2 and 4)','JPEG 2000 Image Compression','JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])','Explicit VR Big Endian',
+                  'JPEG-LS Lossless Image Compression','JPEG-LS Lossy (Near-Lossless) Image Compression'): continue
+    if len(sys.argv) > 1 and sys.argv[1] not in ts: continue
     with tempfile.TemporaryDirectory() as t:
         d=os.path.join(t,'in'); os.makedirs(d)
         frames=0

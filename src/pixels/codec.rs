@@ -10,6 +10,13 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::{Error, Result};
 use crate::pixels::image::ImageInfo;
+use crate::pixels::jpegls;
+
+/// JPEG-LS lossless and near-lossless: decoded by CharLS ([`jpegls`]), not by the registry.
+pub(crate) const JPEG_LS: [&str; 2] = [
+    dicom_dictionary_std::uids::JPEGLS_LOSSLESS,
+    dicom_dictionary_std::uids::JPEGLS_NEAR_LOSSLESS,
+];
 
 /// One frame of an encapsulated image, as the registry's pixel-data adapters see it: a
 /// single-frame object with one fragment, so that adapters which copy every fragment on each
@@ -65,6 +72,9 @@ impl PixelDataObject for FrameView<'_> {
 
 /// Whether the registry in this build can decode frames of a transfer syntax.
 pub fn can_decode(ts: &str) -> bool {
+    if JPEG_LS.contains(&ts) {
+        return jpegls::available();
+    }
     usable_here(ts)
         && TransferSyntaxRegistry
             .get(ts)
@@ -82,6 +92,9 @@ fn usable_here(ts: &str) -> bool {
 /// Decodes one frame (its fragments joined) into native little-endian samples, interleaved
 /// (planar configuration 0), one frame long.
 pub fn decode(ts: &str, info: &ImageInfo, frame: &[u8]) -> Result<Vec<u8>> {
+    if JPEG_LS.contains(&ts) {
+        return jpegls::decode(info, frame);
+    }
     let reader = TransferSyntaxRegistry
         .get(ts)
         .and_then(|t| t.pixel_data_reader())
@@ -109,6 +122,11 @@ pub fn decode(ts: &str, info: &ImageInfo, frame: &[u8]) -> Result<Vec<u8>> {
 }
 
 pub(crate) fn no_codec(ts: &str) -> Error {
+    if JPEG_LS.contains(&ts) {
+        return Error::Unsupported(
+            "pixel masking: no JPEG-LS decoder is loaded in this page (CharLS); use the command-line tool".into(),
+        );
+    }
     if !usable_here(ts) {
         return Error::Unsupported(format!(
             "pixel masking: no decoder for transfer syntax {ts} in the browser; use the command-line tool"

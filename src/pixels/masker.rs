@@ -6,12 +6,10 @@
 use dicom_dictionary_std::uids;
 
 use crate::error::{Error, Result};
+use crate::pixels::codec::JPEG_LS;
 use crate::pixels::image::ImageInfo;
 use crate::pixels::regions::Rect;
-use crate::pixels::{codec, jpeg, native, rle};
-
-/// JPEG-LS syntaxes: no pure-Rust decoder works on real files (see the README).
-const JPEG_LS: [&str; 2] = [uids::JPEGLS_LOSSLESS, uids::JPEGLS_NEAR_LOSSLESS];
+use crate::pixels::{codec, jpeg, jpegls, native, rle};
 
 /// The path a transfer syntax takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +22,8 @@ enum Path {
     DctBlocks,
     /// RLE: decoded, painted, encoded again ([`rle`]).
     Rle,
+    /// JPEG-LS: decoded, painted, encoded again losslessly by CharLS ([`jpegls`]).
+    JpegLs,
     /// Anything the codec registry decodes: painted and written as native samples.
     Decoded,
 }
@@ -71,11 +71,8 @@ impl FrameMasker {
                 ));
             }
             uids::RLE_LOSSLESS => Path::Rle,
-            t if JPEG_LS.contains(&t) => {
-                return Err(Error::Unsupported(
-                    "pixel masking: no JPEG-LS codec in this build".into(),
-                ));
-            }
+            t if JPEG_LS.contains(&t) && jpegls::available() => Path::JpegLs,
+            t if JPEG_LS.contains(&t) => return Err(codec::no_codec(t)),
             t if codec::can_decode(t) => Path::Decoded,
             t => return Err(codec::no_codec(t)),
         };
@@ -95,7 +92,7 @@ impl FrameMasker {
         match self.path {
             Path::InPlace | Path::Deflated => "in place",
             Path::DctBlocks => "dct blocks",
-            Path::Rle | Path::Decoded => "re-encoded",
+            Path::Rle | Path::JpegLs | Path::Decoded => "re-encoded",
         }
     }
 
@@ -104,6 +101,13 @@ impl FrameMasker {
             Path::Decoded => Output::Native,
             _ => Output::Fragments,
         }
+    }
+
+    /// The transfer syntax of masked fragments when it is not the input's: near-lossless
+    /// JPEG-LS is written losslessly, so as 4.80 (Lossy Image Compression and its ratio and
+    /// method stay as they were).
+    pub fn fragments_syntax(&self) -> Option<&'static str> {
+        (self.path == Path::JpegLs).then_some(uids::JPEGLS_LOSSLESS)
     }
 
     /// One frame masked: the new fragment, or (for [`Output::Native`]) its native samples.
@@ -121,6 +125,7 @@ impl FrameMasker {
                 Ok(super::deflate(&f))
             }
             Path::DctBlocks => jpeg::mask_frame(frame, &self.info, rects),
+            Path::JpegLs => jpegls::mask_frame(frame, &self.info, rects),
             Path::Rle => {
                 let mut f = codec::decode(&self.ts, &self.one, frame)?;
                 let mut decoded = self.one.clone();

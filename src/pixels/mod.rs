@@ -14,6 +14,7 @@
 //! | JPEG baseline / extended (8, 12 bit) | DCT blocks that meet a region blanked ([`jpeg`]) | same syntax |
 //! | RLE | decoded, painted, re-encoded ([`rle`]) | RLE |
 //! | JPEG lossless, JPEG 2000, HTJ2K | decoded, painted | Explicit VR Little Endian |
+//! | JPEG-LS lossless, near-lossless | decoded, painted, re-encoded by CharLS ([`jpegls`]) | JPEG-LS lossless |
 //! | anything else | not decodable here | quarantined |
 //!
 //! Encapsulated frames take their path frame by frame ([`masker`]), which also serves a large
@@ -23,6 +24,7 @@ pub(crate) mod codec;
 pub(crate) mod frames;
 pub mod image;
 pub(crate) mod jpeg;
+pub(crate) mod jpegls;
 pub(crate) mod masker;
 pub(crate) mod native;
 pub mod regions;
@@ -321,6 +323,9 @@ fn encapsulated(
                 Cow::Owned(f)
             }));
             write_fragments(obj, items, &lengths, had_bot, eot.is_some());
+            if let Some(ts) = masker.fragments_syntax() {
+                obj.transfer_syntax = ts.into();
+            }
         }
     }
     Ok(masker.method())

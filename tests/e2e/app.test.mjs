@@ -299,6 +299,90 @@ test('with Clean Pixel Data, an image at risk is held back, counted, and its ori
   }
 });
 
+/** The shared corpus's JPEG-LS files this test masks: multi-frame palette ultrasound, RGB with
+ * sample interleave (25 frames), near-lossless MR, and WG04's MR1 (a 0x00 before EOI). */
+const JPEG_LS = ['gh-dcm4che/jpeg-ls-Palette.dcm', 'gh-highdicom/sm_image_jpegls.dcm',
+  'gh-rsna-anonymizer/test_dcm_files/JPEG-LS_Lossy.dcm', 'gh-dicom-test-files/WG04/JLSL/MR1_JLSL',
+  'gh-dicom-test-files/WG04/JLSN/CT1_JLSN'];
+
+/** Runs the page on `input` with Basic, Clean Pixel Data, the pixel script `script` and the key;
+ * resolves to the saved zip's entries and the summary text. `www` is the folder served. */
+async function cleanPixelRun(input, script, key, www) {
+  const server = await serve(www);
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${server.origin}/?direct=0&sw=0`);
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    await page.setInputFiles('#pick-folder', input);
+    await page.check('input[name=preset][value=basic]');
+    await page.check('#opt-clean_pixel_data');
+    await page.uncheck('#detect-text'); // masks come from the script here; detection has its own tests
+    await page.setInputFiles('#pixel-scripts', script);
+    await page.setInputFiles('#key-import', key);
+    await page.waitForFunction(() => /fingerprint 5a5a5a5a/.test(document.getElementById('key-status').textContent));
+    const t0 = Date.now();
+    await page.click('#start');
+    await page.waitForSelector('body[data-state=done]', { timeout: 240_000 });
+    const seconds = (Date.now() - t0) / 1000;
+    const summary = await page.textContent('#summary');
+    const [zipDl] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    const zipPath = path.join(path.dirname(key), `page-${Date.now()}.zip`);
+    await zipDl.saveAs(zipPath);
+    assert.deepEqual(errors, []);
+    return { entries: readZip(fs.readFileSync(zipPath)), summary, seconds };
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+}
+
+test('with Clean Pixel Data, JPEG-LS images are masked in the page byte for byte as the CLI masks them, and held back without the codec', { timeout: 600_000 }, async (t) => {
+  const corpus = path.join(root, '..', 'shared', 'corpus');
+  if (!JPEG_LS.every((f) => fs.existsSync(path.join(corpus, f)))) return t.skip('no ../shared/corpus');
+  const exe = path.join(root, 'target', 'release', 'dcm-deid');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-e2e-jls-'));
+  try {
+    const input = path.join(tmp, 'in');
+    fs.mkdirSync(input);
+    JPEG_LS.forEach((f, i) => fs.copyFileSync(path.join(corpus, f), path.join(input, `${i}.dcm`)));
+    const script = path.join(tmp, 'all.script');
+    fs.writeFileSync(script, '{ true }\n(5,3,21,8)\n');
+    const key = path.join(tmp, 'k');
+    fs.writeFileSync(key, '5a'.repeat(32) + '\n');
+    const nativeOut = path.join(tmp, 'native');
+    const t0 = Date.now();
+    execFileSync(exe, ['deidentify', input, '-o', nativeOut, '--preset', 'basic', '--clean-pixel-data', '--pixel-script', script, '--key', key], { stdio: 'pipe' });
+    const cliSeconds = (Date.now() - t0) / 1000;
+    const native = walkFiles(nativeOut).filter((f) => f.endsWith('.dcm'));
+    assert.equal(native.length, JPEG_LS.length, 'the CLI masks every file');
+    const audit = fs.readFileSync(path.join(nativeOut, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const masked = audit.filter((r) => r.pixels?.masked);
+    assert.equal(masked.length, JPEG_LS.length);
+    for (const r of masked) assert.equal(r.pixels.masked.transfer_syntax_out, '1.2.840.10008.1.2.4.80');
+
+    const run = await cleanPixelRun(input, script, key);
+    console.log(`JPEG-LS: CLI ${cliSeconds.toFixed(1)} s, page ${run.seconds.toFixed(1)} s for ${JPEG_LS.length} files`);
+    const pageDcm = [...run.entries.keys()].filter((n) => n.endsWith('.dcm')).sort();
+    assert.deepEqual(pageDcm, native, run.summary);
+    for (const n of native) assert.ok(run.entries.get(n).equals(fs.readFileSync(path.join(nativeOut, n))), `${n} differs from the CLI output`);
+
+    // Without the codec's files the page cannot decode JPEG-LS: every image is held back, with
+    // the reason, never passed.
+    const www = path.join(tmp, 'www');
+    fs.cpSync(path.join(root, 'www'), www, { recursive: true });
+    fs.rmSync(path.join(www, 'pkg', 'charls.mjs'));
+    const bare = await cleanPixelRun(input, script, key, www);
+    assert.match(bare.summary, new RegExp(`0 de-identified, 0 skipped, 0 failed, ${JPEG_LS.length} held back`));
+    assert.match(bare.summary, /no JPEG-LS decoder is loaded in this page/);
+    assert.equal([...bare.entries.keys()].filter((n) => n.endsWith('.dcm')).length, 0);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 test('a study written under two pseudonyms is a warning on the page, worded as the CLI words it', { timeout: 180_000 }, async () => {
   // Two files of one study whose Patient IDs disagree (one digit): two pseudonyms, one study.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-e2e-split-'));

@@ -120,8 +120,8 @@ const handlers = {
     return { kind: READY };
   },
 
-  [CONFIGURE](settings) {
-    deidentifier = configure(deidentifier, settings);
+  async [CONFIGURE](settings) {
+    deidentifier = await configure(deidentifier, settings);
     return { kind: CONFIGURED };
   },
 
