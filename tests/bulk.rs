@@ -27,27 +27,17 @@ type Output = (Vec<u8>, FileResult);
 fn both(d: &Deidentifier, input: &[u8]) -> Option<(Output, Output)> {
     let whole = d.deidentify(input);
     let whole_result = FileResult::of(&whole);
-    let mut src: &[u8] = input;
-    let (prepared, _) = streamed::prepare(d, &mut src, None).ok()?;
-    let prepared = match prepared {
-        Ok(p) => p,
+    match split::split_output(d, input).ok()? {
+        Ok(split) => Some(((whole.unwrap().bytes, whole_result), split)),
         Err(e) => {
             assert_eq!(
                 FileResult::rejected(&e),
                 whole_result,
                 "the same error either way"
             );
-            return None;
+            None
         }
-    };
-    let mut out = Vec::new();
-    let result = prepared
-        .write(&mut src, &mut |b| {
-            out.extend_from_slice(b);
-            Ok(())
-        })
-        .unwrap();
-    Some(((whole.unwrap().bytes, whole_result), (out, result)))
+    }
 }
 
 fn multiframe_ct(frames: usize, big_endian: bool) -> Vec<u8> {

@@ -13,7 +13,11 @@ use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_deid::pixels::{PixelSettings, ScriptText};
 use dicom_deid::{Deidentifier, Options, ProjectKey};
 use dicom_dictionary_std::{tags, uids};
-use dicom_object::{DefaultDicomObject, FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
+use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
+
+mod common;
+
+use common::dcm::{open, part10};
 
 /// The region every test paints: CTP's `(x, y, w, h)`, inclusive, so columns 5..27, rows 3..12
 /// (as `tests/pixels.rs` and `scripts/pixel_check.py`).
@@ -155,24 +159,7 @@ fn jpegls_file(k: &Kind) -> Vec<u8> {
         VR::OB,
         Value::PixelSequence(PixelFragmentSequence::new(Vec::<u32>::new(), frames)),
     ));
-    let file = o
-        .with_meta(
-            FileMetaTableBuilder::new()
-                .transfer_syntax(ts)
-                .media_storage_sop_class_uid(SOP_CLASS)
-                .media_storage_sop_instance_uid(sop),
-        )
-        .unwrap();
-    let mut out = Vec::new();
-    file.write_all(&mut out).unwrap();
-    out
-}
-
-fn open(bytes: &[u8]) -> DefaultDicomObject {
-    OpenFileOptions::new()
-        .read_preamble(dicom_object::file::ReadPreamble::Always)
-        .from_reader(std::io::Cursor::new(bytes.to_vec()))
-        .unwrap()
+    part10(o, ts, SOP_CLASS, sop)
 }
 
 fn text(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<String> {

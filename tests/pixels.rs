@@ -8,12 +8,17 @@
 use std::collections::HashMap;
 
 use dicom_core::{DataElement, PrimitiveValue, VR};
-use dicom_deid::output::{FileResult, streamed};
+use dicom_deid::output::FileResult;
 use dicom_deid::pixels::{ExplicitMasks, PixelSettings, Rect};
 use dicom_deid::{Deidentified, Deidentifier, Error, Options, ProjectKey};
 use dicom_dictionary_std::{tags, uids};
-use dicom_object::{DefaultDicomObject, FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
+use dicom_object::{DefaultDicomObject, InMemDicomObject};
 use dicom_pixeldata::{PixelDecoder, Transcode};
+
+mod common;
+
+use common::dcm::{open, part10};
+use common::split::split_output;
 
 const US_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.6.1";
 const SOP_UID: &str = "1.2.826.0.1.3680043.8.498.1";
@@ -178,24 +183,7 @@ fn native_file(k: &Kind, ts: &str) -> Vec<u8> {
         DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(data))
     };
     o.put(value);
-    let file = o
-        .with_meta(
-            FileMetaTableBuilder::new()
-                .transfer_syntax(ts)
-                .media_storage_sop_class_uid(US_IMAGE)
-                .media_storage_sop_instance_uid(SOP_UID),
-        )
-        .unwrap();
-    let mut out = Vec::new();
-    file.write_all(&mut out).unwrap();
-    out
-}
-
-fn open(bytes: &[u8]) -> DefaultDicomObject {
-    OpenFileOptions::new()
-        .read_preamble(dicom_object::file::ReadPreamble::Always)
-        .from_reader(std::io::Cursor::new(bytes.to_vec()))
-        .unwrap()
+    part10(o, ts, US_IMAGE, SOP_UID)
 }
 
 /// The same image re-encoded by dicom-rs (its own encoders).
@@ -314,21 +302,12 @@ fn check_masked(name: &str, k: &Kind, input: &[u8], fill: &[u32]) -> Vec<u8> {
 /// A large file's path (split around its Pixel Data, frames masked as they are copied) gives
 /// the output and the ledger's result that masking the whole file gives.
 fn split_gives_the_same(name: &str, d: &Deidentifier, input: &[u8], whole: &Deidentified) {
-    let mut src: &[u8] = input;
-    let (prepared, _) = match streamed::prepare(d, &mut src, None) {
-        Ok(p) => p,
+    let (out, result) = match split_output(d, input) {
+        Ok(r) => r.unwrap_or_else(|e| panic!("{name}: split path: {e}")),
         // A deflated data set is inflated whole.
-        Err(e) if e.0.contains("deflated") => return,
-        Err(e) => panic!("{name}: not split ({})", e.0),
+        Err(why) if why.contains("deflated") => return,
+        Err(why) => panic!("{name}: not split ({why})"),
     };
-    let prepared = prepared.unwrap_or_else(|e| panic!("{name}: split path: {e}"));
-    let mut out = Vec::new();
-    let result = prepared
-        .write(&mut src, &mut |b| {
-            out.extend_from_slice(b);
-            Ok(())
-        })
-        .unwrap();
     assert!(out == whole.bytes, "{name}: split output differs");
     assert_eq!(result, FileResult::of(&Ok(whole.clone())), "{name}");
 }

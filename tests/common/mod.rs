@@ -2,6 +2,9 @@
 //! library's writer, so tests do not check the library against itself.
 #![allow(dead_code)]
 
+pub mod dcm;
+pub mod split;
+
 /// One element of a fixture.
 #[derive(Clone, Debug)]
 pub struct El {
