@@ -512,3 +512,72 @@ fn images_at_risk_without_masks_are_held_back_or_released_on_request() {
             .unwrap()
     );
 }
+
+/// 8-bit samples in OW of a big-endian data set come as 16-bit words, their bytes swapped in
+/// pairs (a real Philips palette ultrasound, two frames): the rectangle, from an odd column, is
+/// painted on the samples themselves (dicom-object reads the words back in sample order), and
+/// every sample outside it is kept; the large-file path does the same.
+#[test]
+fn big_endian_ow_8_bit_samples_are_masked_where_they_are() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/gh-dicom-test-files/pydicom/OBXXXX1A_expb_2frame.dcm");
+    let Ok(input) = std::fs::read(&path) else {
+        eprintln!("no ../shared/corpus: skipped");
+        return;
+    };
+    let obj = open(&input);
+    let uid = obj
+        .element(tags::SOP_INSTANCE_UID)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let rect = Rect {
+        x0: 11,
+        y0: 5,
+        x1: 40,
+        y1: 20,
+    };
+    let settings = PixelSettings {
+        regions: Some(ExplicitMasks {
+            images: HashMap::from([(uid.trim_end_matches('\0').to_string(), vec![rect])]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let d = Deidentifier::new(
+        Options {
+            clean_pixel_data: true,
+            ..Options::basic()
+        },
+        ProjectKey::from_bytes([3; 32]),
+    )
+    .unwrap()
+    .with_pixels(settings.policy().unwrap());
+    let out = d.deidentify(&input).unwrap();
+    split_gives_the_same("OBXXXX1A_expb_2frame", &d, &input, &out);
+    let samples = |o: &DefaultDicomObject| {
+        o.element(tags::PIXEL_DATA)
+            .unwrap()
+            .to_bytes()
+            .unwrap()
+            .to_vec()
+    };
+    let (before, after) = (samples(&obj), samples(&open(&out.bytes)));
+    let cols = obj.element(tags::COLUMNS).unwrap().to_int::<u32>().unwrap();
+    let per_frame = (cols * obj.element(tags::ROWS).unwrap().to_int::<u32>().unwrap()) as usize;
+    let fill = after[(rect.y0 * cols + rect.x0) as usize];
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        let p = (i % per_frame) as u32;
+        let (x, y) = (p % cols, p / cols);
+        if rect.meets(x, y, 1, 1) {
+            assert_eq!(*a, fill, "({x},{y}) inside");
+        } else {
+            assert_eq!(a, b, "({x},{y}) outside");
+        }
+    }
+    assert!(
+        before[(rect.y0 * cols + rect.x0) as usize..][..29]
+            .iter()
+            .any(|&v| v != fill)
+    );
+}

@@ -236,7 +236,8 @@ pub fn apply(obj: &mut FileObject<'_>, info: &ImageInfo, choice: &Choice) -> Res
     let before = value_len(&element.value) as i64;
     let method = match &mut element.value {
         Value::Bytes(bytes) => {
-            native::mask(bytes.to_mut(), info, &choice.rects, big_endian)?;
+            let order = (big_endian, element.vr);
+            native::mask_stored(bytes.to_mut(), info, &choice.rects, order)?;
             "in place"
         }
         Value::Fragments(_) => encapsulated(obj, info, choice)?,

@@ -1,6 +1,7 @@
 //! Masking native (uncompressed) pixel data in place: only the samples inside the rectangles
 //! change, plus the bits above High Bit, which are cleared everywhere.
 
+use crate::dicom::model::Vr;
 use crate::error::{Error, Result};
 use crate::pixels::image::ImageInfo;
 use crate::pixels::regions::Rect;
@@ -23,6 +24,27 @@ pub fn mask(data: &mut [u8], info: &ImageInfo, rects: &[Rect], big_endian: bool)
     }
     unit.clear_unused_bits(&mut data[..frames * frame_len], info);
     Ok(())
+}
+
+/// [`mask`] on a Pixel Data value as stored in a data set of byte order `big_endian`, with VR
+/// `vr`. OW of 8-bit (or 1-bit) samples in a big-endian data set is a string of 16-bit words,
+/// so its bytes come swapped in pairs: they are swapped back for the painting and again after.
+pub fn mask_stored(
+    data: &mut [u8],
+    info: &ImageInfo,
+    rects: &[Rect],
+    (big_endian, vr): (bool, Vr),
+) -> Result<()> {
+    let swapped = big_endian && info.bits_allocated <= 8 && vr == Vr::OW;
+    let swap = |d: &mut [u8]| d.chunks_exact_mut(2).for_each(|p| p.swap(0, 1));
+    if swapped {
+        swap(data);
+    }
+    let masked = mask(data, info, rects, big_endian && !swapped);
+    if swapped {
+        swap(data);
+    }
+    masked
 }
 
 /// How many whole frames `len` bytes hold; an error when fewer than Number of Frames (a

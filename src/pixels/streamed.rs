@@ -12,7 +12,7 @@ use std::io;
 use std::ops::Range;
 
 use crate::dicom::bulk::{self, CHUNK, Gap, Source, Split};
-use crate::dicom::model::{FileObject, Value, tags};
+use crate::dicom::model::{FileObject, Value, Vr, tags};
 use crate::error::{Error, Result};
 use crate::pixels::masker::{FrameMasker, Output};
 use crate::pixels::{Choice, ENCAPSULATION_TAGS, ImageInfo, Masked, Rect, frames, native, padded};
@@ -67,7 +67,8 @@ enum Step {
     Native {
         one: ImageInfo,
         rects: Vec<Rect>,
-        big_endian: bool,
+        /// The data set's byte order and the value's VR (see [`native::mask_stored`]).
+        order: (bool, Vr),
         frames: u32,
         value: Range<u64>,
     },
@@ -108,7 +109,7 @@ pub(crate) fn plan(
             step: Step::Native {
                 one,
                 rects: choice.rects.clone(),
-                big_endian: split.big_endian,
+                order: (split.big_endian, pixel_vr(obj)),
                 frames: info.frames,
                 value: split.value.clone(),
             },
@@ -235,17 +236,18 @@ pub(crate) fn detect_text(obj: &FileObject<'_>, bulk: &mut Bulk<'_>) -> Result<V
         .split
         .encapsulated
         .then_some(obj.transfer_syntax.as_str());
-    let vr = obj
-        .dataset
-        .get(tags::PIXEL_DATA)
-        .map_or(crate::dicom::model::Vr::OW, |e| e.vr);
-    let order = (bulk.split.big_endian, vr);
+    let order = (bulk.split.big_endian, pixel_vr(obj));
     let boxes = crate::detect::detect_each(frames.len() as u32, &mut |k| {
         let bytes = bulk.read(&frames[k as usize])?;
         image.set_frame(k, bytes, ts, order);
         image.render(k, None, false)
     })?;
     Ok(boxes.into_iter().map(|b| b.rect).collect())
+}
+
+/// The VR of the stub's Pixel Data (that of the value left in the file).
+fn pixel_vr(obj: &FileObject<'_>) -> Vr {
+    obj.dataset.get(tags::PIXEL_DATA).map_or(Vr::OW, |e| e.vr)
 }
 
 /// The bytes of `ranges` of the input, end to end.
@@ -318,10 +320,10 @@ impl MaskedValue {
             Step::Native {
                 one,
                 rects,
-                big_endian,
+                order,
                 frames,
                 value,
-            } => write_native(src, sink, one, rects, *big_endian, *frames, value),
+            } => write_native(src, sink, one, rects, *order, *frames, value),
             Step::Frames {
                 masker,
                 frames,
@@ -362,7 +364,7 @@ fn write_native(
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     one: &ImageInfo,
     rects: &[Rect],
-    big_endian: bool,
+    order: (bool, Vr),
     frames: u32,
     value: &Range<u64>,
 ) -> io::Result<()> {
@@ -376,7 +378,7 @@ fn write_native(
         let mut buf = vec![0; (n * frame_len) as usize];
         src.read_at(pos, &mut buf)?;
         batch.frames = n as u32;
-        native::mask(&mut buf, &batch, rects, big_endian).map_err(io::Error::other)?;
+        native::mask_stored(&mut buf, &batch, rects, order).map_err(io::Error::other)?;
         sink(&buf)?;
         pos += n * frame_len;
         left -= n;
