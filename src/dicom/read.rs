@@ -548,6 +548,15 @@ impl<'a> Parser<'a> {
             undefined_length: end.is_none(),
         };
         let limit = end.unwrap_or(self.data.len());
+        // Where trailing NULs begin (found once: looking ahead at every element would be
+        // quadratic on a long run of zero bytes, which reads as many empty elements).
+        let padding_from = match depth {
+            0 => self.data[..limit]
+                .iter()
+                .rposition(|&b| b != 0)
+                .map_or(0, |p| p + 1),
+            _ => usize::MAX,
+        };
         let mut last: Option<Tag> = None;
         // The element read just before, in file order (for naming where an orphan item was).
         let mut prev: Option<Tag> = None;
@@ -559,7 +568,7 @@ impl<'a> Parser<'a> {
                 break;
             }
             // Trailing padding at the end of a file (some writers add NULs): tolerated at top level.
-            if depth == 0 && self.data[self.pos..limit].iter().all(|&b| b == 0) {
+            if self.pos >= padding_from {
                 self.recover(Recovery::TrailingPadding);
                 self.pos = limit;
                 break;
