@@ -99,7 +99,10 @@ fn main() {
 /// The detector's tuning, from `DETECT_TUNING` (`vertical=0,upscale_below=0,max_side=1280`).
 fn tuning() -> Tuning {
     let mut t = Tuning::default();
-    for kv in std::env::var("DETECT_TUNING").unwrap_or_default().split(',') {
+    for kv in std::env::var("DETECT_TUNING")
+        .unwrap_or_default()
+        .split(',')
+    {
         let Some((k, v)) = kv.split_once('=') else {
             continue;
         };
@@ -109,6 +112,8 @@ fn tuning() -> Tuning {
             "upscale_below" => t.upscale_below = v,
             "max_side" => t.max_side = v,
             "split" => t.split = v != 0,
+            "strict_turned" => t.strict_turned = v != 0,
+            "strict_upscaled" => t.strict_upscaled = v != 0,
             _ => panic!("unknown tuning {k}"),
         }
     }
@@ -402,7 +407,11 @@ fn place_lines(frame: &mut Rgba, light: bool, rng: &mut Rng) -> Vec<Line> {
             textgen::draw(&text, x, y, style, |px, py| {
                 if px < w && py < h {
                     let i = ((py * w + px) * 4) as usize;
-                    let old = frame.data[i..i + 3].iter().map(|&v| v as i32).max().unwrap_or(0);
+                    let old = frame.data[i..i + 3]
+                        .iter()
+                        .map(|&v| v as i32)
+                        .max()
+                        .unwrap_or(0);
                     let shows = (old - ink_v as i32).abs() >= 32;
                     seen += shows as u32;
                     frame.data[i..i + 3].fill(ink_v);

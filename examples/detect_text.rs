@@ -91,9 +91,15 @@ fn json(files: &[String]) {
         let line = match std::fs::read(f)
             .map_err(|e| e.to_string())
             .and_then(|b| Image::open(&b).map_err(|e| e.to_string()))
-            .and_then(|i| Ok((i.frames(), detect::detect_image(&i).map_err(|e| e.to_string())?)))
-        {
-            Ok((frames, boxes)) => serde_json::json!({ "file": f, "frames": frames, "boxes": boxes }),
+            .and_then(|i| {
+                Ok((
+                    i.frames(),
+                    detect::detect_image(&i).map_err(|e| e.to_string())?,
+                ))
+            }) {
+            Ok((frames, boxes)) => {
+                serde_json::json!({ "file": f, "frames": frames, "boxes": boxes })
+            }
             Err(e) => serde_json::json!({ "file": f, "error": e }),
         };
         println!("{line}");

@@ -6,7 +6,12 @@
 use std::io::Write;
 
 /// Writes `rgb` (`width` × `height` × 3 bytes) as a PNG file.
-pub fn write_rgb(path: &std::path::Path, width: u32, height: u32, rgb: &[u8]) -> std::io::Result<()> {
+pub fn write_rgb(
+    path: &std::path::Path,
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+) -> std::io::Result<()> {
     let mut raw = Vec::with_capacity((width as usize * 3 + 1) * height as usize);
     for row in rgb.chunks_exact(width as usize * 3) {
         raw.push(0);

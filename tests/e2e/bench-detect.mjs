@@ -6,7 +6,7 @@
 // equal the CLI's, rectangle for rectangle and score for score: masks are made of them, and the
 // page's output must equal the CLI's byte for byte.
 //
-// Usage: node tests/e2e/bench-detect.mjs [--pkg DIR] [--workers N] [--native FILE] FILE...
+// Usage: node tests/e2e/bench-detect.mjs [--pkg DIR] [--workers N] [--native FILE] FILE... | @LIST
 // (--pkg: a wasm-bindgen output with text-detection.onnx beside it, www/pkg by default).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,7 +23,9 @@ const opt = (name, dflt) => {
 const pkg = path.resolve(opt('--pkg', path.join(root, 'www', 'pkg')));
 const workers = Number(opt('--workers', 2));
 const nativeFile = opt('--native', undefined);
-const files = args;
+// @LIST names a file of paths, one a line (paths with spaces).
+const files = args.flatMap((a) => (a.startsWith('@')
+  ? fs.readFileSync(a.slice(1), 'utf8').split('\n').filter(Boolean) : [a]));
 if (files.length === 0) {
   console.error('usage: node tests/e2e/bench-detect.mjs [--pkg DIR] [--workers N] [--native FILE] FILE...');
   process.exit(2);
