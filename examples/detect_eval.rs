@@ -15,6 +15,8 @@
 //! `cargo run --release --example detect_eval [-- CORPUS_DIR]`; `RTEN_NUM_THREADS=1` for one
 //! thread; `--cine` for the cine alone, `--no-cine` without it.
 
+#[path = "support/png.rs"]
+mod png;
 #[path = "support/textgen.rs"]
 mod textgen;
 
@@ -22,7 +24,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dicom_deid::detect::{self, TextBox};
+use dicom_deid::detect::{self, TextBox, Tuning};
 use dicom_deid::pixels::{PixelSettings, Rect};
 use dicom_deid::render::{Image, Rgba};
 use dicom_deid::{Deidentifier, Options, ProjectKey};
@@ -71,22 +73,58 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let corpus = args
         .iter()
-        .find(|a| !a.starts_with("--"))
+        .enumerate()
+        .find(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--dump"))
+        .map(|(_, a)| a)
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
     if let Err(e) = detect::ensure_model() {
         eprintln!("{e}");
         std::process::exit(2);
     }
+    let dump = args
+        .iter()
+        .position(|a| a == "--dump")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
     if !args.iter().any(|a| a == "--cine") {
-        evaluate(&corpus);
+        let clean_only = args.iter().any(|a| a == "--clean-only");
+        evaluate(&corpus, dump.as_deref(), clean_only);
     }
     if !args.iter().any(|a| a == "--no-cine") {
         cine(&corpus);
     }
 }
 
-fn evaluate(corpus: &Path) {
+/// The detector's tuning, from `DETECT_TUNING` (`vertical=0,upscale_below=0,max_side=1280`).
+fn tuning() -> Tuning {
+    let mut t = Tuning::default();
+    for kv in std::env::var("DETECT_TUNING")
+        .unwrap_or_default()
+        .split(',')
+    {
+        let Some((k, v)) = kv.split_once('=') else {
+            continue;
+        };
+        let v: u32 = v.trim().parse().expect("a number");
+        match k.trim() {
+            "vertical" => t.vertical = v != 0,
+            "upscale_below" => t.upscale_below = v,
+            "max_side" => t.max_side = v,
+            "split" => t.split = v != 0,
+            "strict_turned" => t.strict_turned = v != 0,
+            "strict_upscaled" => t.strict_upscaled = v != 0,
+            _ => panic!("unknown tuning {k}"),
+        }
+    }
+    t
+}
+
+fn evaluate(corpus: &Path, dump: Option<&Path>, clean_only: bool) {
+    let tuning = tuning();
+    println!("tuning: {tuning:?}\n");
+    let mut dumped = 0u32;
+    let mut faint = 0u32;
     let Ok(mut manifest) = csv::Reader::from_path(corpus.join("MANIFEST.csv")) else {
         eprintln!("no corpus at {}: nothing to evaluate", corpus.display());
         return;
@@ -117,6 +155,9 @@ fn evaluate(corpus: &Path) {
             continue;
         };
         let Some(g) = group(modality) else { continue };
+        if clean_only && g != "CT" && g != "MR" {
+            continue;
+        }
         if !seen.insert(sha.to_string()) {
             continue;
         }
@@ -134,7 +175,7 @@ fn evaluate(corpus: &Path) {
         };
         // False alarms: the frame as it is.
         let t = Instant::now();
-        let Ok(boxes) = detect::detect_frame(&frame) else {
+        let Ok(boxes) = detect::detect_frame_tuned(&frame, &tuning) else {
             continue;
         };
         let c = cost.entry(g).or_default();
@@ -147,22 +188,48 @@ fn evaluate(corpus: &Path) {
             e.1 += 1;
             if g == "CT" || g == "MR" {
                 false_alarm_files.push(format!("{path} ({} boxes)", boxes.len()));
+                if let Some(dir) = dump {
+                    let name = format!("fa-{}.png", false_alarm_files.len());
+                    dump_frame(&dir.join(name), &frame, &boxes);
+                }
             }
         }
         // Recall: two copies with text, for the first images of each group.
         let n = with_text.entry(g).or_default();
-        if *n >= cap[g] {
+        if clean_only || *n >= cap[g] {
             continue;
         }
         *n += 1;
         for light in [true, false] {
             let mut f = frame.clone();
             let lines = place_lines(&mut f, light, &mut rng);
-            let Ok(found_boxes) = detect::detect_frame(&f) else {
+            let Ok(found_boxes) = detect::detect_frame_tuned(&f, &tuning) else {
                 continue;
             };
             for l in lines {
+                if l.visible < 0.5 {
+                    faint += 1;
+                    continue;
+                }
                 let found = covered(&found_boxes, &l.ink);
+                if let (Some(dir), false, true) = (dump, found, l.height >= 10) {
+                    dumped += 1;
+                    let name = format!(
+                        "{dumped:03}-{g}-{}px-{}-{}-{}.png",
+                        l.height,
+                        if l.vertical { "vert" } else { "horiz" },
+                        l.place,
+                        if light { "light" } else { "dark" }
+                    )
+                    .replace('/', "");
+                    println!(
+                        "miss {name}: ink covered {:.2}, visible {:.2}, text {:?}",
+                        coverage(&found_boxes, &l.ink),
+                        l.visible,
+                        l.text
+                    );
+                    dump_miss(&dir.join(name), &f, &found_boxes, &l);
+                }
                 let hit = found_boxes
                     .iter()
                     .any(|b| overlap(&b.rect, &l.rect) * 2 >= area(&l.rect));
@@ -207,6 +274,9 @@ fn evaluate(corpus: &Path) {
         }
     }
     println!("{}", ten.row("**≥ 10 px**"));
+    println!(
+        "\n{faint} lines left out: less than half their ink differs by 32 levels from what it covers (light text on white)."
+    );
     println!("\n## Recall (lines ≥ 10 px) by kind\n");
     println!("| kind | lines | found | hit |");
     println!("|---|---|---|---|");
@@ -249,6 +319,10 @@ struct Line {
     place: &'static str,
     vertical: bool,
     bold: bool,
+    text: String,
+    /// The part of the ink that differs from what it covers by at least 32 levels (`ink` holds
+    /// only those pixels: ink the same as the picture under it is no text to find).
+    visible: f32,
 }
 
 /// Four lines on the frame at free places: two near the borders, two over the middle, the last
@@ -329,13 +403,25 @@ fn place_lines(frame: &mut Rgba, light: bool, rng: &mut Rng) -> Vec<Line> {
                 }
             }
             let mut ink = Vec::new();
+            let (mut seen, mut drawn) = (0u32, 0u32);
             textgen::draw(&text, x, y, style, |px, py| {
                 if px < w && py < h {
                     let i = ((py * w + px) * 4) as usize;
+                    let old = frame.data[i..i + 3]
+                        .iter()
+                        .map(|&v| v as i32)
+                        .max()
+                        .unwrap_or(0);
+                    let shows = (old - ink_v as i32).abs() >= 32;
+                    seen += shows as u32;
                     frame.data[i..i + 3].fill(ink_v);
-                    ink.push((px, py));
+                    drawn += 1;
+                    if shows {
+                        ink.push((px, py));
+                    }
                 }
             });
+            let visible = seen as f32 / drawn.max(1) as f32;
             out.push(Line {
                 rect,
                 ink,
@@ -343,11 +429,81 @@ fn place_lines(frame: &mut Rgba, light: bool, rng: &mut Rng) -> Vec<Line> {
                 place,
                 vertical,
                 bold,
+                text: text.clone(),
+                visible,
             });
             break;
         }
     }
     out
+}
+
+/// A whole frame with its boxes (red), for false alarms.
+fn dump_frame(path: &Path, frame: &Rgba, boxes: &[TextBox]) {
+    let (w, h) = (frame.width, frame.height);
+    let mut rgb: Vec<u8> = frame
+        .data
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    for b in boxes {
+        let r = b.rect;
+        for y in r.y0..r.y1 {
+            for x in r.x0..r.x1 {
+                if x == r.x0 || x + 1 == r.x1 || y == r.y0 || y + 1 == r.y1 {
+                    let o = ((y * w + x) * 3) as usize;
+                    rgb[o..o + 3].copy_from_slice(&[255, 0, 0]);
+                }
+            }
+        }
+    }
+    let _ = png::write_rgb(path, w, h, &rgb);
+}
+
+/// A crop around a missed line for the eye: the frame with the boxes (red) and the line's box
+/// (green) above, the model's probability map below.
+fn dump_miss(path: &Path, frame: &Rgba, boxes: &[TextBox], l: &Line) {
+    let Ok(map) = detect::probability_map(frame) else {
+        return;
+    };
+    let m = l.height.max(16) * 2;
+    let (x0, y0) = (l.rect.x0.saturating_sub(m), l.rect.y0.saturating_sub(m));
+    let (x1, y1) = (
+        (l.rect.x1 + m).min(frame.width),
+        (l.rect.y1 + m).min(frame.height),
+    );
+    let (cw, ch) = (x1 - x0, y1 - y0);
+    let mut rgb = vec![0u8; (cw * ch * 2 * 3) as usize];
+    let edge = |r: &Rect, x: u32, y: u32| {
+        (x == r.x0 || x + 1 == r.x1) && (r.y0..r.y1).contains(&y)
+            || (y == r.y0 || y + 1 == r.y1) && (r.x0..r.x1).contains(&x)
+    };
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = ((y * frame.width + x) * 4) as usize;
+            let o = (((y - y0) * cw + (x - x0)) * 3) as usize;
+            rgb[o..o + 3].copy_from_slice(&frame.data[i..i + 3]);
+            if edge(&l.rect, x, y) {
+                rgb[o..o + 3].copy_from_slice(&[0, 255, 0]);
+            }
+            if boxes.iter().any(|b| edge(&b.rect, x, y)) {
+                rgb[o..o + 3].copy_from_slice(&[255, 0, 0]);
+            }
+            let (mx, my) = (
+                ((x as f32 * map.scale) as usize).min(map.width - 1),
+                ((y as f32 * map.scale) as usize).min(map.height - 1),
+            );
+            let p = map.data[my * map.width + mx];
+            let v = (p * 255.0) as u8;
+            let o = o + (cw * ch * 3) as usize;
+            rgb[o..o + 3].copy_from_slice(&if p > detect::PROB_THRESHOLD {
+                [v, v, 0]
+            } else {
+                [v, v, v]
+            });
+        }
+    }
+    let _ = png::write_rgb(path, cw, ch * 2, &rgb);
 }
 
 fn area(r: &Rect) -> u64 {
@@ -358,6 +514,18 @@ fn overlap(a: &Rect, b: &Rect) -> u64 {
     let ix = a.x1.min(b.x1).saturating_sub(a.x0.max(b.x0)) as u64;
     let iy = a.y1.min(b.y1).saturating_sub(a.y0.max(b.y0)) as u64;
     ix * iy
+}
+
+fn coverage(boxes: &[TextBox], ink: &[(u32, u32)]) -> f32 {
+    let inside = ink
+        .iter()
+        .filter(|&&(x, y)| {
+            boxes
+                .iter()
+                .any(|b| b.rect.x0 <= x && x < b.rect.x1 && b.rect.y0 <= y && y < b.rect.y1)
+        })
+        .count();
+    inside as f32 / ink.len().max(1) as f32
 }
 
 fn covered(boxes: &[TextBox], ink: &[(u32, u32)]) -> bool {

@@ -1,6 +1,8 @@
 //! Runs the burned-in text detector on DICOM files and prints the boxes and the time per frame.
 //!
-//! `cargo run --release --example detect_text -- FILE...` (the model from `npm install`).
+//! `cargo run --release --example detect_text -- FILE...` (the model from `npm install`);
+//! `-- --json FILE...` prints one line per file, `{"file", "frames", "boxes"}` with the boxes of all frames
+//! merged, as the page's `detectText` gives them (`tests/e2e/bench-detect.mjs` compares the two).
 
 use std::time::Instant;
 
@@ -8,11 +10,16 @@ use dicom_deid::detect;
 use dicom_deid::render::Image;
 
 fn main() {
-    let files: Vec<String> = std::env::args().skip(1).collect();
+    let mut files: Vec<String> = std::env::args().skip(1).collect();
     let t = Instant::now();
     if let Err(e) = detect::ensure_model() {
         eprintln!("{e}");
         std::process::exit(2);
+    }
+    if files.first().is_some_and(|a| a == "--json") {
+        files.remove(0);
+        json(&files);
+        return;
     }
     println!("model loaded in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
     for f in files {
@@ -75,5 +82,26 @@ fn main() {
                 b.score
             );
         }
+    }
+}
+
+/// One JSON line per file: the boxes of `detect_file` (an error as `{"file", "error"}`).
+fn json(files: &[String]) {
+    for f in files {
+        let line = match std::fs::read(f)
+            .map_err(|e| e.to_string())
+            .and_then(|b| Image::open(&b).map_err(|e| e.to_string()))
+            .and_then(|i| {
+                Ok((
+                    i.frames(),
+                    detect::detect_image(&i).map_err(|e| e.to_string())?,
+                ))
+            }) {
+            Ok((frames, boxes)) => {
+                serde_json::json!({ "file": f, "frames": frames, "boxes": boxes })
+            }
+            Err(e) => serde_json::json!({ "file": f, "error": e }),
+        };
+        println!("{line}");
     }
 }

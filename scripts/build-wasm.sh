@@ -9,7 +9,9 @@ if [[ "$have" != "$want" ]]; then
   echo "installing wasm-bindgen-cli $want (a few minutes, once)"
   cargo install wasm-bindgen-cli --version "$want"
 fi
-cargo build --lib --target wasm32-unknown-unknown --release --no-default-features --features detect
+# SIMD128 (every current browser has it): text detection 2.2x faster, boxes as the CLI's (BENCHMARKS.md).
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
+  cargo build --lib --target wasm32-unknown-unknown --release --no-default-features --features detect
 rm -rf www/pkg
 wasm-bindgen --target web --no-typescript --out-dir www/pkg \
   "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/dicom_deid.wasm"
@@ -42,7 +44,7 @@ fi
 # wasm-bindgen emits, so only a recent one is used.
 opt_version=$(wasm-opt --version 2>/dev/null | grep -oE '[0-9]+' | head -1 || true)
 if [[ -n "$opt_version" && "$opt_version" -ge 116 ]]; then
-  wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --strip-debug www/pkg/dicom_deid_bg.wasm -o www/pkg/dicom_deid_bg.opt.wasm \
     && mv www/pkg/dicom_deid_bg.opt.wasm www/pkg/dicom_deid_bg.wasm \
     || echo "wasm-opt failed; keeping the unoptimised module"

