@@ -3,6 +3,11 @@
 
 mod common;
 
+use std::sync::Arc;
+
+use common::dcm;
+use dicom_deid::pixels::{Masks, PixelPolicy, PixelScript};
+
 use common::*;
 use dicom_deid::dicom::model::{LengthLayout, Recovery, Tag, Value, Vr, tags};
 use dicom_deid::{Deidentified, Deidentifier, Error, Options, ProjectKey};
@@ -975,4 +980,44 @@ fn a_long_run_of_zero_bytes_before_the_end_is_read_in_linear_time() {
     let e = session().deidentify(&f).unwrap_err();
     assert!(e.to_string().contains("runs past"), "{e}");
     assert!(f.len() > padded_len);
+}
+
+/// A JPEG 2000 frame larger than the header says (a real WG04 file with Rows and Columns
+/// halved): the codec registry's decoder would write past its buffer and panic; the image is
+/// held back with the reason instead (found by fuzzing).
+#[test]
+fn a_jpeg_2000_frame_larger_than_its_header_is_held_back_not_a_panic() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/gh-dicom-test-files/WG04/J2KI/NM1_J2KI");
+    let Ok(input) = std::fs::read(&path) else {
+        eprintln!("no ../shared/corpus: skipped");
+        return;
+    };
+    let mut obj = dcm::open(&input);
+    for tag in [
+        dicom_dictionary_std::tags::ROWS,
+        dicom_dictionary_std::tags::COLUMNS,
+    ] {
+        let n = obj.element(tag).unwrap().to_int::<u16>().unwrap();
+        obj.put(DataElement::new(tag, VR::US, PrimitiveValue::from(n / 2)));
+    }
+    let mut shrunk = Vec::new();
+    obj.write_all(&mut shrunk).unwrap();
+    let d = Deidentifier::new(
+        Options {
+            clean_pixel_data: true,
+            ..Options::tcia()
+        },
+        ProjectKey::from_bytes([9; 32]),
+    )
+    .unwrap()
+    .with_pixels(PixelPolicy {
+        masks: Arc::new(
+            Masks::builtin().with_script(PixelScript::parse("all", "{ true }\n(0,0,8,8)")),
+        ),
+        ..PixelPolicy::default()
+    });
+    let e = d.deidentify(&shrunk).unwrap_err();
+    assert!(e.to_string().contains("larger than the image"), "{e}");
 }

@@ -99,6 +99,12 @@ pub fn decode(ts: &str, info: &ImageInfo, frame: &[u8]) -> Result<Vec<u8>> {
         .get(ts)
         .and_then(|t| t.pixel_data_reader())
         .ok_or_else(|| no_codec(ts))?;
+    if is_j2k(ts) && !j2k_fits(info, frame) {
+        return Err(Error::Unsupported(
+            "pixel masking: a JPEG 2000 frame is larger than the image or has more components"
+                .into(),
+        ));
+    }
     let view = FrameView {
         ts,
         info,
@@ -119,6 +125,33 @@ pub fn decode(ts: &str, info: &ImageInfo, frame: &[u8]) -> Result<Vec<u8>> {
     }
     out.truncate(expected);
     Ok(out)
+}
+
+/// JPEG 2000 and HTJ2K.
+fn is_j2k(ts: &str) -> bool {
+    ts.starts_with("1.2.840.10008.1.2.4.9") || ts.starts_with("1.2.840.10008.1.2.4.20")
+}
+
+/// Whether a JPEG 2000 codestream's image (its SIZ marker segment, in the first 64 kB) fits the
+/// header's Rows, Columns and Samples per Pixel. The registry's decoder writes every component
+/// into a buffer sized by the header and panics when the codestream is larger (found by
+/// fuzzing), so a frame that does not fit is refused before it gets there.
+fn j2k_fits(info: &ImageInfo, frame: &[u8]) -> bool {
+    let head = &frame[..frame.len().min(64 << 10)];
+    let Some(at) = head.windows(4).position(|w| w == [0xFF, 0x4F, 0xFF, 0x51]) else {
+        return false;
+    };
+    // Lsiz, Rsiz (2 bytes each); Xsiz, Ysiz, XOsiz, YOsiz, then four tile sizes (4 each); Csiz.
+    let Some(siz) = frame.get(at + 4..at + 4 + 38) else {
+        return false;
+    };
+    let be32 = |i: usize| u32::from_be_bytes([siz[i], siz[i + 1], siz[i + 2], siz[i + 3]]);
+    let width = be32(4).saturating_sub(be32(12));
+    let height = be32(8).saturating_sub(be32(16));
+    let components = u16::from_be_bytes([siz[36], siz[37]]);
+    width <= info.columns
+        && height <= info.rows
+        && (1..=info.samples_per_pixel).contains(&components)
 }
 
 pub(crate) fn no_codec(ts: &str) -> Error {
