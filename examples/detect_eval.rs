@@ -516,28 +516,23 @@ fn overlap(a: &Rect, b: &Rect) -> u64 {
     ix * iy
 }
 
-fn coverage(boxes: &[TextBox], ink: &[(u32, u32)]) -> f32 {
-    let inside = ink
-        .iter()
+/// How many ink pixels fall inside some box.
+fn inside(boxes: &[TextBox], ink: &[(u32, u32)]) -> usize {
+    ink.iter()
         .filter(|&&(x, y)| {
             boxes
                 .iter()
                 .any(|b| b.rect.x0 <= x && x < b.rect.x1 && b.rect.y0 <= y && y < b.rect.y1)
         })
-        .count();
-    inside as f32 / ink.len().max(1) as f32
+        .count()
+}
+
+fn coverage(boxes: &[TextBox], ink: &[(u32, u32)]) -> f32 {
+    inside(boxes, ink) as f32 / ink.len().max(1) as f32
 }
 
 fn covered(boxes: &[TextBox], ink: &[(u32, u32)]) -> bool {
-    let inside = ink
-        .iter()
-        .filter(|&&(x, y)| {
-            boxes
-                .iter()
-                .any(|b| b.rect.x0 <= x && x < b.rect.x1 && b.rect.y0 <= y && y < b.rect.y1)
-        })
-        .count();
-    !ink.is_empty() && inside * 100 >= ink.len() * 99
+    !ink.is_empty() && inside(boxes, ink) * 100 >= ink.len() * 99
 }
 
 /// A 100-frame cine from US1 (640×480 RGB): the detector frame by frame, then the engine.
