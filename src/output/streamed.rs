@@ -140,18 +140,58 @@ impl Prepared {
         src: &mut dyn Source,
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<FileResult> {
+        self.write_parts(src, sink, false).map(|(result, _)| result)
+    }
+
+    /// As [`write`](Self::write), except that a body copied unchanged is only read (for the
+    /// CRC and digest) and not given to `sink`, which receives the head and then the tail: the
+    /// caller puts the input's bytes at `Some(range)` between them itself. The page does this
+    /// so that a large value goes into the zip as a slice of the input `File`, instead of being
+    /// written to scratch storage and read back (which costs more than reading it).
+    pub fn write_by_reference(
+        &self,
+        src: &mut dyn Source,
+        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<(FileResult, Option<Range<u64>>)> {
+        self.write_parts(src, sink, true)
+    }
+
+    fn write_parts(
+        &self,
+        src: &mut dyn Source,
+        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+        by_reference: bool,
+    ) -> io::Result<(FileResult, Option<Range<u64>>)> {
         let mut sums = Sums::default();
-        let mut sink = |b: &[u8]| {
+        let mut written = |b: &[u8]| {
             sums.update(b);
             sink(b)
         };
-        sink(&self.head)?;
-        match &self.body {
-            Body::Copy(r) => bulk::copy(src, r.clone(), &mut sink)?,
-            Body::Masked(m) => m.write(src, &mut sink)?,
-        }
-        sink(&self.tail)?;
-        Ok(self.result(sums))
+        written(&self.head)?;
+        let referenced = match &self.body {
+            Body::Copy(r) if by_reference => {
+                // `written` is not used while the body passes, so its borrow of `sums` is free.
+                bulk::copy(src, r.clone(), &mut |b| {
+                    sums.update(b);
+                    Ok(())
+                })?;
+                Some(r.clone())
+            }
+            Body::Copy(r) => {
+                bulk::copy(src, r.clone(), &mut written)?;
+                None
+            }
+            Body::Masked(m) => {
+                m.write(src, &mut written)?;
+                None
+            }
+        };
+        let mut written = |b: &[u8]| {
+            sums.update(b);
+            sink(b)
+        };
+        written(&self.tail)?;
+        Ok((self.result(sums), referenced))
     }
 
     /// The ledger's result for the output the sums were made over.

@@ -127,22 +127,34 @@ impl JsDeidentifier {
             Ok(r) => r,
             Err(NotSplit(reason)) => return not_split(&reason),
         };
+        let mut reference = None;
         let file_result = match result {
             Ok(prepared) => {
                 let mut written = 0u64;
-                let outcome = prepared.write(&mut src, &mut |b| {
+                let outcome = prepared.write_by_reference(&mut src, &mut |b| {
                     write(output, b, at + written as f64).map_err(std::io::Error::other)?;
                     written += b.len() as u64;
                     Ok(())
                 });
-                outcome.unwrap_or_else(|e| {
-                    check = None;
-                    FileResult::rejected(&Error::Write(e.to_string()))
-                })
+                match outcome {
+                    Ok((r, range)) => {
+                        let after = prepared.head.len();
+                        reference = range.map(|r| Reference::new(after, r));
+                        r
+                    }
+                    Err(e) => {
+                        check = None;
+                        FileResult::rejected(&Error::Write(e.to_string()))
+                    }
+                }
             }
             Err(e) => FileResult::rejected(&e),
         };
-        with_check(to_js(&file_result)?, check)
+        let value = with_check(to_js(&file_result)?, check)?;
+        if let Some(r) = reference {
+            js_sys::Reflect::set(&value, &"reference".into(), &to_js(&r)?)?;
+        }
+        Ok(value)
     }
 
     /// The file with its Pixel Data value left out, for the inventory and the studio's card of
@@ -177,6 +189,26 @@ fn not_split(reason: &str) -> Result<JsValue, JsValue> {
     let out = js_sys::Object::new();
     js_sys::Reflect::set(&out, &"notSplit".into(), &reason.into())?;
     Ok(out.into())
+}
+
+/// The input's bytes an output holds unchanged and the worker did not write: they go into the
+/// zip as a slice of the input `File` (`at`, `size`), between the first `after` bytes the worker
+/// wrote and the rest.
+#[derive(serde::Serialize)]
+struct Reference {
+    after: f64,
+    at: f64,
+    size: f64,
+}
+
+impl Reference {
+    fn new(after: usize, range: std::ops::Range<u64>) -> Self {
+        Reference {
+            after: after as f64,
+            at: range.start as f64,
+            size: (range.end - range.start) as f64,
+        }
+    }
 }
 
 /// Sets `check` (the verifier's part, JSON) on a result.

@@ -1,5 +1,6 @@
 //! The large-file path of the library run on a file held here: split around its Pixel Data,
-//! the stub de-identified, the output written in chunks.
+//! the stub de-identified, the output written in chunks — and written again as the page writes
+//! it (an unchanged value left out and put back from the input), which must give the same.
 
 use dicom_deid::Deidentifier;
 use dicom_deid::output::{FileResult, streamed};
@@ -20,6 +21,30 @@ pub fn split_output(
                 Ok(())
             })
             .unwrap();
+        assert_eq!(
+            by_reference(&prepared, input),
+            (out.clone(), result.clone()),
+            "the page's assembly gives the same output"
+        );
         (out, result)
     }))
+}
+
+/// The output as the page assembles it: what `write_by_reference` wrote, with the input's bytes
+/// it refers to put back between the head and the rest.
+fn by_reference(prepared: &streamed::Prepared, input: &[u8]) -> (Vec<u8>, FileResult) {
+    let mut src: &[u8] = input;
+    let mut stored = Vec::new();
+    let (result, range) = prepared
+        .write_by_reference(&mut src, &mut |b| {
+            stored.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap();
+    let Some(range) = range else {
+        return (stored, result);
+    };
+    let (head, tail) = stored.split_at(prepared.head.len());
+    let value = &input[range.start as usize..range.end as usize];
+    ([head, value, tail].concat(), result)
 }

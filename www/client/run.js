@@ -1,7 +1,8 @@
 // One batch: the workers de-identify (pool), the library's Batch commits each result in input
 // order (names, duplicates, skip or fail, audit lines, linkage), and the zip is assembled from
 // zip headers and slices of the workers' OPFS files as they are closed (so a zip saved straight
-// to disk is written during the run, not after it). This module holds no batch policy of its own.
+// to disk is written during the run, not after it) and, for a large file's unchanged Pixel Data,
+// a slice of the input File itself. This module holds no batch policy of its own.
 import { Batch, Inventory } from '../pkg/dicom_deid.js';
 import { openRun } from '../shared/scratch.js';
 
@@ -15,8 +16,18 @@ class ZipParts {
     this.written = new Map(); // worker file → outputs written from it so far
   }
 
-  add(header, location) {
-    this.queue.push(header, location);
+  /** `location` is where a worker wrote the output of `input` (a File). */
+  add(header, location, input) {
+    this.queue.push(header, { ...location, input });
+  }
+
+  /** The output at `part`: its bytes in a worker file, with the input's bytes it refers to
+   * (a large file's unchanged Pixel Data, which the worker read but did not copy) in place. */
+  async output(part) {
+    const stored = await this.scratch.slice(part);
+    const r = part.reference;
+    if (!r) return stored;
+    return new Blob([stored.slice(0, r.after), part.input.slice(r.at, r.at + r.size), stored.slice(r.after)]);
   }
 
   /** Writes every part whose bytes can be read now, in order. */
@@ -30,7 +41,7 @@ class ZipParts {
         await this.sink.write(part);
         continue;
       }
-      await this.sink.write(await this.scratch.slice(part));
+      await this.sink.write(await this.output(part));
       const written = (this.written.get(part.file) ?? 0) + 1;
       this.written.set(part.file, written);
       // A file sink has copied the bytes; a Blob still reads them until it is saved.
@@ -124,7 +135,7 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     for await (const { index, result, location, closed } of pool.runInOrder(files, { scratch: scratch.name, ahead, names })) {
       const { path, file } = inputs[index];
       const c = batch.commit(path, result);
-      if (c.outcome.status === 'written') parts.add(c.header, location);
+      if (c.outcome.status === 'written') parts.add(c.header, location, file);
       if (c.audit) { // written files, and held-back ones (a line in audit.jsonl only)
         jsonl.push(c.audit.jsonl);
         csv.push(c.audit.csv);

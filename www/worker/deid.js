@@ -67,9 +67,12 @@ async function write(scratch, deidentify) {
     return { kind: RESULT, result: internalErrorResult.cached, closed: output.close(), fatal: true };
   }
   if (result.status !== 'processed') return { kind: RESULT, result, fatal: false };
-  output.size += result.size;
+  // A large file's unchanged Pixel Data was not written here: the zip takes it from the input.
+  const { reference } = result;
+  const stored = result.size - (reference?.size ?? 0);
+  output.size += stored;
   output.outputs++;
-  const location = { file: output.name, at, size: result.size };
+  const location = { file: output.name, at, size: stored, reference };
   const closed = output.size >= rotateBytes ? output.close() : null;
   return { kind: RESULT, result, location, closed, fatal: false };
 }
