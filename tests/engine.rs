@@ -948,7 +948,8 @@ fn one_patient_id_under_two_issuers_is_two_patients() {
     let run = |input: Vec<u8>| {
         let out = modified.deidentify(&input).unwrap();
         let date = with_parsed(&out.bytes, |ds, _| s(ds, 0x0008_0020));
-        (out.linkage.new_patient_id, date)
+        let issuer = out.linkage.original_issuer;
+        (out.linkage.new_patient_id, date, issuer)
     };
     let a = run(with_issuer(
         Some(text(0x0010_0021, "LO", "HOSP A")),
@@ -973,6 +974,11 @@ fn one_patient_id_under_two_issuers_is_two_patients() {
     assert_eq!(spaced, a);
     assert_eq!(in_sequence, a);
     assert_eq!(run(with_issuer(None, "1.2.3.85")), none);
+    // The linkage names the issuer as it was compared, so two rows of one ID can be told apart.
+    assert_eq!(
+        (a.2.as_str(), b.2.as_str(), none.2.as_str()),
+        ("HOSP A", "HOSP B", "")
+    );
 }
 
 #[test]

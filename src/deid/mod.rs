@@ -85,6 +85,9 @@ pub struct Deidentified {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Linkage {
     pub original_patient_id: String,
+    /// The issuer the pseudonym was keyed on (as compared: upper case, single spaces; empty
+    /// when the file names none): one Patient ID under two issuers is two patients.
+    pub original_issuer: String,
     pub new_patient_id: String,
     /// Every UID replaced in the file, original → new.
     pub uids: Vec<(String, String)>,
@@ -224,6 +227,7 @@ impl Deidentifier {
             charset,
             pseudonym,
             original_id,
+            original_issuer,
             ..
         } = subject;
         self.complete_sop_common(&mut obj, &sop_class, input, &mut uid_pairs, &mut report);
@@ -268,6 +272,7 @@ impl Deidentifier {
             bytes,
             linkage: Linkage {
                 original_patient_id: original_id,
+                original_issuer,
                 new_patient_id: pseudonym.patient_id,
                 uids: uid_pairs.into_iter().collect(),
             },
@@ -308,6 +313,7 @@ impl Deidentifier {
             identity,
             pseudonym,
             original_id: patient.id,
+            original_issuer: patient.issuer,
         })
     }
 
@@ -577,6 +583,7 @@ struct Subject {
     pseudonym: Pseudonym,
     /// PHI: linkage only.
     original_id: String,
+    original_issuer: String,
 }
 
 /// What Clean Pixel Data will do to one image, decided on the original header.

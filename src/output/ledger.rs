@@ -306,6 +306,7 @@ mod tests {
             },
             linkage: Linkage {
                 original_patient_id: "ORIG".into(),
+                original_issuer: String::new(),
                 new_patient_id: "ANON".into(),
                 uids: vec![("1.2.3".into(), "2.25.9".into())],
             },
@@ -362,7 +363,7 @@ mod tests {
         let files = l.linkage().unwrap().files();
         let linkage = &files.iter().find(|f| f.0 == "linkage.csv").unwrap().1;
         assert_eq!(linkage.lines().count(), 6, "a header and a row per input");
-        assert!(linkage.contains("in/c,deidentified,p/s/r/1_bb22bb22.dcm,ORIG,ANON"));
+        assert!(linkage.contains("in/c,deidentified,p/s/r/1_bb22bb22.dcm,ORIG,,ANON"));
         let uids = &files.iter().find(|f| f.0 == "uid_mapping.csv").unwrap().1;
         assert_eq!(uids, "id_old,id_new\n1.2.3,2.25.9\n");
     }

@@ -115,7 +115,7 @@ test('browser app de-identifies a folder like the CLI, with no request once star
     await ld.saveAs(lp);
     const lz = readZip(fs.readFileSync(lp));
     assert.ok(lz.get('linkage.csv').toString().includes(MARKER));
-    assert.ok(lz.get('patid_mapping.csv').toString().startsWith('id_old,id_new\n'));
+    assert.ok(lz.get('patid_mapping.csv').toString().startsWith('id_old,id_new,issuer\n'));
     assert.deepEqual(errors, []);
     await context.close();
   } finally {
