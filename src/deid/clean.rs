@@ -102,10 +102,7 @@ impl Identifiers {
                         continue;
                     }
                     for v in split_values(e.vr, raw) {
-                        let text = cs
-                            .decode(v)
-                            .unwrap_or_else(|| String::from_utf8_lossy(v).into_owned());
-                        self.add(kind, text.trim());
+                        self.add(kind, cs.decode_lossy(v).trim());
                     }
                 }
                 _ => {}

@@ -40,8 +40,7 @@ impl Patient {
                 .and_then(|e| e.raw())
                 .map(|raw| {
                     let t = trim_text(Vr::LO, raw);
-                    cs.decode(t)
-                        .unwrap_or_else(|| String::from_utf8_lossy(t).into_owned())
+                    cs.decode_lossy(t)
                 })
                 .unwrap_or_default()
         };

@@ -178,6 +178,14 @@ impl CharacterSet {
         self.decode_iso2022(bytes)
     }
 
+    /// Decodes text bytes, or, when they are not valid in the declared set (files often
+    /// mislabel theirs), reads them as UTF-8 with replacement characters: what every reader of
+    /// values for matching, review or reports wants, so that a value is never lost.
+    pub fn decode_lossy(&self, bytes: &[u8]) -> String {
+        self.decode(bytes)
+            .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned())
+    }
+
     fn decode_iso2022(&self, bytes: &[u8]) -> Option<String> {
         let (init0, init1) = self.initial();
         let (mut g0, mut g1) = (init0, init1);

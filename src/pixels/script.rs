@@ -4,8 +4,6 @@
 //! `!` binds tighter than `*` (and), which binds tighter than `+` (or); a missing attribute reads
 //! as ""; the first signature that matches wins; an expression that does not parse never matches.
 
-use std::borrow::Cow;
-
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_dictionary_std::StandardDataDictionary;
 use serde::Serialize;
@@ -266,12 +264,9 @@ impl Header<'_, '_> {
     fn render(&self, vr: Vr, raw: &[u8]) -> String {
         if vr.is_text() {
             let values = split_values(vr, raw);
-            let text: Vec<Cow<str>> = values
+            let text: Vec<String> = values
                 .iter()
-                .map(|v| match self.charset.decode(v) {
-                    Some(s) => Cow::Owned(s),
-                    None => String::from_utf8_lossy(v),
-                })
+                .map(|v| self.charset.decode_lossy(v))
                 .collect();
             return text.join("\\");
         }
@@ -320,9 +315,7 @@ fn private<'h, 'a>(
             .and_then(|e| e.raw())
             .map(|raw| {
                 let v = crate::dicom::model::trim_text(Vr::LO, raw);
-                cs.decode(v)
-                    .unwrap_or_else(|| String::from_utf8_lossy(v).into_owned())
-                    == creator
+                cs.decode_lossy(v) == creator
             })
             .unwrap_or(false)
     })?;

@@ -93,14 +93,11 @@ pub fn render(tag: Tag, vr: Vr, raw: &[u8], enc: Encoding, cs: &CharacterSet) ->
             .map(|v| {
                 let v = trim_text(vr, v);
                 let decoded = if vr.uses_character_set() {
-                    cs.decode(v)
+                    cs.decode_lossy(v)
                 } else {
-                    None
+                    String::from_utf8_lossy(v).into_owned()
                 };
-                decoded
-                    .unwrap_or_else(|| String::from_utf8_lossy(v).into_owned())
-                    .trim()
-                    .to_string()
+                decoded.trim().to_string()
             })
             .collect();
         return Some(parts.join("\\"));
