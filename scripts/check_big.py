@@ -4,9 +4,12 @@ the output's header (patient replaced, frames kept), and the Pixel Data value, t
 of both files, is compared in chunks. Usage: check_big.py INPUT OUTPUT [ZIP] [--same-as=FILE]
 [--masked=X0,Y0,X1,Y1]: with ZIP, OUTPUT is the name of the entry in that zip; --same-as also
 compares the output with FILE; --masked compares frame by frame (16-bit MONOCHROME2 frames as
-scripts/gen_big.py writes them): 0 inside the rectangle, the input's samples outside."""
+scripts/gen_big.py writes them): 0 inside the rectangle, the input's samples outside. A deflated
+data set is compared inflated, as it is read."""
+import struct
 import sys
 import zipfile
+import zlib
 
 import numpy as np
 import pydicom
@@ -25,13 +28,38 @@ def open_output(args):
     return f, size
 
 
+class DataSet:
+    """A Part 10 file read forward as its data set's bytes: after the meta group, inflated when
+    the transfer syntax is Deflated Explicit VR Little Endian; `unread` gives bytes back."""
+
+    def __init__(self, f, deflated):
+        head = f.read(144)
+        f.read(struct.unpack('<I', head[140:144])[0])  # the meta group
+        self.f, self.back = f, b''
+        self.z = zlib.decompressobj(-15) if deflated else None
+
+    def read(self, n):
+        while len(self.back) < n:
+            # Small reads of compressed bytes: deflate can expand them a thousandfold.
+            raw = self.f.read(64 << 10 if self.z else n - len(self.back))
+            if not raw:
+                self.back += self.z.flush() if self.z else b''
+                break
+            self.back += self.z.decompress(raw) if self.z else raw
+        out, self.back = self.back[:n], self.back[n:]
+        return out
+
+    def unread(self, b):
+        self.back = b + self.back
+
+
 def value_start(f):
     """Moves `f` to the first byte of the Pixel Data value (explicit VR: tag, OB/OW, reserved,
     length), found in the first 64 MB."""
     head = f.read(64 << 20)
     at = max(head.find(b'\xe0\x7f\x10\x00' + vr) for vr in (b'OB', b'OW'))
     assert at >= 0, 'Pixel Data found'
-    f.seek(at + 12)
+    f.unread(head[at + 12:])
 
 
 def compare_masked(a, b, src, encapsulated, rect):
@@ -74,7 +102,10 @@ def run(args, flags):
     out_f.close()
     # Pixel Data is the last element of both: everything from its value on must be equal.
     out_f, _ = open_output(args)
+    deflated = src.file_meta.TransferSyntaxUID == '1.2.840.10008.1.2.1.99'
+    out_f = DataSet(out_f, deflated)
     with open(args[1], 'rb') as a:
+        a = DataSet(a, deflated)
         value_start(a)
         value_start(out_f)
         if masked:

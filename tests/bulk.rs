@@ -41,6 +41,18 @@ fn both(d: &Deidentifier, input: &[u8]) -> Option<(Output, Output)> {
 }
 
 fn multiframe_ct(frames: usize, big_endian: bool) -> Vec<u8> {
+    let els = multiframe_elements(frames);
+    file(
+        &els,
+        if big_endian {
+            Syntax::ExplicitBe
+        } else {
+            Syntax::ExplicitLe
+        },
+    )
+}
+
+fn multiframe_elements(frames: usize) -> Vec<El> {
     let mut els = ct_image("PID-88", "Split^Sam", "1.2.826.0.1.3680043.2.1125.9.1");
     let pixels: Vec<u8> = (0..frames * 2 * 2 * 2)
         .map(|i| (i * 7 % 251) as u8)
@@ -56,14 +68,7 @@ fn multiframe_ct(frames: usize, big_endian: bool) -> Vec<u8> {
         els.push(e);
     }
     els.sort_by_key(|e| e.tag);
-    file(
-        &els,
-        if big_endian {
-            Syntax::ExplicitBe
-        } else {
-            Syntax::ExplicitLe
-        },
-    )
+    els
 }
 
 #[test]
@@ -78,6 +83,31 @@ fn a_split_file_gives_the_output_the_whole_file_gives() {
         assert!(whole == split, "the same bytes");
         assert_eq!(r1, r2, "the same result");
     }
+}
+
+#[test]
+fn a_deflated_data_set_is_split_as_it_inflates() {
+    let d = deidentifier(Options::tcia());
+    // 1.2 M frames: a value of 9.6 MB, more than a copy chunk (8 MB) and many inflate chunks.
+    for frames in [50, 1_200_000] {
+        let input = deflated_file(&multiframe_elements(frames));
+        let mut src: &[u8] = &input;
+        let split = bulk::split(&mut src).expect("a deflated file splits");
+        assert!(split.deflated.is_some());
+        assert_eq!(split.value.end - split.value.start, frames as u64 * 8);
+        assert!(
+            split.stub.len() < 4096,
+            "the stub is deflated again, without the value"
+        );
+        let ((whole, r1), (split, r2)) = both(&d, &input).expect("splits");
+        assert!(whole == split, "{frames} frames: the same bytes");
+        assert_eq!(r1, r2, "{frames} frames: the same result");
+    }
+    // A stream that ends early is not split: reading it whole gives the error.
+    let input = deflated_file(&multiframe_elements(5000));
+    let cut = &input[..input.len() - 40];
+    let mut src: &[u8] = cut;
+    assert!(bulk::split(&mut src).unwrap_err().0.contains("deflated"));
 }
 
 #[test]

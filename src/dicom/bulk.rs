@@ -12,6 +12,7 @@
 use std::io;
 use std::ops::Range;
 
+use crate::dicom::inflate::{self, Deflated, View};
 use crate::dicom::model::Encoding;
 use crate::dicom::read::{self, PixelDataAt};
 use crate::error::{Error, Result};
@@ -62,6 +63,9 @@ pub struct Split {
     pub items: Vec<Range<u64>>,
     /// The byte order of the data set (native samples of 16 bits and more are stored in it).
     pub big_endian: bool,
+    /// For a deflated data set, the ranges above are offsets in the input with its data set
+    /// inflated: read them through [`Split::view`].
+    pub deflated: Option<Deflated>,
 }
 
 /// An output as the parts to write in order.
@@ -83,11 +87,16 @@ fn io_err(e: io::Error) -> NotSplit {
 }
 
 /// Splits a file around its top-level Pixel Data. `NotSplit` when the file has no such value to
-/// carry (none, deflated, a header or tail larger than [`MAX_HEADER`], fragments that do not
-/// end), in which case the caller reads it whole.
+/// carry (none, a header or tail larger than [`MAX_HEADER`], fragments that do not end, a
+/// deflated data set that does not inflate), in which case the caller reads it whole. A deflated
+/// data set is split as it inflates: the stub is deflated again, the ranges are in the inflated
+/// view of the file.
 pub fn split(src: &mut dyn Source) -> std::result::Result<Split, NotSplit> {
+    let deflated = Deflated::of(src)?;
+    let mut view = View::new(src, deflated);
+    let src = &mut view;
     let len = src.size();
-    let (prefix, at) = header(src, len)?;
+    let (prefix, at) = header(src, len, deflated.is_some())?;
     let encapsulated = at.value_len.is_none();
     // The writer pads an odd value to even length (PS3.5 7.1.1); such rare files are read whole
     // so that their output stays the one the whole file gives.
@@ -124,22 +133,30 @@ pub fn split(src: &mut dyn Source) -> std::result::Result<Split, NotSplit> {
         stub[n - 4..].fill(0);
     }
     stub.extend_from_slice(&tail);
+    if let Some(d) = deflated {
+        stub = inflate::deflate_from(&stub, d.plain as usize).map_err(io_err)?;
+    }
     Ok(Split {
         stub,
         value: value_start..value_end,
         encapsulated,
         items,
         big_endian: at.encoding.big_endian,
+        deflated,
     })
 }
 
 /// Reads a growing prefix until it holds the Pixel Data header.
-fn header(src: &mut dyn Source, len: u64) -> std::result::Result<(Vec<u8>, PixelDataAt), NotSplit> {
+fn header(
+    src: &mut dyn Source,
+    len: u64,
+    inflated: bool,
+) -> std::result::Result<(Vec<u8>, PixelDataAt), NotSplit> {
     let mut size = FIRST_PREFIX.min(len);
     loop {
         let mut prefix = vec![0; size as usize];
         src.read_at(0, &mut prefix).map_err(io_err)?;
-        match read::find_pixel_data(&prefix) {
+        match read::find_pixel_data(&prefix, inflated) {
             Ok(Some(at)) if at.value_start() <= prefix.len() => return Ok((prefix, at)),
             Err(e) => return Err(NotSplit(e.to_string())),
             _ if size >= len || size >= MAX_HEADER => {
@@ -201,9 +218,15 @@ pub enum Gap {
 }
 
 impl Split {
+    /// The input as the ranges of this split address it: `src` itself, or for a deflated data
+    /// set `src` with its data set inflated as it is read.
+    pub fn view<'s>(&self, src: &'s mut dyn Source) -> View<'s> {
+        View::new(src, self.deflated)
+    }
+
     /// The output of the stub's de-identification, `out`, as the parts to write: its bytes up
     /// to the Pixel Data value (the length set back to the value's), the input's value, and its
-    /// bytes after.
+    /// bytes after. For a deflated data set the head and tail are given inflated.
     pub fn join(&self, out: Vec<u8>) -> Result<Joined> {
         let gap = if self.encapsulated {
             Gap::Items
@@ -220,10 +243,17 @@ impl Split {
 }
 
 /// Cuts the output of a stub's de-identification where its large value goes: the bytes before
-/// (a native length set to the value's) and the bytes after.
-pub fn cut(mut out: Vec<u8>, gap: Gap) -> Result<(Vec<u8>, Vec<u8>)> {
+/// (a native length set to the value's) and the bytes after; a deflated data set is inflated
+/// first (the writer deflates the parts again as it writes them).
+pub fn cut(out: Vec<u8>, gap: Gap) -> Result<(Vec<u8>, Vec<u8>)> {
+    let deflated = read::read_preamble(&out)?.encoding.deflated;
+    let mut out = if deflated {
+        inflate::inflated_file(&out)?.0
+    } else {
+        out
+    };
     let lost = || Error::Unsupported("the Pixel Data went missing from a split file".into());
-    let at = read::find_pixel_data(&out)?.ok_or_else(lost)?;
+    let at = read::find_pixel_data(&out, deflated)?.ok_or_else(lost)?;
     if !long_form(&at) {
         return Err(lost());
     }

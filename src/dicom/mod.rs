@@ -10,6 +10,7 @@
 
 pub mod bulk;
 pub mod charset;
+pub mod inflate;
 pub mod model;
 pub mod path;
 pub(crate) mod read;

@@ -76,7 +76,7 @@ pub fn read_file<'a>(bytes: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<FileOb
     })
 }
 
-fn inflate(body: &[u8], out: &mut Vec<u8>, offset: usize) -> Result<()> {
+pub(crate) fn inflate(body: &[u8], out: &mut Vec<u8>, offset: usize) -> Result<()> {
     out.clear();
     flate2::read::DeflateDecoder::new(body)
         .take(MAX_INFLATED)
@@ -295,11 +295,11 @@ fn read_dataset(
 /// Where the top-level Pixel Data element of a file lies, read from a prefix of the file (which
 /// must hold everything before it): the offset of its header, the header's length, and its
 /// value length (`None`: undefined, encapsulated fragments follow). `Ok(None)` when the prefix
-/// ends before Pixel Data (or the data set has none); an error for a deflated data set, whose
-/// bytes cannot be split.
-pub fn find_pixel_data(prefix: &[u8]) -> Result<Option<PixelDataAt>> {
+/// ends before Pixel Data (or the data set has none). A deflated data set must be given
+/// inflated, and `inflated` set (see [`crate::dicom::inflate`]).
+pub fn find_pixel_data(prefix: &[u8], inflated: bool) -> Result<Option<PixelDataAt>> {
     let pre = read_preamble(prefix)?;
-    if pre.encoding.deflated {
+    if pre.encoding.deflated && !inflated {
         return Err(Error::Unsupported(
             "a deflated data set is read whole".into(),
         ));

@@ -4,8 +4,6 @@
 //! defined or undefined length style. Output is a pure function of the object: no clocks, no
 //! randomness, so the same input and key always give the same bytes.
 
-use std::io::Write;
-
 use crate::dicom::model::{Element, Encoding, FileObject, Item, Tag, Value, Vr, tags};
 use crate::error::{Error, Result};
 
@@ -28,9 +26,8 @@ pub fn write_file(obj: &FileObject<'_>) -> Result<Vec<u8>> {
     if obj.encoding.deflated {
         let mut body = Vec::new();
         write_item_body(&obj.dataset, obj.encoding, &mut body)?;
-        let mut enc =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(&body)
+        let mut enc = crate::dicom::inflate::Deflater::new(Vec::new());
+        enc.write(&body)
             .map_err(|_| Error::Unsupported("deflate failed".into()))?;
         let deflated = enc
             .finish()

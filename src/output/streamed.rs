@@ -8,6 +8,7 @@ use std::io;
 use std::ops::Range;
 
 use crate::dicom::bulk::{self, NotSplit, Source, Split};
+use crate::dicom::inflate::{Deflated, Deflater, View};
 use crate::dicom::model::tags;
 use crate::dicom::read;
 use crate::output::{FileResult, Processed};
@@ -28,6 +29,10 @@ pub struct Prepared {
     pub body: Body,
     /// The output after the value.
     pub tail: Vec<u8>,
+    /// For a deflated data set: where the input's is (read through its inflated view), and
+    /// where the output's starts in `head` (the head and tail are held inflated and deflated
+    /// again, with the value, as they are written).
+    pub deflated: Option<(Deflated, usize)>,
     /// The de-identification of the stub (its `bytes` are the stub's output, for the review).
     pub deidentified: Deidentified,
 }
@@ -53,8 +58,9 @@ pub fn prepare(
 ) -> std::result::Result<(Result<Prepared>, Option<FileCheck>), NotSplit> {
     let split = bulk::split(src)?;
     check_splittable(d, &split)?;
+    let mut view = split.view(src);
     let mut bulk = Bulk {
-        src,
+        src: &mut view,
         split: &split,
         masked: None,
     };
@@ -79,10 +85,15 @@ pub fn prepare(
                 (j.head, Body::Copy(j.value), j.tail)
             }
         };
+        let deflated = match split.deflated {
+            Some(d) => Some((d, read::read_preamble(&head)?.body_offset)),
+            None => None,
+        };
         Ok(Prepared {
             head,
             body,
             tail,
+            deflated,
             deidentified,
         })
     });
@@ -114,23 +125,38 @@ fn check_splittable(d: &Deidentifier, split: &Split) -> std::result::Result<(), 
 pub struct Sums {
     crc: crc32fast::Hasher,
     digest: xxhash_rust::xxh3::Xxh3,
+    len: u64,
 }
 
 impl Sums {
     pub fn update(&mut self, bytes: &[u8]) {
         self.crc.update(bytes);
         self.digest.update(bytes);
+        self.len += bytes.len() as u64;
+    }
+}
+
+/// An `io::Write` over a sink function (what the deflater writes to).
+struct SinkWriter<'a>(&'a mut dyn FnMut(&[u8]) -> io::Result<()>);
+
+impl io::Write for SinkWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (self.0)(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
 impl Prepared {
-    /// The output's size in bytes.
-    pub fn size(&self) -> u64 {
-        let body = match &self.body {
+    /// The length of the Pixel Data value of the output.
+    fn value_len(&self) -> u64 {
+        match &self.body {
             Body::Copy(r) => r.end - r.start,
             Body::Masked(m) => m.value_len(),
-        };
-        self.head.len() as u64 + body + self.tail.len() as u64
+        }
     }
 
     /// Writes the output to `sink`, and gives the ledger's result (its CRC and digest made
@@ -147,7 +173,8 @@ impl Prepared {
     /// CRC and digest) and not given to `sink`, which receives the head and then the tail: the
     /// caller puts the input's bytes at `Some(range)` between them itself. The page does this
     /// so that a large value goes into the zip as a slice of the input `File`, instead of being
-    /// written to scratch storage and read back (which costs more than reading it).
+    /// written to scratch storage and read back (which costs more than reading it). A deflated
+    /// data set is always written whole.
     pub fn write_by_reference(
         &self,
         src: &mut dyn Source,
@@ -163,35 +190,68 @@ impl Prepared {
         by_reference: bool,
     ) -> io::Result<(FileResult, Option<Range<u64>>)> {
         let mut sums = Sums::default();
-        let mut written = |b: &[u8]| {
-            sums.update(b);
-            sink(b)
+        let referenced = match self.deflated {
+            None => self.write_plain(src, &mut sums, sink, by_reference)?,
+            Some((input, plain)) => {
+                let mut view = View::new(src, Some(input));
+                let mut out = |b: &[u8]| {
+                    sums.update(b);
+                    sink(b)
+                };
+                out(&self.head[..plain])?;
+                let mut enc = Deflater::new(SinkWriter(&mut out));
+                enc.write(&self.head[plain..])?;
+                self.write_value(&mut view, &mut |b| enc.write(b))?;
+                enc.write(&self.tail)?;
+                enc.finish()?;
+                None
+            }
         };
-        written(&self.head)?;
+        Ok((self.result(sums), referenced))
+    }
+
+    /// The output of a data set that is not deflated: head, value (or only its checksums,
+    /// `by_reference`), tail.
+    fn write_plain(
+        &self,
+        src: &mut dyn Source,
+        sums: &mut Sums,
+        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+        by_reference: bool,
+    ) -> io::Result<Option<Range<u64>>> {
+        sums.update(&self.head);
+        sink(&self.head)?;
         let referenced = match &self.body {
             Body::Copy(r) if by_reference => {
-                // `written` is not used while the body passes, so its borrow of `sums` is free.
                 bulk::copy(src, r.clone(), &mut |b| {
                     sums.update(b);
                     Ok(())
                 })?;
                 Some(r.clone())
             }
-            Body::Copy(r) => {
-                bulk::copy(src, r.clone(), &mut written)?;
-                None
-            }
-            Body::Masked(m) => {
-                m.write(src, &mut written)?;
+            _ => {
+                self.write_value(src, &mut |b| {
+                    sums.update(b);
+                    sink(b)
+                })?;
                 None
             }
         };
-        let mut written = |b: &[u8]| {
-            sums.update(b);
-            sink(b)
-        };
-        written(&self.tail)?;
-        Ok((self.result(sums), referenced))
+        sums.update(&self.tail);
+        sink(&self.tail)?;
+        Ok(referenced)
+    }
+
+    /// The Pixel Data value: the input's, copied, or its frames masked.
+    fn write_value(
+        &self,
+        src: &mut dyn Source,
+        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        match &self.body {
+            Body::Copy(r) => bulk::copy(src, r.clone(), sink),
+            Body::Masked(m) => m.write(src, sink),
+        }
     }
 
     /// The ledger's result for the output the sums were made over.
@@ -199,13 +259,12 @@ impl Prepared {
         let d = &self.deidentified;
         let mut review =
             final_review::examine(&d.bytes, &d.record.report.actions).unwrap_or_default();
-        let value_len = self.size() - self.head.len() as u64 - self.tail.len() as u64;
-        final_review::set_pixel_data_length(&mut review, value_len);
+        final_review::set_pixel_data_length(&mut review, self.value_len());
         FileResult::Processed(Box::new(Processed {
             name: d.name.clone(),
             digest: format!("{:032x}", sums.digest.digest128()),
             crc32: sums.crc.finalize(),
-            size: self.size(),
+            size: sums.len,
             record: d.record.clone(),
             linkage: d.linkage.clone(),
             review,

@@ -193,6 +193,16 @@ pub fn file_with(elements: &[El], ts_uid: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A Part 10 file in Deflated Explicit VR Little Endian.
+pub fn deflated_file(elements: &[El]) -> Vec<u8> {
+    use std::io::Write;
+    let mut body = Vec::new();
+    encode(elements, Syntax::ExplicitLe, 0, &mut body);
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&body).unwrap();
+    file_with(elements, "1.2.840.10008.1.2.1.99", &enc.finish().unwrap())
+}
+
 fn find_text(elements: &[El], tag: u32) -> Option<String> {
     elements
         .iter()

@@ -1,6 +1,7 @@
 // Files of any size: generated multi-frame CTs of 3 GB (native: a native value cannot pass 4 GB),
-// 5 GB (encapsulated, with an Extended Offset Table) and 1 GB (encapsulated, with a basic offset
-// table) de-identified by the CLI and by the page in headless Chromium
+// 5 GB (encapsulated, with an Extended Offset Table), 1 GB (encapsulated, with a basic offset
+// table) and 1.2 GB (Deflated Explicit VR Little Endian: inflated and deflated as it streams, past
+// the 1 GB the page can read whole) de-identified by the CLI and by the page in headless Chromium
 // (persistent profile: OPFS on disk). Each output is read by pydicom (header) and its Pixel Data
 // compared with the input's, chunk by chunk (scripts/check_big.py); the page's output must be the
 // CLI's, byte for byte. Times and the memory figures go to BENCHMARKS.md (tests/e2e/bench-large.mjs).
@@ -15,8 +16,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { launchPersistent, root, serve, walkFiles } from './helpers.mjs';
 
-const SETS = (process.env.LARGE_SIZES ?? '3000,5000e,1000e,1000m,1000em').split(',').map((s) => ({
-  mb: parseInt(s, 10), encapsulated: s.includes('e'), masked: s.endsWith('m'),
+const SETS = (process.env.LARGE_SIZES ?? '3000,5000e,1000e,1000m,1000em,1200d').split(',').map((s) => ({
+  mb: parseInt(s, 10), encapsulated: s.includes('e'), masked: s.endsWith('m'), deflated: s.includes('d'),
 }));
 // A rectangle every frame gets (CTP script syntax: a rule that always matches; CTP paints
 // width + 1 by height + 1 pixels, so the script says one less).
@@ -25,14 +26,15 @@ const SCRIPT = `{ true }\n(${RECT[0]},${RECT[1]},${RECT[2] - RECT[0] - 1},${RECT
 
 const py = (script, ...args) => execFileSync('python3', [path.join(root, 'scripts', script), ...args], { encoding: 'utf8' });
 
-for (const { mb, encapsulated, masked } of SETS) {
-  const what = `${encapsulated ? 'encapsulated' : 'native'} file${masked ? ', masked frame by frame,' : ''}`;
+for (const { mb, encapsulated, masked, deflated } of SETS) {
+  const kind = encapsulated ? 'encapsulated' : deflated ? 'deflated' : 'native';
+  const what = `${kind} file${masked ? ', masked frame by frame,' : ''}`;
   test(`a ${mb} MB ${what} streams through the CLI and the page`, { timeout: 900_000 }, async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-large-'));
     const input = path.join(tmp, 'in');
     fs.mkdirSync(input);
     const file = path.join(input, 'big.dcm');
-    py('gen_big.py', file, String(mb), ...(encapsulated ? ['--encapsulated'] : []));
+    py('gen_big.py', file, String(mb), ...(encapsulated ? ['--encapsulated'] : []), ...(deflated ? ['--deflated'] : []));
     const key = path.join(tmp, 'k');
     fs.writeFileSync(key, '5a'.repeat(32) + '\n');
     const script = path.join(tmp, 'all.script');
