@@ -1,13 +1,14 @@
-// Extended browser run (optional, `node tests/e2e/corpus.mjs DIR KEYFILE NATIVE_OUT`): the page
-// de-identifies a whole folder of real files with the TCIA preset and Clean Pixel Data (images at
-// risk that no mask covers released); every file in the zip must
-// equal the native CLI's output for the same key (NATIVE_OUT), and the counts must match.
+// Extended browser run (optional, `node tests/e2e/corpus.mjs DIR KEYFILE NATIVE_OUT [SCRIPT]`): the
+// page de-identifies a whole folder of real files with the TCIA preset and Clean Pixel Data (images
+// at risk that no mask covers released; with SCRIPT, that pixel script too, so that its masks are
+// decoded and painted); every file in the zip must equal the native CLI's output for the same key
+// and script (NATIVE_OUT), and the counts must match.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launch, readZip, serve, walkFiles } from './helpers.mjs';
 
-const [dir, keyFile, nativeOut] = process.argv.slice(2);
+const [dir, keyFile, nativeOut, script] = process.argv.slice(2);
 const server = await serve();
 const browser = await launch();
 let failures = 0;
@@ -21,6 +22,7 @@ try {
   await page.check('input[name=preset][value=tcia]');
   await page.check('#opt-clean_pixel_data');
   await page.check('input[name=at-risk][value=release]');
+  if (script) await page.setInputFiles('#pixel-scripts', script);
   await page.setInputFiles('#key-import', keyFile);
   await page.waitForFunction(() => /fingerprint/.test(document.getElementById('key-status').textContent));
   const t0 = Date.now();
