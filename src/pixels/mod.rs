@@ -13,7 +13,7 @@
 //! | encapsulated uncompressed, deflated frames | the same, per frame | same syntax |
 //! | JPEG baseline / extended (8, 12 bit) | DCT blocks that meet a region blanked ([`jpeg`]) | same syntax |
 //! | RLE | decoded, painted, re-encoded ([`rle`]) | RLE |
-//! | JPEG lossless, JPEG 2000, HTJ2K | decoded, painted | Explicit VR Little Endian |
+//! | JPEG lossless, JPEG 2000, HTJ2K | decoded (in the page JPEG 2000 by OpenJPEG from npm, [`j2k`]), painted | Explicit VR Little Endian |
 //! | JPEG-LS lossless, near-lossless | decoded, painted, re-encoded by CharLS ([`jpegls`]) | JPEG-LS lossless |
 //! | anything else | not decodable here | quarantined |
 //!
@@ -23,6 +23,7 @@
 pub(crate) mod codec;
 pub(crate) mod frames;
 pub mod image;
+pub(crate) mod j2k;
 pub(crate) mod jpeg;
 pub(crate) mod jpegls;
 pub(crate) mod masker;

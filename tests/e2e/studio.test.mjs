@@ -219,3 +219,47 @@ test('the studio flags an image at risk, a mask drawn with the mouse is painted 
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('the viewer shows a JPEG 2000 image with Clean Pixel Data off (its codec is loaded for the viewer)', { timeout: 120_000 }, async (t) => {
+  const j2k = path.join(root, '..', 'shared', 'corpus', 'gh-dicom-test-files', 'WG04', 'J2KR', 'CT1_J2KR');
+  if (!fs.existsSync(j2k)) return t.skip('no ../shared/corpus');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-studio-j2k-'));
+  const dir = path.join(tmp, 'in');
+  fs.mkdirSync(dir);
+  fs.copyFileSync(j2k, path.join(dir, 'ct.dcm'));
+  const server = await serve();
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.origin}/?direct=0&sw=0`);
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    await page.setInputFiles('#pick-folder', dir);
+    await page.check('input[name=preset][value=basic]');
+    assert.equal(await page.isChecked('#opt-clean_pixel_data'), false);
+    await page.click('#studio-open');
+    await page.waitForSelector('body[data-studio=ready]', { timeout: 60_000 });
+    await page.locator('.tile').first().focus();
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog#viewer[open]');
+    // Rendered: the 512 x 512 canvas holds the CT slice (many grey levels), or the viewer says why not.
+    const shown = await page.waitForFunction(() => {
+      const error = document.getElementById('viewer-error').textContent;
+      if (error) return { error };
+      const c = document.getElementById('viewer-canvas');
+      if (c.width !== 512) return null;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const levels = new Set();
+      for (let i = 0; i < d.length; i += 4) levels.add(d[i]);
+      return levels.size > 50 ? { levels: levels.size } : null;
+    }, null, { timeout: 30_000 }).then((h) => h.jsonValue());
+    assert.equal(shown.error, undefined, shown.error);
+    assert.ok(shown.levels > 50);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

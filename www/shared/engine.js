@@ -1,15 +1,16 @@
 // The configured engine of a worker (the de-identification workers and the viewer's): a fresh
 // Deidentifier for each CONFIGURE, the text-detection model installed once per wasm instance
-// when the page sends it (only when detection is on), and the JPEG-LS codec loaded once when
-// Clean Pixel Data is on (masking, detection and the viewer decode JPEG-LS through it).
+// when the page sends it (only when detection is on), and the JPEG-LS and JPEG 2000 codecs loaded
+// once when Clean Pixel Data is on (masking and detection decode those syntaxes through them).
 import { Deidentifier, installTextModel } from '../pkg/dicom_deid.js';
+import { installJpeg2000 } from './jpeg2000.js';
 import { installJpegLs } from './jpegls.js';
 
 let modelInstalled = false;
 
 /** A Deidentifier for the CONFIGURE message's settings; `old` is freed. */
 export async function configure(old, { options, key, lookup, pixels, overrides, textModel }) {
-  if (options?.clean_pixel_data) await installJpegLs();
+  if (options?.clean_pixel_data) await Promise.all([installJpegLs(), installJpeg2000()]);
   if (textModel && !modelInstalled) {
     installTextModel(new Uint8Array(textModel));
     modelInstalled = true;

@@ -3,6 +3,8 @@
 // page's main thread never touches pixels. See shared/protocol.js for the messages.
 import init, { Viewer } from '../pkg/dicom_deid.js';
 import { configure } from '../shared/engine.js';
+import { installJpeg2000 } from '../shared/jpeg2000.js';
+import { installJpegLs } from '../shared/jpegls.js';
 import { CARD, CARDED, CONFIGURE, CONFIGURED, FAILED, LOAD, OPEN, OPENED, READY, RENDER, RENDERED, TAGGED, TAGS, errorToMessage } from '../shared/protocol.js';
 
 let viewer = null;
@@ -20,6 +22,8 @@ const handlers = {
   },
 
   async [OPEN]({ file }) {
+    // The viewer shows any image, Clean Pixel Data on or off: its codecs are loaded on first use.
+    await Promise.all([installJpegLs(), installJpeg2000()]);
     const bytes = new Uint8Array(await file.arrayBuffer());
     viewer?.free();
     viewer = null;
