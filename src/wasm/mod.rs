@@ -5,7 +5,6 @@
 
 pub mod batch;
 pub mod deidentifier;
-mod libc;
 pub mod review;
 pub mod studio;
 
