@@ -245,28 +245,19 @@ mod backend {
 mod backend {
     use super::{Decoded, absent, unreadable};
     use crate::error::Result;
-    use js_sys::{Function, Object, Reflect, Uint8Array};
+    use crate::pixels::hook::{installed, method};
+    use js_sys::{Reflect, Uint8Array};
     use wasm_bindgen::{JsCast, JsValue};
 
     const HOOK: &str = "dcmDeidJpeg2000";
 
-    fn hook() -> Option<Object> {
-        Reflect::get(&js_sys::global(), &HOOK.into())
-            .ok()
-            .filter(JsValue::is_object)
-            .map(JsCast::unchecked_into)
-    }
-
     pub(super) fn available() -> bool {
-        hook().is_some()
+        installed(HOOK).is_some()
     }
 
     pub(super) fn decode(stream: &[u8]) -> Result<Decoded> {
-        let hook = hook().ok_or_else(absent)?;
-        let f: Function = Reflect::get(&hook, &"decode".into())
-            .ok()
-            .and_then(|f| f.dyn_into().ok())
-            .ok_or_else(absent)?;
+        let hook = installed(HOOK).ok_or_else(absent)?;
+        let f = method(&hook, "decode").ok_or_else(absent)?;
         let failed = || unreadable("the decoder failed");
         let out = f
             .call1(&hook, &Uint8Array::from(stream).into())

@@ -304,20 +304,14 @@ mod backend {
 mod backend {
     use super::{Frame, failed};
     use crate::error::{Error, Result};
-    use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+    use crate::pixels::hook::{installed, method};
+    use js_sys::{Array, Uint8Array};
     use wasm_bindgen::{JsCast, JsValue};
 
     const HOOK: &str = "dcmDeidJpegLs";
 
-    fn hook() -> Option<Object> {
-        Reflect::get(&js_sys::global(), &HOOK.into())
-            .ok()
-            .filter(JsValue::is_object)
-            .map(JsCast::unchecked_into)
-    }
-
     pub(super) fn available() -> bool {
-        hook().is_some()
+        installed(HOOK).is_some()
     }
 
     fn call(name: &str, args: &Array, what: &str) -> Result<Vec<u8>> {
@@ -328,11 +322,8 @@ mod backend {
                     .into(),
             )
         };
-        let hook = hook().ok_or_else(absent)?;
-        let f: Function = Reflect::get(&hook, &name.into())
-            .ok()
-            .and_then(|f| f.dyn_into().ok())
-            .ok_or_else(absent)?;
+        let hook = installed(HOOK).ok_or_else(absent)?;
+        let f = method(&hook, name).ok_or_else(absent)?;
         let out = f.apply(&hook, args).map_err(|_| failed(what))?;
         let bytes: Uint8Array = out.dyn_into().map_err(|_| failed(what))?;
         Ok(bytes.to_vec())

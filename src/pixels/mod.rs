@@ -22,6 +22,8 @@
 
 pub(crate) mod codec;
 pub(crate) mod frames;
+#[cfg(target_arch = "wasm32")]
+mod hook;
 pub mod image;
 pub(crate) mod j2k;
 pub(crate) mod jpeg;

@@ -339,15 +339,21 @@ async function cleanPixelRun(input, script, key, www) {
   }
 }
 
-test('with Clean Pixel Data, JPEG-LS images are masked in the page byte for byte as the CLI masks them, and held back without the codec', { timeout: 600_000 }, async (t) => {
+/**
+ * Corpus files of one codec the page decodes with a codec from npm: with Clean Pixel Data and a
+ * rectangle on every image, the CLI masks every one (written in `tsOut`) and the page gives the
+ * CLI's bytes; with the codec's loader (`loader`, in pkg/) removed, every image is held back with
+ * `reason`, never passed and never a trap.
+ */
+async function codecParity(t, { label, files, tsOut, loader, reason }) {
   const corpus = path.join(root, '..', 'shared', 'corpus');
-  if (!JPEG_LS.every((f) => fs.existsSync(path.join(corpus, f)))) return t.skip('no ../shared/corpus');
+  if (!files.every((f) => fs.existsSync(path.join(corpus, f)))) return t.skip('no ../shared/corpus');
   const exe = path.join(root, 'target', 'release', 'dcm-deid');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-e2e-jls-'));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-e2e-codec-'));
   try {
     const input = path.join(tmp, 'in');
     fs.mkdirSync(input);
-    JPEG_LS.forEach((f, i) => fs.copyFileSync(path.join(corpus, f), path.join(input, `${i}.dcm`)));
+    files.forEach((f, i) => fs.copyFileSync(path.join(corpus, f), path.join(input, `${i}.dcm`)));
     const script = path.join(tmp, 'all.script');
     fs.writeFileSync(script, '{ true }\n(5,3,21,8)\n');
     const key = path.join(tmp, 'k');
@@ -357,31 +363,35 @@ test('with Clean Pixel Data, JPEG-LS images are masked in the page byte for byte
     execFileSync(exe, ['deidentify', input, '-o', nativeOut, '--preset', 'basic', '--clean-pixel-data', '--pixel-script', script, '--key', key], { stdio: 'pipe' });
     const cliSeconds = (Date.now() - t0) / 1000;
     const native = walkFiles(nativeOut).filter((f) => f.endsWith('.dcm'));
-    assert.equal(native.length, JPEG_LS.length, 'the CLI masks every file');
+    assert.equal(native.length, files.length, 'the CLI masks every file');
     const audit = fs.readFileSync(path.join(nativeOut, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const masked = audit.filter((r) => r.pixels?.masked);
-    assert.equal(masked.length, JPEG_LS.length);
-    for (const r of masked) assert.equal(r.pixels.masked.transfer_syntax_out, '1.2.840.10008.1.2.4.80');
+    assert.equal(masked.length, files.length);
+    for (const r of masked) assert.equal(r.pixels.masked.transfer_syntax_out, tsOut);
 
     const run = await cleanPixelRun(input, script, key);
-    console.log(`JPEG-LS: CLI ${cliSeconds.toFixed(1)} s, page ${run.seconds.toFixed(1)} s for ${JPEG_LS.length} files`);
+    console.log(`${label}: CLI ${cliSeconds.toFixed(1)} s, page ${run.seconds.toFixed(1)} s for ${files.length} files`);
+    assert.match(run.summary, new RegExp(`${files.length} de-identified, 0 skipped, 0 failed, 0 held back`));
     const pageDcm = [...run.entries.keys()].filter((n) => n.endsWith('.dcm')).sort();
     assert.deepEqual(pageDcm, native, run.summary);
     for (const n of native) assert.ok(run.entries.get(n).equals(fs.readFileSync(path.join(nativeOut, n))), `${n} differs from the CLI output`);
 
-    // Without the codec's files the page cannot decode JPEG-LS: every image is held back, with
-    // the reason, never passed.
     const www = path.join(tmp, 'www');
     fs.cpSync(path.join(root, 'www'), www, { recursive: true });
-    fs.rmSync(path.join(www, 'pkg', 'charls.mjs'));
+    fs.rmSync(path.join(www, 'pkg', loader));
     const bare = await cleanPixelRun(input, script, key, www);
-    assert.match(bare.summary, new RegExp(`0 de-identified, 0 skipped, 0 failed, ${JPEG_LS.length} held back`));
-    assert.match(bare.summary, /no JPEG-LS decoder is loaded in this page/);
+    assert.match(bare.summary, new RegExp(`0 de-identified, 0 skipped, 0 failed, ${files.length} held back`));
+    assert.match(bare.summary, reason);
     assert.equal([...bare.entries.keys()].filter((n) => n.endsWith('.dcm')).length, 0);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-});
+}
+
+test('with Clean Pixel Data, JPEG-LS images are masked in the page byte for byte as the CLI masks them, and held back without the codec', { timeout: 600_000 }, (t) => codecParity(t, {
+  label: 'JPEG-LS', files: JPEG_LS, tsOut: '1.2.840.10008.1.2.4.80', loader: 'charls.mjs',
+  reason: /no JPEG-LS decoder is loaded in this page/,
+}));
 
 /** The shared corpus's JPEG 2000 files this test masks: WG04's lossless 16-bit signed CT
  * (512 x 512), lossy (4.91) CT and RGB (756 x 486, 8-bit colour), a small lossy NM, and the
@@ -390,51 +400,11 @@ const JPEG_2000 = ['gh-dicom-test-files/WG04/J2KR/CT1_J2KR', 'gh-dicom-test-file
   'gh-dicom-test-files/WG04/J2KI/VL1_J2KI', 'gh-dicognito/orig_data/test_burned_in_annotation_default/burned_in_yes.dcm',
   'gh-dicom-swift-synthetic/DecoderParity/htj2k_lossless_parity.dcm'];
 
-test('with Clean Pixel Data, JPEG 2000 and HTJ2K images are masked in the page byte for byte as the CLI masks them, and held back without the codec', { timeout: 600_000 }, async (t) => {
-  const corpus = path.join(root, '..', 'shared', 'corpus');
-  if (!JPEG_2000.every((f) => fs.existsSync(path.join(corpus, f)))) return t.skip('no ../shared/corpus');
-  const exe = path.join(root, 'target', 'release', 'dcm-deid');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-e2e-j2k-'));
-  try {
-    const input = path.join(tmp, 'in');
-    fs.mkdirSync(input);
-    JPEG_2000.forEach((f, i) => fs.copyFileSync(path.join(corpus, f), path.join(input, `${i}.dcm`)));
-    const script = path.join(tmp, 'all.script');
-    fs.writeFileSync(script, '{ true }\n(5,3,21,8)\n');
-    const key = path.join(tmp, 'k');
-    fs.writeFileSync(key, '5a'.repeat(32) + '\n');
-    const nativeOut = path.join(tmp, 'native');
-    const t0 = Date.now();
-    execFileSync(exe, ['deidentify', input, '-o', nativeOut, '--preset', 'basic', '--clean-pixel-data', '--pixel-script', script, '--key', key], { stdio: 'pipe' });
-    const cliSeconds = (Date.now() - t0) / 1000;
-    const native = walkFiles(nativeOut).filter((f) => f.endsWith('.dcm'));
-    assert.equal(native.length, JPEG_2000.length, 'the CLI masks every file');
-    const audit = fs.readFileSync(path.join(nativeOut, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    const masked = audit.filter((r) => r.pixels?.masked);
-    assert.equal(masked.length, JPEG_2000.length);
-    // Written decoded, as the CLI writes every image the codec registry decodes.
-    for (const r of masked) assert.equal(r.pixels.masked.transfer_syntax_out, '1.2.840.10008.1.2.1');
-
-    const run = await cleanPixelRun(input, script, key);
-    console.log(`JPEG 2000: CLI ${cliSeconds.toFixed(1)} s, page ${run.seconds.toFixed(1)} s for ${JPEG_2000.length} files`);
-    assert.match(run.summary, new RegExp(`${JPEG_2000.length} de-identified, 0 skipped, 0 failed, 0 held back`));
-    const pageDcm = [...run.entries.keys()].filter((n) => n.endsWith('.dcm')).sort();
-    assert.deepEqual(pageDcm, native, run.summary);
-    for (const n of native) assert.ok(run.entries.get(n).equals(fs.readFileSync(path.join(nativeOut, n))), `${n} differs from the CLI output`);
-
-    // Without the codec's files the page cannot decode JPEG 2000: every image is held back, with
-    // the reason, never passed and never a trap.
-    const www = path.join(tmp, 'www');
-    fs.cpSync(path.join(root, 'www'), www, { recursive: true });
-    fs.rmSync(path.join(www, 'pkg', 'openjpeg.mjs'));
-    const bare = await cleanPixelRun(input, script, key, www);
-    assert.match(bare.summary, new RegExp(`0 de-identified, 0 skipped, 0 failed, ${JPEG_2000.length} held back`));
-    assert.match(bare.summary, /no JPEG 2000 decoder is loaded in this page \(OpenJPEG\); use the command-line tool/);
-    assert.equal([...bare.entries.keys()].filter((n) => n.endsWith('.dcm')).length, 0);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+test('with Clean Pixel Data, JPEG 2000 and HTJ2K images are masked in the page byte for byte as the CLI masks them, and held back without the codec', { timeout: 600_000 }, (t) => codecParity(t, {
+  // Written decoded, as the CLI writes every image the codec registry decodes.
+  label: 'JPEG 2000', files: JPEG_2000, tsOut: '1.2.840.10008.1.2.1', loader: 'openjpeg.mjs',
+  reason: /no JPEG 2000 decoder is loaded in this page \(OpenJPEG\); use the command-line tool/,
+}));
 
 test('a study written under two pseudonyms is a warning on the page, worded as the CLI words it', { timeout: 180_000 }, async () => {
   // Two files of one study whose Patient IDs disagree (one digit): two pseudonyms, one study.
