@@ -47,6 +47,11 @@ pub enum Lookup {
 pub struct IodTypes {
     sop_to_iod: HashMap<String, u16>,
     exact: HashMap<(u16, u32, u32), AttrType>,
+    /// For a nested attribute whose enclosing sequence the table does not list with it: its
+    /// strictest Type under any parent in the IOD. Deliberately strict: a compound action then
+    /// leans to D or Z (a dummy or empty value: never an original one) rather than X, so that an
+    /// item the IOD may require stays valid; removing more would only be more precise where the
+    /// table has the full path, which it does not for these.
     any_parent: HashMap<(u16, u32), AttrType>,
 }
 
