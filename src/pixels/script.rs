@@ -9,7 +9,7 @@ use dicom_dictionary_std::StandardDataDictionary;
 use serde::Serialize;
 
 use crate::dicom::charset::CharacterSet;
-use crate::dicom::model::{Encoding, Item, Tag, Value, Vr, split_values};
+use crate::dicom::model::{Encoding, Item, Tag, Value, Vr};
 use crate::pixels::ExplicitMasks;
 use crate::pixels::regions::{Rect, Region};
 
@@ -232,9 +232,8 @@ pub struct Header<'h, 'a> {
 }
 
 impl Header<'_, '_> {
-    /// The value of an attribute path as CTP sees it: "" when missing, text values without
-    /// padding with their values joined by `\`, binary numbers written in decimal. A path
-    /// through a sequence reads the first item.
+    /// The value of an attribute path as CTP sees it: "" when missing, otherwise as
+    /// [`render`](Self::render) gives it. A path through a sequence reads the first item.
     fn value(&self, path: &[Selector]) -> String {
         let mut item = self.dataset;
         for (i, sel) in path.iter().enumerate() {
@@ -254,6 +253,11 @@ impl Header<'_, '_> {
                     Some(first) => item = first,
                     None => return String::new(),
                 },
+                // dcm4che gives a file meta element's first value only.
+                Value::Bytes(raw) if i + 1 == path.len() && e.tag.0 == 0x0002 => {
+                    let v = self.render(e.vr, raw);
+                    return v.split('\\').next().unwrap_or_default().to_string();
+                }
                 Value::Bytes(raw) if i + 1 == path.len() => return self.render(e.vr, raw),
                 _ => return String::new(),
             }
@@ -261,45 +265,108 @@ impl Header<'_, '_> {
         String::new()
     }
 
+    /// A value as dcm4che 1.4 gives it to CTP (ctp-semantics.md §3.2): text decoded whole and
+    /// trimmed by its VR's rule before any splitting, so padding between values stays; binary
+    /// numbers in decimal (floats as Java prints them), tags and bytes in upper-case hex.
     fn render(&self, vr: Vr, raw: &[u8]) -> String {
         if vr.is_text() {
-            let values = split_values(vr, raw);
-            let text: Vec<String> = values
-                .iter()
-                .map(|v| self.charset.decode_lossy(v))
-                .collect();
-            return text.join("\\");
+            return trim_like_dcm4che(vr, &self.charset.decode_lossy(raw)).to_string();
         }
         let e = self.encoding;
-        let numbers: Vec<String> = match vr {
-            Vr::US => raw
-                .chunks_exact(2)
-                .map(|c| e.u16([c[0], c[1]]).to_string())
+        let words = |n: usize| raw.chunks_exact(n);
+        let u16s = || words(2).map(|c| e.u16([c[0], c[1]]));
+        let u32s = || words(4).map(|c| e.u32([c[0], c[1], c[2], c[3]]));
+        let values: Vec<String> = match vr {
+            Vr::US => u16s().map(|v| v.to_string()).collect(),
+            Vr::SS => u16s().map(|v| (v as i16).to_string()).collect(),
+            Vr::UL => u32s().map(|v| v.to_string()).collect(),
+            Vr::SL => u32s().map(|v| (v as i32).to_string()).collect(),
+            Vr::FL => u32s()
+                .map(|v| java_float(f32::from_bits(v) as f64, true))
                 .collect(),
-            Vr::SS => raw
-                .chunks_exact(2)
-                .map(|c| (e.u16([c[0], c[1]]) as i16).to_string())
+            Vr::FD => words(8)
+                .map(|c| {
+                    let b: [u8; 8] = c.try_into().expect("8 bytes");
+                    let v = if e.big_endian {
+                        f64::from_be_bytes(b)
+                    } else {
+                        f64::from_le_bytes(b)
+                    };
+                    java_float(v, false)
+                })
                 .collect(),
-            Vr::UL => raw
-                .chunks_exact(4)
-                .map(|c| e.u32([c[0], c[1], c[2], c[3]]).to_string())
+            Vr::AT => words(4)
+                .map(|c| {
+                    let (g, el) = (e.u16([c[0], c[1]]), e.u16([c[2], c[3]]));
+                    format!("{g:04X}{el:04X}")
+                })
                 .collect(),
-            Vr::SL => raw
-                .chunks_exact(4)
-                .map(|c| (e.u32([c[0], c[1], c[2], c[3]]) as i32).to_string())
-                .collect(),
-            Vr::FL => raw
-                .chunks_exact(4)
-                .map(|c| f32::from_bits(e.u32([c[0], c[1], c[2], c[3]])).to_string())
-                .collect(),
-            _ => vec![
-                String::from_utf8_lossy(raw)
-                    .trim_end_matches(['\0', ' '])
-                    .to_string(),
-            ],
+            Vr::OW => u16s().map(|v| format!("{v:04X}")).collect(),
+            _ => raw.iter().map(|b| format!("{b:02X}")).collect(),
         };
-        numbers.join("\\")
+        values.join("\\")
     }
+}
+
+/// dcm4che 1.4's trim of a whole text value: leading spaces too for AE CS DS IS LO SH, trailing
+/// `^` too for PN, nothing for AS, trailing spaces and NULs for the rest.
+fn trim_like_dcm4che(vr: Vr, text: &str) -> &str {
+    const TRAILING: [char; 2] = [' ', '\0'];
+    match vr {
+        Vr::AE | Vr::CS | Vr::DS | Vr::IS | Vr::LO | Vr::SH => {
+            text.trim_start_matches(' ').trim_end_matches(TRAILING)
+        }
+        Vr::PN => text.trim_end_matches([' ', '\0', '^']),
+        Vr::AS => text,
+        _ => text.trim_end_matches(TRAILING),
+    }
+}
+
+/// A float as Java's `Float.toString` / `Double.toString` writes it: the shortest digits that
+/// read back as the value, in plain notation with at least one decimal (`1.0`, `0.001`) from
+/// 10^-3 up to 10^7, otherwise as `d.dddE±n` (`1.0E-5`, `1.5E7`).
+fn java_float(v: f64, single: bool) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: `d[.ddd]e[-]n`.
+    let sci = if single {
+        format!("{:e}", v as f32)
+    } else {
+        format!("{v:e}")
+    };
+    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` has an exponent");
+    let exp: i32 = exp.parse().expect("an integer exponent");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if !(-3..7).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let rest = if rest.is_empty() { "0" } else { rest };
+        return format!("{sign}{first}.{rest}E{exp}");
+    }
+    let point = exp + 1; // digits before the decimal point
+    let (int, frac) = if point <= 0 {
+        ("0".to_string(), "0".repeat(-point as usize) + &digits)
+    } else if point as usize >= digits.len() {
+        (
+            digits.clone() + &"0".repeat(point as usize - digits.len()),
+            String::new(),
+        )
+    } else {
+        let (a, b) = digits.split_at(point as usize);
+        (a.to_string(), b.to_string())
+    };
+    let frac = if frac.is_empty() { "0".into() } else { frac };
+    format!("{sign}{int}.{frac}")
 }
 
 /// A private element by creator, whatever block the creator reserved.
@@ -643,5 +710,35 @@ impl Parser {
             Token::Operand(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod java_tests {
+    use super::java_float;
+
+    #[test]
+    fn floats_print_as_java_prints_them() {
+        let double = |v| java_float(v, false);
+        let single = |v: f32| java_float(v as f64, true);
+        for (v, java) in [
+            (1.0, "1.0"),
+            (2.5, "2.5"),
+            (-0.5, "-0.5"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (1.0e-5, "1.0E-5"),
+            (123.456, "123.456"),
+            (9_999_999.0, "9999999.0"),
+            (1.0e7, "1.0E7"),
+            (1.5e7, "1.5E7"),
+            (0.0, "0.0"),
+        ] {
+            assert_eq!(double(v), java, "{v}");
+        }
+        // A float prints its own shortest digits, not the double's.
+        assert_eq!(single(0.1), "0.1");
+        assert_eq!(single(1.0), "1.0");
+        assert_eq!(single(3.3e-6), "3.3E-6");
     }
 }
