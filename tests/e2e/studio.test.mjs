@@ -256,6 +256,7 @@ test('the viewer shows a JPEG 2000 image with Clean Pixel Data off (its codec is
     }, null, { timeout: 30_000 }).then((h) => h.jsonValue());
     assert.equal(shown.error, undefined, shown.error);
     assert.ok(shown.levels > 50);
+    await page.screenshot({ path: path.join(root, 'target', 'e2e-studio-viewer-j2k.png') });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
