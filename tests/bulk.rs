@@ -121,6 +121,60 @@ fn the_stub_holds_no_pixel_value_and_the_copy_is_chunked() {
     assert!(!split.encapsulated);
 }
 
+/// The page's steps: the head written, the value hashed in whatever pieces the browser's reads
+/// give, the tail written; the same result as the output written at once, and an error (not
+/// checksums of another file) when fewer bytes than the value holds were given.
+#[test]
+fn a_value_hashed_in_pieces_gives_the_result_of_the_whole_output() {
+    let d = deidentifier(Options::tcia());
+    let input = multiframe_ct(500, false);
+    let prepare = || {
+        let mut src: &[u8] = &input;
+        streamed::prepare(&d, &mut src, None).unwrap().0.unwrap()
+    };
+    let mut src: &[u8] = &input;
+    let mut whole = Vec::new();
+    let expected = prepare()
+        .write(&mut src, &mut |b| {
+            whole.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap();
+    let mut parts = Vec::new();
+    let Ok(mut pending) = prepare()
+        .by_reference(&mut |b| {
+            parts.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap()
+    else {
+        panic!("an unchanged value is left to the caller");
+    };
+    let head = pending.head_len();
+    assert_eq!(parts.len(), head);
+    let value = &input[pending.value.start as usize..pending.value.end as usize];
+    for piece in value.chunks(333) {
+        pending.update(piece);
+    }
+    let result = pending
+        .finish(&mut |b| {
+            parts.extend_from_slice(b);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(result, expected);
+    assert!(whole == [&parts[..head], value, &parts[head..]].concat());
+
+    let Ok(mut short) = prepare().by_reference(&mut |_| Ok(())).unwrap() else {
+        unreachable!()
+    };
+    short.update(&value[1..]);
+    assert!(
+        short.finish(&mut |_| Ok(())).is_err(),
+        "a byte short is an error"
+    );
+}
+
 #[test]
 fn files_that_cannot_be_split_say_why() {
     let d = deidentifier(Options::tcia());

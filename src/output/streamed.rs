@@ -166,80 +166,83 @@ impl Prepared {
         src: &mut dyn Source,
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<FileResult> {
-        self.write_parts(src, sink, false).map(|(result, _)| result)
+        self.write_parts(src, sink)
     }
 
     /// As [`write`](Self::write), except that a body copied unchanged is only read (for the
     /// CRC and digest) and not given to `sink`, which receives the head and then the tail: the
-    /// caller puts the input's bytes at `Some(range)` between them itself. The page does this
-    /// so that a large value goes into the zip as a slice of the input `File`, instead of being
-    /// written to scratch storage and read back (which costs more than reading it). A deflated
-    /// data set is always written whole.
+    /// caller puts the input's bytes at `Some(range)` between them itself. The page does the
+    /// same in steps ([`by_reference`](Self::by_reference)); this is those steps in one call.
     pub fn write_by_reference(
-        &self,
+        self,
         src: &mut dyn Source,
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<(FileResult, Option<Range<u64>>)> {
-        self.write_parts(src, sink, true)
+        match self.by_reference(sink)? {
+            Ok(mut pending) => {
+                let range = pending.value.clone();
+                bulk::copy(src, range.clone(), &mut |b| {
+                    pending.update(b);
+                    Ok(())
+                })?;
+                Ok((pending.finish(sink)?, Some(range)))
+            }
+            Err(prepared) => Ok((prepared.write(src, sink)?, None)),
+        }
+    }
+
+    /// When the body is the input's value unchanged and the data set is not deflated: writes
+    /// the head to `sink` and gives back the output's value as a [`Referenced`] for the caller
+    /// to hash and place. Otherwise gives `self` back, nothing written. The page takes this
+    /// path so that a large value goes into the zip as a slice of the input `File` (instead of
+    /// being written to scratch storage and read back, which costs more than reading it), and
+    /// reads the value asynchronously, the next chunk while this one is hashed.
+    pub fn by_reference(
+        self,
+        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<std::result::Result<Referenced, Prepared>> {
+        let value = match (&self.body, &self.deflated) {
+            (Body::Copy(r), None) => r.clone(),
+            _ => return Ok(Err(self)),
+        };
+        let mut sums = Sums::default();
+        sums.update(&self.head);
+        sink(&self.head)?;
+        Ok(Ok(Referenced {
+            prepared: self,
+            sums,
+            value,
+            hashed: 0,
+        }))
     }
 
     fn write_parts(
         &self,
         src: &mut dyn Source,
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
-        by_reference: bool,
-    ) -> io::Result<(FileResult, Option<Range<u64>>)> {
+    ) -> io::Result<FileResult> {
         let mut sums = Sums::default();
-        let referenced = match self.deflated {
-            None => self.write_plain(src, &mut sums, sink, by_reference)?,
+        let mut out = |b: &[u8]| {
+            sums.update(b);
+            sink(b)
+        };
+        match self.deflated {
+            None => {
+                out(&self.head)?;
+                self.write_value(src, &mut out)?;
+                out(&self.tail)?;
+            }
             Some((input, plain)) => {
                 let mut view = View::new(src, Some(input));
-                let mut out = |b: &[u8]| {
-                    sums.update(b);
-                    sink(b)
-                };
                 out(&self.head[..plain])?;
                 let mut enc = Deflater::new(SinkWriter(&mut out));
                 enc.write(&self.head[plain..])?;
                 self.write_value(&mut view, &mut |b| enc.write(b))?;
                 enc.write(&self.tail)?;
                 enc.finish()?;
-                None
             }
-        };
-        Ok((self.result(sums), referenced))
-    }
-
-    /// The output of a data set that is not deflated: head, value (or only its checksums,
-    /// `by_reference`), tail.
-    fn write_plain(
-        &self,
-        src: &mut dyn Source,
-        sums: &mut Sums,
-        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
-        by_reference: bool,
-    ) -> io::Result<Option<Range<u64>>> {
-        sums.update(&self.head);
-        sink(&self.head)?;
-        let referenced = match &self.body {
-            Body::Copy(r) if by_reference => {
-                bulk::copy(src, r.clone(), &mut |b| {
-                    sums.update(b);
-                    Ok(())
-                })?;
-                Some(r.clone())
-            }
-            _ => {
-                self.write_value(src, &mut |b| {
-                    sums.update(b);
-                    sink(b)
-                })?;
-                None
-            }
-        };
-        sums.update(&self.tail);
-        sink(&self.tail)?;
-        Ok(referenced)
+        }
+        Ok(self.result(sums))
     }
 
     /// The Pixel Data value: the input's, copied, or its frames masked.
@@ -255,7 +258,7 @@ impl Prepared {
     }
 
     /// The ledger's result for the output the sums were made over.
-    pub fn result(&self, sums: Sums) -> FileResult {
+    fn result(&self, sums: Sums) -> FileResult {
         let d = &self.deidentified;
         let mut review =
             final_review::examine(&d.bytes, &d.record.report.actions).unwrap_or_default();
@@ -269,5 +272,45 @@ impl Prepared {
             linkage: d.linkage.clone(),
             review,
         }))
+    }
+}
+
+/// An output whose head is written and whose Pixel Data value is the input's bytes at `value`,
+/// unchanged, placed by the caller: it gives those bytes to [`update`](Self::update), in order
+/// and in chunks of any size, and then [`finish`](Self::finish) writes the tail.
+pub struct Referenced {
+    prepared: Prepared,
+    sums: Sums,
+    /// Where the value is in the input.
+    pub value: Range<u64>,
+    hashed: u64,
+}
+
+impl Referenced {
+    /// How many bytes of the output come before the value (the head written).
+    pub fn head_len(&self) -> usize {
+        self.prepared.head.len()
+    }
+
+    /// The value's next bytes, for the CRC and digest.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.sums.update(bytes);
+        self.hashed += bytes.len() as u64;
+    }
+
+    /// Writes the tail to `sink` and gives the ledger's result. An error when the bytes given
+    /// to [`update`](Self::update) were not as many as the value holds (the checksums would
+    /// describe another file).
+    pub fn finish(
+        mut self,
+        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<FileResult> {
+        if self.hashed != self.value.end - self.value.start {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let tail = &self.prepared.tail;
+        self.sums.update(tail);
+        sink(tail)?;
+        Ok(self.prepared.result(self.sums))
     }
 }

@@ -105,10 +105,12 @@ impl JsDeidentifier {
 impl JsDeidentifier {
     /// De-identifies a large file without holding it: `read_at(offset, length)` returns that
     /// many bytes of the input (the worker reads them with `FileReaderSync`), the header is
-    /// de-identified, and the output is written to `output` at byte `at` with its Pixel Data
-    /// copied in chunks. Returns the [`FileResult`] (with `check`, as
-    /// [`deidentifyInto`](Self::deidentify_into)), or `{notSplit: reason}` when the file must be
-    /// read whole.
+    /// de-identified, and the output is written to `output` at byte `at`. When its Pixel Data
+    /// is the input's, unchanged, only the head is written and a [`PendingValue`] comes back,
+    /// for the worker to hash the value with (read asynchronously, the next chunk while this
+    /// one is hashed) and finish; otherwise the value is copied (or masked) in chunks here and
+    /// the [`FileResult`] comes back (with `check`, as [`deidentifyInto`](Self::deidentify_into)),
+    /// or `{notSplit: reason}` when the file must be read whole.
     #[wasm_bindgen(js_name = deidentifySplit)]
     pub fn deidentify_split(
         &self,
@@ -123,38 +125,31 @@ impl JsDeidentifier {
             size: size as u64,
         };
         let verify = name.as_deref().map(|n| (&self.verify, n));
-        let (result, mut check) = match streamed::prepare(&self.inner, &mut src, verify) {
+        let (result, check) = match streamed::prepare(&self.inner, &mut src, verify) {
             Ok(r) => r,
             Err(NotSplit(reason)) => return not_split(&reason),
         };
-        let mut reference = None;
-        let file_result = match result {
-            Ok(prepared) => {
-                let mut written = 0u64;
-                let outcome = prepared.write_by_reference(&mut src, &mut |b| {
-                    write(output, b, at + written as f64).map_err(std::io::Error::other)?;
-                    written += b.len() as u64;
-                    Ok(())
-                });
-                match outcome {
-                    Ok((r, range)) => {
-                        let after = prepared.head.len();
-                        reference = range.map(|r| Reference::new(after, r));
-                        r
-                    }
-                    Err(e) => {
-                        check = None;
-                        FileResult::rejected(&Error::Write(e.to_string()))
-                    }
-                }
-            }
-            Err(e) => FileResult::rejected(&e),
+        let prepared = match result {
+            Ok(p) => p,
+            Err(e) => return with_check(to_js(&FileResult::rejected(&e))?, check),
         };
-        let value = with_check(to_js(&file_result)?, check)?;
-        if let Some(r) = reference {
-            js_sys::Reflect::set(&value, &"reference".into(), &to_js(&r)?)?;
+        let mut sink = Sink { output, at };
+        let written = prepared
+            .by_reference(&mut |b| sink.write(b))
+            .and_then(|p| match p {
+                Ok(referenced) => Ok(Err(referenced)),
+                Err(prepared) => prepared.write(&mut src, &mut |b| sink.write(b)).map(Ok),
+            });
+        match written {
+            Ok(Ok(file_result)) => with_check(to_js(&file_result)?, check),
+            Ok(Err(referenced)) => Ok(PendingValue {
+                referenced,
+                check,
+                at: sink.at,
+            }
+            .into()),
+            Err(e) => to_js(&FileResult::rejected(&Error::Write(e.to_string()))),
         }
-        Ok(value)
     }
 
     /// The file with its Pixel Data value left out, for the inventory and the studio's card of
@@ -191,6 +186,59 @@ fn not_split(reason: &str) -> Result<JsValue, JsValue> {
     Ok(out.into())
 }
 
+/// A large file's output whose head is written and whose Pixel Data value is the input's bytes
+/// at `[start, end)`, unchanged: the worker gives them to [`update`](Self::update) in order,
+/// then [`finish`](Self::finish) writes the tail. The value itself is never written here: it
+/// goes into the zip as a slice of the input `File`, between the output's first bytes and the
+/// rest (the result's `reference`: `{after, at, size}`).
+#[wasm_bindgen]
+pub struct PendingValue {
+    referenced: streamed::Referenced,
+    check: Option<FileCheck>,
+    /// Where the tail goes in the worker's output file.
+    at: f64,
+}
+
+#[wasm_bindgen]
+impl PendingValue {
+    /// Where the value starts in the input.
+    #[wasm_bindgen(getter)]
+    pub fn start(&self) -> f64 {
+        self.referenced.value.start as f64
+    }
+
+    /// Where the value ends in the input.
+    #[wasm_bindgen(getter)]
+    pub fn end(&self) -> f64 {
+        self.referenced.value.end as f64
+    }
+
+    /// The value's next bytes, for the output's CRC and digest.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.referenced.update(bytes);
+    }
+
+    /// Writes the tail and gives the [`FileResult`] with `check` and `reference`.
+    pub fn finish(self, output: &FileSystemSyncAccessHandle) -> Result<JsValue, JsValue> {
+        let reference = Reference {
+            after: self.referenced.head_len() as f64,
+            at: self.start(),
+            size: self.end() - self.start(),
+        };
+        let mut sink = Sink {
+            output,
+            at: self.at,
+        };
+        let result = match self.referenced.finish(&mut |b| sink.write(b)) {
+            Ok(r) => r,
+            Err(e) => return to_js(&FileResult::rejected(&Error::Write(e.to_string()))),
+        };
+        let value = with_check(to_js(&result)?, self.check)?;
+        js_sys::Reflect::set(&value, &"reference".into(), &to_js(&reference)?)?;
+        Ok(value)
+    }
+}
+
 /// The input's bytes an output holds unchanged and the worker did not write: they go into the
 /// zip as a slice of the input `File` (`at`, `size`), between the first `after` bytes the worker
 /// wrote and the rest.
@@ -201,13 +249,17 @@ struct Reference {
     size: f64,
 }
 
-impl Reference {
-    fn new(after: usize, range: std::ops::Range<u64>) -> Self {
-        Reference {
-            after: after as f64,
-            at: range.start as f64,
-            size: (range.end - range.start) as f64,
-        }
+/// Appends to the worker's output file from byte `at` on.
+struct Sink<'a> {
+    output: &'a FileSystemSyncAccessHandle,
+    at: f64,
+}
+
+impl Sink<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        write(self.output, bytes, self.at).map_err(std::io::Error::other)?;
+        self.at += bytes.len() as f64;
+        Ok(())
     }
 }
 

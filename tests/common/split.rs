@@ -22,7 +22,7 @@ pub fn split_output(
             })
             .unwrap();
         assert_eq!(
-            by_reference(&prepared, input),
+            by_reference(prepared, input),
             (out.clone(), result.clone()),
             "the page's assembly gives the same output"
         );
@@ -32,9 +32,10 @@ pub fn split_output(
 
 /// The output as the page assembles it: what `write_by_reference` wrote, with the input's bytes
 /// it refers to put back between the head and the rest.
-fn by_reference(prepared: &streamed::Prepared, input: &[u8]) -> (Vec<u8>, FileResult) {
+fn by_reference(prepared: streamed::Prepared, input: &[u8]) -> (Vec<u8>, FileResult) {
     let mut src: &[u8] = input;
     let mut stored = Vec::new();
+    let head = prepared.head.len();
     let (result, range) = prepared
         .write_by_reference(&mut src, &mut |b| {
             stored.extend_from_slice(b);
@@ -44,7 +45,7 @@ fn by_reference(prepared: &streamed::Prepared, input: &[u8]) -> (Vec<u8>, FileRe
     let Some(range) = range else {
         return (stored, result);
     };
-    let (head, tail) = stored.split_at(prepared.head.len());
+    let (head, tail) = stored.split_at(head);
     let value = &input[range.start as usize..range.end as usize];
     ([head, value, tail].concat(), result)
 }
