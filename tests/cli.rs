@@ -451,7 +451,7 @@ fn output_inside_the_input_folder_is_not_an_input() {
         let res = deid(&input, &out, &key, &[]);
         let stdout = String::from_utf8_lossy(&res.stdout);
         assert!(
-            stdout.starts_with("1 files found: 1 de-identified, 0 skipped, 0 failed"),
+            stdout.starts_with("1 file found: 1 de-identified, 0 skipped, 0 failed"),
             "{out_name}: {stdout}"
         );
     }

@@ -67,7 +67,7 @@ for (const { mb, encapsulated, masked, deflated } of SETS) {
       }
       await page.click('#start');
       await page.waitForSelector('body[data-state=done]', { timeout: 600_000 });
-      assert.match(await page.textContent('#summary'), /^1 files: 1 de-identified/);
+      assert.match(await page.textContent('#summary'), /^1 file: 1 de-identified/);
       const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
       const zip = path.join(tmp, 'page.zip');
       await dl.saveAs(zip);

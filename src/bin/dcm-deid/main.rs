@@ -389,8 +389,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
 
 fn print_summary(summary: &Summary) {
     say!(
-        "{} files found: {} de-identified, {} skipped, {} failed, {} quarantined",
+        "{} {} found: {} de-identified, {} skipped, {} failed, {} quarantined",
         summary.found,
+        if summary.found == 1 { "file" } else { "files" },
         summary.deidentified,
         summary.skipped,
         summary.failed,

@@ -14,7 +14,8 @@ function excludedNote(rows) {
 export function showResults({ summary, warnings, log, verification, detail, rows, blob, batch }, sink, inputs) {
   $('results').hidden = false;
   const reasons = (m) => Object.entries(m).map(([r, n]) => `${n} × ${r}`).join('; ');
-  $('summary').textContent = `${summary.found} files: ${summary.deidentified} de-identified, ` +
+  const files = summary.found === 1 ? 'file' : 'files';
+  $('summary').textContent = `${summary.found} ${files}: ${summary.deidentified} de-identified, ` +
     `${summary.skipped} skipped, ${summary.failed} failed, ${summary.quarantined} held back.` +
     (summary.masked ? ` ${summary.masked} images masked.` : '') +
     (summary.skipped ? ` Skipped: ${reasons(summary.skipped_reasons)}.` : '') +
@@ -24,7 +25,7 @@ export function showResults({ summary, warnings, log, verification, detail, rows
     excludedNote(rows);
   $('review-note').textContent = `The zip holds the review files: final_review-noPHI.csv (every ` +
     `value left, to read through), deid_log-noPHI.csv, and review_sample-noPHI.csv: inspect its ` +
-    `${log.sample_size} randomly chosen files by eye (seed ${log.sample_seed}).`;
+    `${log.sample_size} randomly chosen ${log.sample_size === 1 ? 'file' : 'files'} by eye (seed ${log.sample_seed}).`;
   showVerification(verification, detail);
   const warned = $('summary-warnings');
   warned.hidden = !warnings.length;
@@ -38,6 +39,8 @@ export function showResults({ summary, warnings, log, verification, detail, rows
   if (save.href) URL.revokeObjectURL(save.href);
   save.hidden = !blob;
   if (blob) save.href = URL.createObjectURL(blob);
+  // The table lists only inputs not written, or written with warnings: none, no table.
+  $('table').hidden = rows.length === 0;
   const tbody = $('table').querySelector('tbody');
   tbody.textContent = '';
   for (const r of rows.slice(0, MAX_ROWS)) {
