@@ -114,6 +114,9 @@ pub struct Committed {
     /// Present when the output was written (append to audit.jsonl and audit.csv), or quarantined
     /// (a line for audit.jsonl; the CSV lists written files only).
     pub audit: Option<AuditLines>,
+    /// Whether a results table lists this input: it was not written, or written with remarks
+    /// (a table of every input would bury what needs a look; the audit has them all).
+    pub listed: bool,
 }
 
 /// The running commit state of one batch.
@@ -188,7 +191,13 @@ impl Ledger {
             self.final_review.add(p.review);
             self.written.push(name.clone());
         }
-        Committed { outcome, audit }
+        let listed = !matches!(outcome, Outcome::Written(_))
+            || audit.as_ref().is_some_and(|a| !a.remarks.is_empty());
+        Committed {
+            outcome,
+            audit,
+            listed,
+        }
     }
 
     fn count(&mut self, input: &str, outcome: &Outcome, processed: Option<&Processed>) {
@@ -334,6 +343,10 @@ mod tests {
         let first = l.commit("in/a", processed("p/s/r/1.dcm", "aa11aa11ff"), ok);
         assert_eq!(first.outcome, Outcome::Written("p/s/r/1.dcm".into()));
         assert!(
+            !first.listed,
+            "written without remarks: not in the results table"
+        );
+        assert!(
             first
                 .audit
                 .unwrap()
@@ -343,6 +356,7 @@ mod tests {
         let dup = l.commit("in/b", processed("p/s/r/1.dcm", "aa11aa11ff"), ok);
         assert_eq!(dup.outcome, Outcome::Skipped(names::DUPLICATE.into()));
         assert!(dup.audit.is_none());
+        assert!(dup.listed, "a duplicate is listed with its reason");
         let other = l.commit("in/c", processed("p/s/r/1.dcm", "bb22bb22ff"), ok);
         assert_eq!(
             other.outcome,
@@ -357,6 +371,7 @@ mod tests {
         let unwritable = l.commit("in/e", processed("p/s/r/2.dcm", "cc"), |_| {
             Err(Error::Write("disk full".into()))
         });
+        assert!(broken.listed && unwritable.listed);
         assert!(matches!(unwritable.outcome, Outcome::Failed(r) if r.contains("disk full")));
         let s = l.summary();
         assert_eq!((s.found, s.deidentified, s.skipped, s.failed), (5, 2, 2, 1));

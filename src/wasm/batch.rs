@@ -135,8 +135,9 @@ impl Batch {
     }
 
     /// Commits the next input (`input`: its relative path, for the linkage table only; `result`:
-    /// the worker's [`FileResult`]). Returns `{outcome: {status, detail}, audit?: {jsonl, csv},
-    /// header?}`: for a written output, append `header` then the output's bytes to the zip.
+    /// the worker's [`FileResult`]). Returns `{outcome: {status, detail}, audit?: {jsonl, csv,
+    /// remarks}, listed, header?}`: for a written output, append `header` then the output's
+    /// bytes to the zip; `listed` says whether the results table shows the input.
     pub fn commit(&mut self, input: &str, result: JsValue) -> Result<JsValue, JsValue> {
         let result_js = result.clone();
         // A fixed message: serde's would quote the value it rejected, which may be PHI.

@@ -140,10 +140,7 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
         jsonl.push(c.audit.jsonl);
         csv.push(c.audit.csv);
       }
-      const warnings = c.outcome.status === 'written' ? c.audit.remarks : '';
-      if (c.outcome.status !== 'written' || warnings) {
-        rows.push({ path, status: c.outcome.status, detail: c.outcome.detail, warnings });
-      }
+      if (c.listed) rows.push({ path, status: c.outcome.status, detail: c.outcome.detail, warnings: c.audit?.remarks ?? '' });
       await parts.flush(closed ? [closed] : []);
       bytes += file.size;
       onProgress(index + 1, bytes);
