@@ -338,16 +338,10 @@ fn log_readings(kind: &str, frame: &Rgba, boxes: &[TextBox]) {
     if std::env::var_os("DETECT_READ_LOG").is_none() {
         return;
     }
-    use detect::reader::Turn;
     for b in boxes {
         let r = &b.rect;
         let (w, h) = (r.x1 - r.x0, r.y1 - r.y0);
-        let turns: &[Turn] = if h > w {
-            &[Turn::None, Turn::Left, Turn::Right]
-        } else {
-            &[Turn::None]
-        };
-        let best = turns
+        let best = detect::reader::turns_for(r)
             .iter()
             .filter_map(|&t| detect::read_box(frame, r, t).ok())
             .max_by(|a, b| {

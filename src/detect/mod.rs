@@ -192,16 +192,12 @@ fn reads_as_text(
     rect: &Rect,
     rule: reader::ReadRule,
 ) -> Result<bool> {
-    let turns: &[reader::Turn] = if rect.y1 - rect.y0 > rect.x1 - rect.x0 {
-        &[reader::Turn::None, reader::Turn::Left, reader::Turn::Right]
-    } else {
-        &[reader::Turn::None]
-    };
-    for &turn in turns {
+    for &turn in reader::turns_for(rect) {
         let r = reader.read(frame, rect, turn)?;
         let passes = match rule {
+            reader::ReadRule::Off => true,
+            reader::ReadRule::Veto => !r.is_not_text(),
             reader::ReadRule::Confirm => r.is_text(),
-            _ => !r.is_not_text(),
         };
         if passes {
             return Ok(true);

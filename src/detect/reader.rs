@@ -85,6 +85,16 @@ pub enum Turn {
     Right,
 }
 
+/// The ways a box is read: upright, and for a box taller than wide (a vertical line) turned
+/// either way as well.
+pub fn turns_for(rect: &Rect) -> &'static [Turn] {
+    if rect.y1 - rect.y0 > rect.x1 - rect.x0 {
+        &[Turn::None, Turn::Left, Turn::Right]
+    } else {
+        &[Turn::None]
+    }
+}
+
 /// The model input for the part of `frame` inside `rect`, turned as `turn` says, as
 /// `(data, width)` with the planes R, G, B of `LINE_HEIGHT` rows each.
 pub fn crop_tensor(frame: &Rgba, rect: &Rect, turn: Turn) -> Option<(Vec<f32>, usize)> {
@@ -227,5 +237,10 @@ mod tests {
         assert_eq!(width, 144);
         let red = |x: usize| data[10 * width + x];
         assert!(red(0) < red(70) && red(70) < red(140));
+        // Turned the other way, the column is read bottom to top.
+        let (data, width) = crop_tensor(&frame, &rect, Turn::Right).unwrap();
+        let red = |x: usize| data[10 * width + x];
+        assert!(red(0) > red(70) && red(70) > red(140));
+        assert_eq!(turns_for(&rect).len(), 3, "a tall box is read three ways");
     }
 }

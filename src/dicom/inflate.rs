@@ -172,12 +172,14 @@ impl<'s> View<'s> {
     /// Reads the inflated data set at view offset `offset` (at or after `plain`).
     fn read_inflated(&mut self, plain: u64, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         self.rewind_past(plain, offset);
-        let mut skip = vec![0; 64 << 10];
+        // Only a read that jumps ahead inflates bytes to throw away; in-order reads skip none.
+        let mut skip = Vec::new();
         loop {
             let pos = self.inflater.as_ref().expect("started").pos;
             if pos >= offset {
                 break;
             }
+            skip.resize(64 << 10, 0);
             let n = ((offset - pos) as usize).min(skip.len());
             if self.inflate(&mut skip[..n])? == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());

@@ -166,29 +166,28 @@ impl Prepared {
         src: &mut dyn Source,
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<FileResult> {
-        self.write_parts(src, sink)
-    }
-
-    /// As [`write`](Self::write), except that a body copied unchanged is only read (for the
-    /// CRC and digest) and not given to `sink`, which receives the head and then the tail: the
-    /// caller puts the input's bytes at `Some(range)` between them itself. The page does the
-    /// same in steps ([`by_reference`](Self::by_reference)); this is those steps in one call.
-    pub fn write_by_reference(
-        self,
-        src: &mut dyn Source,
-        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
-    ) -> io::Result<(FileResult, Option<Range<u64>>)> {
-        match self.by_reference(sink)? {
-            Ok(mut pending) => {
-                let range = pending.value.clone();
-                bulk::copy(src, range.clone(), &mut |b| {
-                    pending.update(b);
-                    Ok(())
-                })?;
-                Ok((pending.finish(sink)?, Some(range)))
+        let mut sums = Sums::default();
+        let mut out = |b: &[u8]| {
+            sums.update(b);
+            sink(b)
+        };
+        match self.deflated {
+            None => {
+                out(&self.head)?;
+                self.write_value(src, &mut out)?;
+                out(&self.tail)?;
             }
-            Err(prepared) => Ok((prepared.write(src, sink)?, None)),
+            Some((input, plain)) => {
+                let mut view = View::new(src, Some(input));
+                out(&self.head[..plain])?;
+                let mut enc = Deflater::new(SinkWriter(&mut out));
+                enc.write(&self.head[plain..])?;
+                self.write_value(&mut view, &mut |b| enc.write(b))?;
+                enc.write(&self.tail)?;
+                enc.finish()?;
+            }
         }
+        Ok(self.result(sums))
     }
 
     /// When the body is the input's value unchanged and the data set is not deflated: writes
@@ -212,37 +211,7 @@ impl Prepared {
             prepared: self,
             sums,
             value,
-            hashed: 0,
         }))
-    }
-
-    fn write_parts(
-        &self,
-        src: &mut dyn Source,
-        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
-    ) -> io::Result<FileResult> {
-        let mut sums = Sums::default();
-        let mut out = |b: &[u8]| {
-            sums.update(b);
-            sink(b)
-        };
-        match self.deflated {
-            None => {
-                out(&self.head)?;
-                self.write_value(src, &mut out)?;
-                out(&self.tail)?;
-            }
-            Some((input, plain)) => {
-                let mut view = View::new(src, Some(input));
-                out(&self.head[..plain])?;
-                let mut enc = Deflater::new(SinkWriter(&mut out));
-                enc.write(&self.head[plain..])?;
-                self.write_value(&mut view, &mut |b| enc.write(b))?;
-                enc.write(&self.tail)?;
-                enc.finish()?;
-            }
-        }
-        Ok(self.result(sums))
     }
 
     /// The Pixel Data value: the input's, copied, or its frames masked.
@@ -283,7 +252,6 @@ pub struct Referenced {
     sums: Sums,
     /// Where the value is in the input.
     pub value: Range<u64>,
-    hashed: u64,
 }
 
 impl Referenced {
@@ -295,7 +263,6 @@ impl Referenced {
     /// The value's next bytes, for the CRC and digest.
     pub fn update(&mut self, bytes: &[u8]) {
         self.sums.update(bytes);
-        self.hashed += bytes.len() as u64;
     }
 
     /// Writes the tail to `sink` and gives the ledger's result. An error when the bytes given
@@ -305,8 +272,12 @@ impl Referenced {
         mut self,
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<FileResult> {
-        if self.hashed != self.value.end - self.value.start {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+        let hashed = self.sums.len - self.head_len() as u64;
+        if hashed != self.value.end - self.value.start {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the input ended before its Pixel Data value did",
+            ));
         }
         let tail = &self.prepared.tail;
         self.sums.update(tail);

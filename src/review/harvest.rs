@@ -352,8 +352,7 @@ impl<'c> Harvester<'c> {
                             continue;
                         }
                         let text = if e.vr.uses_character_set() {
-                            cs.decode(v)
-                                .unwrap_or_else(|| String::from_utf8_lossy(v).into_owned())
+                            cs.decode_lossy(v)
                         } else {
                             String::from_utf8_lossy(v).into_owned()
                         };

@@ -745,8 +745,7 @@ impl Scanner<'_> {
                             continue;
                         }
                         let text = if vr.uses_character_set() {
-                            cs.decode(v)
-                                .unwrap_or_else(|| String::from_utf8_lossy(v).into_owned())
+                            cs.decode_lossy(v)
                         } else {
                             String::from_utf8_lossy(v).into_owned()
                         };

@@ -134,21 +134,20 @@ impl JsDeidentifier {
             Err(e) => return with_check(to_js(&FileResult::rejected(&e))?, check),
         };
         let mut sink = Sink { output, at };
-        let written = prepared
-            .by_reference(&mut |b| sink.write(b))
-            .and_then(|p| match p {
-                Ok(referenced) => Ok(Err(referenced)),
-                Err(prepared) => prepared.write(&mut src, &mut |b| sink.write(b)).map(Ok),
-            });
-        match written {
-            Ok(Ok(file_result)) => with_check(to_js(&file_result)?, check),
-            Ok(Err(referenced)) => Ok(PendingValue {
+        let write_failed =
+            |e: std::io::Error| to_js(&FileResult::rejected(&Error::Write(e.to_string())));
+        match prepared.by_reference(&mut |b| sink.write(b)) {
+            Ok(Ok(referenced)) => Ok(PendingValue {
                 referenced,
                 check,
                 at: sink.at,
             }
             .into()),
-            Err(e) => to_js(&FileResult::rejected(&Error::Write(e.to_string()))),
+            Ok(Err(prepared)) => match prepared.write(&mut src, &mut |b| sink.write(b)) {
+                Ok(file_result) => with_check(to_js(&file_result)?, check),
+                Err(e) => write_failed(e),
+            },
+            Err(e) => write_failed(e),
         }
     }
 

@@ -3,6 +3,7 @@
 //! it (an unchanged value left out and put back from the input), which must give the same.
 
 use dicom_deid::Deidentifier;
+use dicom_deid::dicom::bulk;
 use dicom_deid::output::{FileResult, streamed};
 
 /// The output and the ledger's result the split path gives: `Err(reason)` when the file is
@@ -30,21 +31,31 @@ pub fn split_output(
     }))
 }
 
-/// The output as the page assembles it: what `write_by_reference` wrote, with the input's bytes
-/// it refers to put back between the head and the rest.
+/// The output as the page assembles it: the head written, the unchanged value only hashed (read
+/// from the input in the library's copy chunks) and put back from the input between the head
+/// and the tail; an output that cannot be referenced is written whole.
 fn by_reference(prepared: streamed::Prepared, input: &[u8]) -> (Vec<u8>, FileResult) {
     let mut src: &[u8] = input;
     let mut stored = Vec::new();
-    let head = prepared.head.len();
-    let (result, range) = prepared
-        .write_by_reference(&mut src, &mut |b| {
-            stored.extend_from_slice(b);
-            Ok(())
-        })
-        .unwrap();
-    let Some(range) = range else {
-        return (stored, result);
+    let mut store = |b: &[u8]| {
+        stored.extend_from_slice(b);
+        Ok(())
     };
+    let mut pending = match prepared.by_reference(&mut store).unwrap() {
+        Ok(pending) => pending,
+        Err(prepared) => {
+            let result = prepared.write(&mut src, &mut store).unwrap();
+            return (stored, result);
+        }
+    };
+    let range = pending.value.clone();
+    bulk::copy(&mut src, range.clone(), &mut |b| {
+        pending.update(b);
+        Ok(())
+    })
+    .unwrap();
+    let head = pending.head_len();
+    let result = pending.finish(&mut store).unwrap();
     let (head, tail) = stored.split_at(head);
     let value = &input[range.start as usize..range.end as usize];
     ([head, value, tail].concat(), result)

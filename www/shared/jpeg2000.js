@@ -33,10 +33,11 @@ async function load() {
         decoder.getEncodedBuffer(stream.length).set(stream);
         decoder.decode();
         const info = decoder.getFrameInfo();
-        // getDecodedBuffer is already a copy (a Uint8ClampedArray); seen as bytes, not copied again.
+        // getDecodedBuffer is a view into the decoder's own heap, which delete() below frees:
+        // its bytes are copied out first.
         const out = decoder.getDecodedBuffer();
         return {
-          pixels: new Uint8Array(out.buffer, out.byteOffset, out.length),
+          pixels: new Uint8Array(out.buffer, out.byteOffset, out.byteLength).slice(),
           width: info.width,
           height: info.height,
           componentCount: info.componentCount,
