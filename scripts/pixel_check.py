@@ -105,16 +105,15 @@ def main():
         names = sorted(os.listdir(os.path.join(tmp, 'out')))
         for name in names:
             src, dst = os.path.join(tmp, 'in', name), os.path.join(tmp, 'out', name)
-            try:
-                a_ds = pydicom.dcmread(src)
-                a_ds.pixel_array
-            except Exception as e:  # a corpus input pydicom cannot read (tests/jpegls.rs compares it)
-                print(f'  {name}: pydicom cannot decode the input ({type(e).__name__}); compared in Rust only')
-                continue
             b_ds = pydicom.dcmread(dst)
             jpeg = str(b_ds.file_meta.TransferSyntaxUID).startswith('1.2.840.10008.1.2.4.5')
-            if name != 'ybr422':  # pydicom converts native YBR_FULL_422 pairs; checked in Rust
-                check_pixels(name, frames(a_ds), frames(b_ds), jpeg)
+            try:
+                a = frames(pydicom.dcmread(src))
+            except Exception as e:  # JPEG XL, or a corpus input pydicom cannot read: compared in Rust
+                print(f'  {name}: pydicom cannot decode the input ({type(e).__name__}); pixels compared in Rust only')
+                a = None
+            if a is not None and name != 'ybr422':  # pydicom converts native YBR_FULL_422 pairs; checked in Rust
+                check_pixels(name, a, frames(b_ds), jpeg)
             dcmtk(name, src, dst, jpeg)
             if shutil.which('dciodvfy'):
                 before = dciodvfy_errors(src)

@@ -1339,6 +1339,100 @@ fn rows_are_binary_us_rendered_in_decimal() {
     assert!(parse_expr(r#"Rows.equals("512")"#).eval(&h));
 }
 
+/// Each value as dcm4che 1.4 hands it to CTP: a file meta element's first value only, tags and
+/// bytes in upper-case hex joined by backslashes (OW as words), signed and float numbers in decimal as Java prints
+/// them, AS untrimmed, PN without its trailing carets, a leading space kept where the VR keeps it.
+#[test]
+fn values_render_as_dcm4che_gives_them() {
+    let tag = |keyword| dict(keyword).0;
+    let le = |words: &[u16]| {
+        words
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect::<Vec<u8>>()
+    };
+    let f = Fixture::new()
+        .with(Element::text(
+            tag("SourceApplicationEntityTitle"),
+            Vr::AE,
+            r"FIRST\SECOND",
+        ))
+        .with(Element::bytes(
+            tag("DimensionIndexPointer"),
+            Vr::AT,
+            le(&[0x0020, 0x9157]),
+        ))
+        .with(Element::bytes(
+            tag("PixelPaddingValue"),
+            Vr::SS,
+            le(&[0xFFFE]),
+        ))
+        .with(Element::bytes(
+            tag("EncapsulatedDocument"),
+            Vr::OB,
+            vec![0x0A, 0xFF, 0x00, 0x00],
+        ))
+        .with(Element::bytes(
+            tag("RedPaletteColorLookupTableData"),
+            Vr::OW,
+            le(&[0x0A0B, 0x00FF]),
+        ))
+        .with(Element::bytes(
+            tag("SpacingBetweenSlices"),
+            Vr::FD,
+            2.5f64.to_le_bytes().to_vec(),
+        ))
+        .with(Element::bytes(
+            tag("RecommendedDisplayFrameRateInFloat"),
+            Vr::FL,
+            1.0e-5f32.to_le_bytes().to_vec(),
+        ))
+        .with(Element::text(tag("PatientAge"), Vr::AS, "045Y"))
+        .with(Element::text(
+            tag("ReferringPhysicianName"),
+            Vr::PN,
+            "Doe^John^^",
+        ))
+        .with(Element::text(tag("StudyDescription"), Vr::LO, " HEAD "))
+        .with(Element::text(tag("ImageComments"), Vr::LT, " HEAD "));
+    for (expr, want) in [
+        (r#"SourceApplicationEntityTitle.equals("FIRST")"#, true),
+        (r#"SourceApplicationEntityTitle.contains("SECOND")"#, false),
+        (r#"DimensionIndexPointer.equals("00209157")"#, true),
+        (r#"PixelPaddingValue.equals("-2")"#, true),
+        (r#"EncapsulatedDocument.equals("0A\FF\00\00")"#, true),
+        (
+            r#"RedPaletteColorLookupTableData.equals("0A0B\00FF")"#,
+            true,
+        ),
+        (r#"SpacingBetweenSlices.equals("2.5")"#, true),
+        (
+            r#"RecommendedDisplayFrameRateInFloat.equals("1.0E-5")"#,
+            true,
+        ),
+        (r#"PatientAge.equals("045Y")"#, true),
+        (r#"ReferringPhysicianName.equals("Doe^John")"#, true),
+        (r#"StudyDescription.equals("HEAD")"#, true),
+        (r#"ImageComments.equals(" HEAD")"#, true),
+    ] {
+        assert_eq!(f.eval(expr), want, "{expr}");
+    }
+    // AS keeps even the padding other VRs lose.
+    let padded = Fixture::new().with(Element::text(tag("PatientAge"), Vr::AS, "45Y "));
+    assert!(padded.eval(r#"PatientAge.equals("45Y ")"#));
+    // A big-endian data set's floats read in its byte order.
+    let be = Fixture::new().with(Element::bytes(
+        tag("SpacingBetweenSlices"),
+        Vr::FD,
+        0.75f64.to_be_bytes().to_vec(),
+    ));
+    let h = Header {
+        encoding: Encoding::from_transfer_syntax("1.2.840.10008.1.2.2"),
+        ..be.header()
+    };
+    assert!(parse_expr(r#"SpacingBetweenSlices.equals("0.75")"#).eval(&h));
+}
+
 #[test]
 fn first_match_wins() {
     let script = PixelScript::parse(

@@ -399,6 +399,20 @@ impl Encoding {
         }
     }
 
+    /// Reads a 64-bit number in this byte order.
+    pub fn u64(self, b: [u8; 8]) -> u64 {
+        if self.big_endian {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        }
+    }
+
+    /// Reads a 64-bit float (FD) in this byte order.
+    pub fn f64(self, b: [u8; 8]) -> f64 {
+        f64::from_bits(self.u64(b))
+    }
+
     /// Writes a 16-bit number in this byte order.
     pub fn put_u16(self, out: &mut Vec<u8>, v: u16) {
         if self.big_endian {

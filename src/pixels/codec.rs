@@ -4,8 +4,9 @@
 
 use std::borrow::Cow;
 
+use dicom_dictionary_std::uids;
 use dicom_encoding::TransferSyntaxIndex;
-use dicom_encoding::adapters::{PixelDataObject, RawPixelData};
+use dicom_encoding::adapters::{EncodeOptions, PixelDataObject, RawPixelData};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::{Error, Result};
@@ -130,6 +131,76 @@ pub fn decode(ts: &str, info: &ImageInfo, frame: &[u8]) -> Result<Vec<u8>> {
         ));
     }
     out.truncate(expected);
+    Ok(out)
+}
+
+/// What a decoder's output holds, for an image of `info` in `ts`. Checked against the registry's
+/// adapters (dicom-transfer-syntax-registry 0.10.1) and on corpus files (see `tests/render.rs`):
+/// * JPEG lossy (4.50, 4.51): jpeg-decoder converts every 3-component DCT frame from YCbCr to
+///   RGB (unless the frame's component ids say R, G, B or an Adobe marker says untransformed,
+///   where it already is RGB), and upsamples 4:2:2 / 4:2:0 chroma: the output is RGB whatever
+///   the header says (YBR_FULL_422, YBR_FULL, YBR_PARTIAL_420). A frame labelled RGB that was
+///   encoded untransformed with ids 1, 2, 3 would be wrongly converted; the decoder has no
+///   switch for it through the registry.
+/// * JPEG lossless (4.57, 4.70): no colour transform; the samples are what was encoded, so a
+///   YBR_FULL label still means Y Cb Cr.
+/// * JPEG 2000 / HTJ2K: OpenJPEG undoes the multiple-component transform, so YBR_ICT and
+///   YBR_RCT come out RGB.
+/// * JPEG XL: jxl-oxide renders a recompressed JPEG (4.111, labelled YBR_FULL_422) and an XYB
+///   image (lossy 4.112) in RGB; JPEG XL lossless (4.110) gives back the samples encoded.
+/// * RLE: the samples as encoded (RGB or YBR_FULL), interleaved.
+///
+/// Chroma comes back at full resolution: YBR_FULL_422 becomes YBR_FULL and the partial-range
+/// labels `YBR_PARTIAL` (no PS3.3 term names full-resolution partial range).
+pub(crate) fn decoded_photometric<'a>(ts: &str, info: &'a ImageInfo) -> &'a str {
+    let pi = info.photometric.as_str();
+    if info.samples_per_pixel != 3 {
+        return pi;
+    }
+    let to_rgb = matches!(
+        ts,
+        uids::JPEG_BASELINE8_BIT
+            | uids::JPEG_EXTENDED12_BIT
+            | uids::JPEGXLJPEG_RECOMPRESSION
+            | uids::JPEGXL
+    );
+    match pi {
+        _ if to_rgb => "RGB",
+        "YBR_ICT" | "YBR_RCT" => "RGB",
+        "YBR_FULL_422" => "YBR_FULL",
+        "YBR_PARTIAL_422" | "YBR_PARTIAL_420" => "YBR_PARTIAL",
+        _ => pi,
+    }
+}
+
+/// JPEG XL (4.110-4.112).
+pub(crate) fn is_jpeg_xl(ts: &str) -> bool {
+    matches!(
+        ts,
+        uids::JPEGXL_LOSSLESS | uids::JPEGXLJPEG_RECOMPRESSION | uids::JPEGXL
+    )
+}
+
+/// Encodes one frame of decoded samples (interleaved, little endian, `info` as decoded) as JPEG
+/// XL lossless through the registry's adapter (zune-jpegxl, pure Rust: the page and the CLI
+/// write the same bytes). 8 and 16 bits allocated only; anything else is an error.
+pub(crate) fn encode_jpeg_xl_lossless(info: &ImageInfo, samples: &[u8]) -> Result<Vec<u8>> {
+    let writer = TransferSyntaxRegistry
+        .get(uids::JPEGXL_LOSSLESS)
+        .and_then(|t| t.pixel_data_writer())
+        .ok_or_else(|| no_codec(uids::JPEGXL_LOSSLESS))?;
+    let view = FrameView {
+        ts: uids::JPEGXL_LOSSLESS,
+        info,
+        photometric: &info.photometric,
+        data: samples,
+    };
+    let mut out = Vec::new();
+    writer
+        .encode_frame(&view, 0, EncodeOptions::default(), &mut out)
+        .map_err(|_| {
+            Error::Unsupported("pixel masking: a frame could not be encoded as JPEG XL".into())
+        })?;
     Ok(out)
 }
 

@@ -5,6 +5,7 @@
 
 use dicom_dictionary_std::uids;
 
+use crate::dicom::model::FileObject;
 use crate::error::{Error, Result};
 use crate::pixels::codec::JPEG_LS;
 use crate::pixels::image::ImageInfo;
@@ -24,6 +25,9 @@ enum Path {
     Rle,
     /// JPEG-LS: decoded, painted, encoded again losslessly by CharLS ([`jpegls`]).
     JpegLs,
+    /// JPEG XL: decoded by jxl-oxide, painted, encoded as JPEG XL lossless by zune-jpegxl (both
+    /// through the codec registry, [`codec::encode_jpeg_xl_lossless`]).
+    JpegXl,
     /// Anything the codec registry decodes: painted and written as native samples.
     Decoded,
 }
@@ -73,11 +77,18 @@ impl FrameMasker {
             uids::RLE_LOSSLESS => Path::Rle,
             t if JPEG_LS.contains(&t) && jpegls::available() => Path::JpegLs,
             t if JPEG_LS.contains(&t) => return Err(codec::no_codec(t)),
+            t if codec::is_jpeg_xl(t) && codec::can_decode(t) => Path::JpegXl,
             t if codec::can_decode(t) => Path::Decoded,
             t => return Err(codec::no_codec(t)),
         };
         let mut one = info.clone();
         one.frames = 1;
+        let decoded = codec::decoded_photometric(ts, info);
+        if matches!(path, Path::Decoded | Path::JpegXl) && decoded == "YBR_PARTIAL" {
+            return Err(Error::Unsupported(
+                "pixel masking: partial-range YCbCr decoded at full resolution has no Photometric Interpretation to be written with".into(),
+            ));
+        }
         Ok(FrameMasker {
             path,
             ts: ts.into(),
@@ -92,7 +103,7 @@ impl FrameMasker {
         match self.path {
             Path::InPlace | Path::Deflated => "in place",
             Path::DctBlocks => "dct blocks",
-            Path::Rle | Path::JpegLs | Path::Decoded => "re-encoded",
+            Path::Rle | Path::JpegLs | Path::JpegXl | Path::Decoded => "re-encoded",
         }
     }
 
@@ -103,11 +114,19 @@ impl FrameMasker {
         }
     }
 
-    /// The transfer syntax of masked fragments when it is not the input's: near-lossless
-    /// JPEG-LS is written losslessly, so as 4.80 (Lossy Image Compression and its ratio and
-    /// method stay as they were).
-    pub fn fragments_syntax(&self) -> Option<&'static str> {
-        (self.path == Path::JpegLs).then_some(uids::JPEGLS_LOSSLESS)
+    /// Labels masked fragments that are no longer in the input's syntax: near-lossless JPEG-LS
+    /// is written losslessly (4.80), JPEG XL as JPEG XL lossless (4.110) in the colours its
+    /// decoder gave (a recompressed JPEG's YBR_FULL_422 comes back RGB). Lossy Image
+    /// Compression and its ratio and method stay as they were.
+    pub fn label(&self, obj: &mut FileObject<'_>) {
+        match self.path {
+            Path::JpegLs => obj.transfer_syntax = uids::JPEGLS_LOSSLESS.into(),
+            Path::JpegXl => {
+                let decoded = super::decoded_info(&self.ts, &self.info);
+                super::relabel(obj, &self.info, &decoded, uids::JPEGXL_LOSSLESS);
+            }
+            _ => {}
+        }
     }
 
     /// One frame masked: the new fragment, or (for [`Output::Native`]) its native samples.
@@ -142,8 +161,19 @@ impl FrameMasker {
             }
             Path::Decoded => {
                 let mut f = codec::decode(&self.ts, &self.one, frame)?;
-                native::mask(&mut f, &super::decoded_info(&self.one), rects, false)?;
+                native::mask(
+                    &mut f,
+                    &super::decoded_info(&self.ts, &self.one),
+                    rects,
+                    false,
+                )?;
                 Ok(f)
+            }
+            Path::JpegXl => {
+                let decoded = super::decoded_info(&self.ts, &self.one);
+                let mut f = codec::decode(&self.ts, &self.one, frame)?;
+                native::mask(&mut f, &decoded, rects, false)?;
+                codec::encode_jpeg_xl_lossless(&decoded, &f)
             }
         }
     }

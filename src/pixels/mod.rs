@@ -15,6 +15,7 @@
 //! | RLE | decoded, painted, re-encoded ([`rle`]) | RLE |
 //! | JPEG lossless, JPEG 2000, HTJ2K | decoded (in the page JPEG 2000 by OpenJPEG from npm, [`j2k`]), painted | Explicit VR Little Endian |
 //! | JPEG-LS lossless, near-lossless | decoded, painted, re-encoded by CharLS ([`jpegls`]) | JPEG-LS lossless |
+//! | JPEG XL (lossless, recompressed JPEG, lossy) | decoded by jxl-oxide, painted, re-encoded by zune-jpegxl ([`codec::encode_jpeg_xl_lossless`]) | JPEG XL lossless |
 //! | anything else | not decodable here | quarantined |
 //!
 //! Encapsulated frames take their path frame by frame ([`masker`]), which also serves a large
@@ -327,9 +328,7 @@ fn encapsulated(
                 Cow::Owned(f)
             }));
             write_fragments(obj, items, &lengths, had_bot, eot.is_some());
-            if let Some(ts) = masker.fragments_syntax() {
-                obj.transfer_syntax = ts.into();
-            }
+            masker.label(obj);
         }
     }
     Ok(masker.method())
@@ -340,23 +339,19 @@ pub(crate) fn padded(n: usize) -> u64 {
     (n as u64 + 1) & !1
 }
 
-/// The image as a decoder hands it over: interleaved, every sample of every pixel (subsampled
-/// chroma comes back at full resolution), and RGB where the codec undid a colour transform
-/// (JPEG 2000's ICT and RCT).
-fn decoded_info(info: &ImageInfo) -> ImageInfo {
+/// The image as a decoder of `ts` hands it over: interleaved, every sample of every pixel, in
+/// the photometric interpretation [`codec::decoded_photometric`] names.
+fn decoded_info(ts: &str, info: &ImageInfo) -> ImageInfo {
     let mut d = info.clone();
     d.planar = false;
-    match d.photometric.as_str() {
-        "YBR_ICT" | "YBR_RCT" => d.photometric = "RGB".into(),
-        "YBR_FULL_422" | "YBR_PARTIAL_420" => d.photometric = "YBR_FULL".into(),
-        _ => {}
-    }
+    d.photometric = codec::decoded_photometric(ts, info).into();
     d
 }
 
 /// Replaces encapsulated Pixel Data with native samples (`data`, even length) in Explicit VR
 /// Little Endian.
 fn write_native(obj: &mut FileObject<'_>, info: &ImageInfo, data: Vec<u8>) {
+    let decoded = decoded_info(&obj.transfer_syntax, info);
     let vr = if info.bits_allocated > 8 {
         Vr::OW
     } else {
@@ -366,12 +361,18 @@ fn write_native(obj: &mut FileObject<'_>, info: &ImageInfo, data: Vec<u8>) {
     for t in ENCAPSULATION_TAGS {
         obj.dataset.remove(t);
     }
-    let d = decoded_info(info);
-    if d.photometric != info.photometric {
+    relabel(obj, info, &decoded, uids::EXPLICIT_VR_LITTLE_ENDIAN);
+    obj.encoding = crate::dicom::model::Encoding::EXPLICIT_LE;
+}
+
+/// Labels re-encoded Pixel Data: transfer syntax `ts`, and the photometric interpretation and
+/// planar configuration of the decoded samples (`decoded`) where they differ from the input's.
+fn relabel(obj: &mut FileObject<'_>, info: &ImageInfo, decoded: &ImageInfo, ts: &str) {
+    if decoded.photometric != info.photometric {
         obj.dataset.put(Element::text(
             tags::PHOTOMETRIC_INTERPRETATION,
             Vr::CS,
-            &d.photometric,
+            &decoded.photometric,
         ));
     }
     if info.samples_per_pixel > 1 {
@@ -381,8 +382,7 @@ fn write_native(obj: &mut FileObject<'_>, info: &ImageInfo, data: Vec<u8>) {
             0u16.to_le_bytes().to_vec(),
         ));
     }
-    obj.transfer_syntax = uids::EXPLICIT_VR_LITTLE_ENDIAN.into();
-    obj.encoding = crate::dicom::model::Encoding::EXPLICIT_LE;
+    obj.transfer_syntax = ts.into();
 }
 
 /// Replaces the fragments with `items`: an offset table item, then one fragment per frame
@@ -429,7 +429,8 @@ fn write_fragments(
     }
 }
 
-fn inflate(data: &[u8]) -> Result<Vec<u8>> {
+/// A deflated frame inflated (raw deflate, or zlib as some writers wrap it).
+pub(crate) fn inflate(data: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     flate2::read::DeflateDecoder::new(data)
         .read_to_end(&mut out)

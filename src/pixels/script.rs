@@ -285,15 +285,7 @@ impl Header<'_, '_> {
                 .map(|v| java_float(f32::from_bits(v) as f64, true))
                 .collect(),
             Vr::FD => words(8)
-                .map(|c| {
-                    let b: [u8; 8] = c.try_into().expect("8 bytes");
-                    let v = if e.big_endian {
-                        f64::from_be_bytes(b)
-                    } else {
-                        f64::from_le_bytes(b)
-                    };
-                    java_float(v, false)
-                })
+                .map(|c| java_float(e.f64(c.try_into().expect("8 bytes")), false))
                 .collect(),
             Vr::AT => words(4)
                 .map(|c| {

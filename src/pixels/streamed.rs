@@ -167,9 +167,7 @@ fn plan_frames(
             let items = vec![Cow::Owned(Vec::new())];
             let padded: Vec<u64> = out_lengths.iter().map(|&l| padded(l as usize)).collect();
             super::write_fragments(obj, items, &padded, !bot.is_empty(), eot);
-            if let Some(ts) = masker.fragments_syntax() {
-                obj.transfer_syntax = ts.into();
-            }
+            masker.label(obj);
             padded.iter().map(|l| 8 + l).sum()
         }
     };

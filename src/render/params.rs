@@ -37,18 +37,10 @@ pub(crate) fn numbers(item: &Item<'_>, tag: Tag, enc: Encoding) -> Vec<f64> {
     let Some(raw) = e.raw() else {
         return Vec::new();
     };
-    let be = enc.big_endian;
     match e.vr {
         Vr::FD => raw
             .chunks_exact(8)
-            .map(|c| {
-                let b: [u8; 8] = c.try_into().unwrap_or_default();
-                if be {
-                    f64::from_be_bytes(b)
-                } else {
-                    f64::from_le_bytes(b)
-                }
-            })
+            .map(|c| enc.f64(c.try_into().unwrap_or_default()))
             .collect(),
         Vr::FL => raw
             .chunks_exact(4)

@@ -3,13 +3,12 @@
 //! of each sample taken out of its allocated unit (PS3.5 8.1.1, PS3.3 C.7.6.3.1).
 
 use std::borrow::Cow;
-use std::io::Read;
 
 use dicom_dictionary_std::uids;
 
 use crate::dicom::model::{FileObject, Tag, Value, Vr, tags};
 use crate::error::{Error, Result};
-use crate::pixels::{ImageInfo, codec, frames};
+use crate::pixels::{self, ImageInfo, codec, frames};
 
 /// Extended Offset Table (7FE0,0001): where each frame starts when the Basic Offset Table cannot
 /// say (over 4 GiB) or is empty.
@@ -167,7 +166,9 @@ fn decoded(ts: &str, frame: &[u8], info: &ImageInfo) -> Result<Stored> {
     one.frames = 1;
     let bytes: Cow<'_, [u8]> = match ts {
         uids::ENCAPSULATED_UNCOMPRESSED_EXPLICIT_VR_LITTLE_ENDIAN => Cow::Borrowed(frame),
-        uids::DEFLATED_IMAGE_FRAME_COMPRESSION => Cow::Owned(inflate(frame)?),
+        uids::DEFLATED_IMAGE_FRAME_COMPRESSION => {
+            Cow::Owned(pixels::inflate(frame).map_err(super::plain)?)
+        }
         uids::JPEG_BASELINE8_BIT | uids::JPEG_EXTENDED12_BIT
             if super::jpeg12::precision(frame).is_some_and(|p| p > 8) =>
         {
@@ -196,56 +197,10 @@ fn decoded(ts: &str, frame: &[u8], info: &ImageInfo) -> Result<Stored> {
     let count = (one.pixels() * one.samples_per_pixel as u64) as usize;
     Ok(Stored {
         values: extract(&bytes, 0, count, &one, false)?,
-        photometric: decoded_photometric(ts, info).into(),
+        photometric: codec::decoded_photometric(ts, info).into(),
         planar: false,
         pairs: false,
     })
-}
-
-/// What a decoder's output holds. Checked against the registry's adapters (dicom-transfer-
-/// syntax-registry 0.10.1) and on corpus files (see `tests/render.rs`):
-/// * JPEG lossy (4.50, 4.51): jpeg-decoder converts every 3-component DCT frame from YCbCr to
-///   RGB (unless the frame's component ids say R, G, B or an Adobe marker says untransformed,
-///   where it already is RGB), and upsamples 4:2:2 / 4:2:0 chroma: the output is RGB whatever
-///   the header says (YBR_FULL_422, YBR_FULL, YBR_PARTIAL_420). A frame labelled RGB that was
-///   encoded untransformed with ids 1, 2, 3 would be wrongly converted; the decoder has no
-///   switch for it through the registry.
-/// * JPEG lossless (4.57, 4.70): no colour transform; the samples are what was encoded, so a
-///   YBR_FULL label still means Y Cb Cr.
-/// * JPEG 2000 / HTJ2K: OpenJPEG undoes the multiple-component transform, so YBR_ICT and
-///   YBR_RCT come out RGB.
-/// * RLE: the samples as encoded (RGB or YBR_FULL), interleaved.
-fn decoded_photometric<'a>(ts: &str, info: &'a ImageInfo) -> &'a str {
-    let pi = info.photometric.as_str();
-    if info.samples_per_pixel != 3 {
-        return pi;
-    }
-    let lossy_jpeg = matches!(ts, uids::JPEG_BASELINE8_BIT | uids::JPEG_EXTENDED12_BIT);
-    match pi {
-        _ if lossy_jpeg => "RGB",
-        "YBR_ICT" | "YBR_RCT" => "RGB",
-        "YBR_FULL_422" => "YBR_FULL",
-        "YBR_PARTIAL_422" | "YBR_PARTIAL_420" => "YBR_PARTIAL",
-        _ => pi,
-    }
-}
-
-fn inflate(data: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let ok = flate2::read::DeflateDecoder::new(data)
-        .read_to_end(&mut out)
-        .is_ok()
-        || {
-            out.clear();
-            flate2::read::ZlibDecoder::new(data)
-                .read_to_end(&mut out)
-                .is_ok()
-        };
-    if ok {
-        Ok(out)
-    } else {
-        Err(unsupported("a deflated frame could not be inflated"))
-    }
 }
 
 /// `count` stored values from `data`, starting at bit `start`: each sample's bits High Bit down

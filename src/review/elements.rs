@@ -112,14 +112,8 @@ pub fn render(tag: Tag, vr: Vr, raw: &[u8], enc: Encoding, cs: &CharacterSet) ->
 fn numbers(vr: Vr, raw: &[u8], enc: Encoding) -> Option<String> {
     let w = vr.binary_width();
     let words = |n: usize| raw.chunks_exact(n);
-    let be = enc.big_endian;
-    let fix = |b: &[u8]| -> Vec<u8> {
-        let mut b = b.to_vec();
-        if be {
-            b.reverse();
-        }
-        b
-    };
+    let u32_of = |b: &[u8]| enc.u32(b.try_into().unwrap_or([0; 4]));
+    let u64_of = |b: &[u8]| enc.u64(b.try_into().unwrap_or([0; 8]));
     let out: Vec<String> = match vr {
         Vr::US => words(w)
             .map(|b| enc.u16([b[0], b[1]]).to_string())
@@ -134,17 +128,13 @@ fn numbers(vr: Vr, raw: &[u8], enc: Encoding) -> Option<String> {
             .map(|b| (enc.u32([b[0], b[1], b[2], b[3]]) as i32).to_string())
             .collect(),
         Vr::FL => words(w)
-            .map(|b| f32::from_le_bytes(fix(b).try_into().unwrap_or([0; 4])).to_string())
+            .map(|b| f32::from_bits(u32_of(b)).to_string())
             .collect(),
         Vr::FD => words(w)
-            .map(|b| f64::from_le_bytes(fix(b).try_into().unwrap_or([0; 8])).to_string())
+            .map(|b| f64::from_bits(u64_of(b)).to_string())
             .collect(),
-        Vr::UV => words(w)
-            .map(|b| u64::from_le_bytes(fix(b).try_into().unwrap_or([0; 8])).to_string())
-            .collect(),
-        Vr::SV => words(w)
-            .map(|b| i64::from_le_bytes(fix(b).try_into().unwrap_or([0; 8])).to_string())
-            .collect(),
+        Vr::UV => words(w).map(|b| u64_of(b).to_string()).collect(),
+        Vr::SV => words(w).map(|b| (u64_of(b) as i64).to_string()).collect(),
         Vr::AT => words(4)
             .map(|b| path::tag(Tag(enc.u16([b[0], b[1]]), enc.u16([b[2], b[3]]))))
             .collect(),
