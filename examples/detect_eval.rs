@@ -3,9 +3,11 @@
 //! the studio shows it, then
 //! - **false alarms**: the frame as it is; a CT or MR image with any box counts (US, SC and CR
 //!   images often carry real text, so their boxes are only listed);
-//! - **recall**: two copies get lines of text at known places (`examples/support/textgen.rs`, a
-//!   5×7 bitmap font in a regular and a bold weight, cap heights 8–40 px), light on dark in one
-//!   copy and dark on a light plate in the other, half near the borders and half over the
+//! - **recall**: two copies get lines of text at known places, cap heights 8–40 px, each line in
+//!   one of the faces drawn in turn: the 5×7 bitmap font of `examples/support/textgen.rs` in a
+//!   regular and a bold weight, or a real typeface (`examples/support/fonts.rs`: DejaVu and
+//!   Liberation from Debian's font packages, anti-aliased, in capitals or mixed case), light on
+//!   dark in one copy and dark on a light plate in the other, half near the borders and half over the
 //!   middle (anatomy), one line of each copy vertical. A line is **found** when the boxes, used as
 //!   masks, cover at least 99 % of its ink; **hit** when a box overlaps half its box.
 //!
@@ -15,6 +17,8 @@
 //! `cargo run --release --example detect_eval [-- CORPUS_DIR]`; `RTEN_NUM_THREADS=1` for one
 //! thread; `--cine` for the cine alone, `--no-cine` without it.
 
+#[path = "support/fonts.rs"]
+mod fonts;
 #[path = "support/png.rs"]
 mod png;
 #[path = "support/textgen.rs"]
@@ -154,6 +158,12 @@ fn evaluate(corpus: &Path, dump: Option<&Path>, clean_only: bool) {
     let mut clean: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
     let mut cost: BTreeMap<&str, (u32, Duration, u64)> = BTreeMap::new();
     let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    // Faces are drawn from their own generator: without the font files, the set is the one the
+    // bitmap font alone gave before.
+    let faces = fonts::load();
+    let mut pick = Rng(0x0F0E_D0C0_B0A0_9080);
+    let names: Vec<&str> = faces.iter().map(|f| f.name).collect();
+    println!("faces: 5×7 bitmap (regular, bold), {}\n", names.join(", "));
     let mut false_alarm_files = Vec::new();
     for row in manifest.records().flatten() {
         let (Some(path), Some(modality), Some(sha)) =
@@ -212,7 +222,7 @@ fn evaluate(corpus: &Path, dump: Option<&Path>, clean_only: bool) {
         *n += 1;
         for light in [true, false] {
             let mut f = frame.clone();
-            let lines = place_lines(&mut f, light, &mut rng);
+            let lines = place_lines(&mut f, light, &mut rng, &faces, &mut pick);
             let Ok(found_boxes) = detect::detect_frame_tuned(&f, &tuning) else {
                 continue;
             };
@@ -270,7 +280,11 @@ fn evaluate(corpus: &Path, dump: Option<&Path>, clean_only: bool) {
                             "{} (≥ 10 px)",
                             if l.vertical { "vertical" } else { "horizontal" }
                         ),
-                        format!("{} (≥ 10 px)", if l.bold { "bold" } else { "regular" }),
+                        format!("{} (≥ 10 px)", l.face),
+                        format!(
+                            "{} (≥ 10 px)",
+                            if l.mixed { "mixed case" } else { "capitals" }
+                        ),
                     ];
                     for k in keys {
                         by_kind.entry(k).or_default().add(found, hit);
@@ -363,16 +377,75 @@ struct Line {
     height: u32,
     place: &'static str,
     vertical: bool,
-    bold: bool,
+    /// The face's name (the bitmap font's with its weight).
+    face: String,
+    mixed: bool,
     text: String,
     /// The part of the ink that differs from what it covers by at least 32 levels (`ink` holds
     /// only those pixels: ink the same as the picture under it is no text to find).
     visible: f32,
 }
 
+/// A line laid out: its size and the coverage (0..=1) of each pixel it inks, from its top-left
+/// corner.
+struct Shape {
+    w: u32,
+    h: u32,
+    ink: Vec<(u32, u32, f32)>,
+}
+
+/// `text` in the bitmap font (`face` None) or a real face, horizontal or rotated 90° clockwise
+/// (reading top to bottom).
+fn shape(text: &str, face: Option<&fonts::Face>, style: Style) -> Shape {
+    let flat = Style {
+        vertical: false,
+        ..style
+    };
+    let (w, h, ink) = match face {
+        None => {
+            let (w, h) = textgen::size(text, flat);
+            let mut ink = Vec::new();
+            textgen::draw(text, 0, 0, flat, |x, y| ink.push((x, y, 1.0)));
+            (w, h, ink)
+        }
+        Some(f) => {
+            let r = f.raster(text, style.height);
+            let ink = (0..r.height)
+                .flat_map(|y| (0..r.width).map(move |x| (x, y)))
+                .zip(&r.coverage)
+                .filter(|(_, c)| **c > 0.0)
+                .map(|((x, y), c)| (x, y, *c))
+                .collect();
+            (r.width, r.height, ink)
+        }
+    };
+    if !style.vertical {
+        return Shape { w, h, ink };
+    }
+    let ink = ink.into_iter().map(|(x, y, c)| (h - 1 - y, x, c)).collect();
+    Shape { w: h, h: w, ink }
+}
+
+/// A text in mixed case, as many workstations write it: `ST MARY HOSPITAL` → `St Mary Hospital`.
+fn mixed_case(text: &str) -> String {
+    let mut out = String::new();
+    let mut first = true;
+    for c in text.chars() {
+        out.push(if first { c } else { c.to_ascii_lowercase() });
+        first = !c.is_ascii_alphanumeric();
+    }
+    out
+}
+
 /// Four lines on the frame at free places: two near the borders, two over the middle, the last
-/// one vertical; heights and texts drawn in turn from the lists.
-fn place_lines(frame: &mut Rgba, light: bool, rng: &mut Rng) -> Vec<Line> {
+/// one vertical; heights and texts drawn in turn from the lists, faces from `pick`.
+fn place_lines(
+    frame: &mut Rgba,
+    light: bool,
+    rng: &mut Rng,
+    faces: &[fonts::Face],
+    pick: &mut Rng,
+) -> Vec<Line> {
     let (w, h) = (frame.width, frame.height);
     let mut out: Vec<Line> = Vec::new();
     for i in 0..4 {
@@ -384,12 +457,25 @@ fn place_lines(frame: &mut Rgba, light: bool, rng: &mut Rng) -> Vec<Line> {
             bold,
             vertical,
         };
+        let face = pick
+            .below(faces.len() as u32 + 1)
+            .checked_sub(1)
+            .map(|f| &faces[f as usize]);
+        let mixed = face.is_some() && pick.below(2) == 1;
+        let face_name = match face {
+            Some(f) => f.name.to_string(),
+            None if bold => "5×7 bitmap, bold".into(),
+            None => "5×7 bitmap".into(),
+        };
         // The longest text of the list that fits in 80 % of the image, cut if none does.
         let limit = if vertical { h } else { w } * 4 / 5;
         let mut text = LINES[rng.below(LINES.len() as u32) as usize].to_string();
+        if mixed {
+            text = mixed_case(&text);
+        }
         while !text.is_empty() && {
-            let (tw, th) = textgen::size(&text, style);
-            (if vertical { th } else { tw }) > limit
+            let s = shape(&text, face, style);
+            (if vertical { s.h } else { s.w }) > limit
         } {
             text.pop();
         }
@@ -397,7 +483,8 @@ fn place_lines(frame: &mut Rgba, light: bool, rng: &mut Rng) -> Vec<Line> {
         if text.is_empty() {
             continue;
         }
-        let (tw, th) = textgen::size(&text, style);
+        let glyphs = shape(&text, face, style);
+        let (tw, th) = (glyphs.w, glyphs.h);
         if tw + 8 >= w || th + 8 >= h {
             continue;
         }
@@ -449,23 +536,30 @@ fn place_lines(frame: &mut Rgba, light: bool, rng: &mut Rng) -> Vec<Line> {
             }
             let mut ink = Vec::new();
             let (mut seen, mut drawn) = (0u32, 0u32);
-            textgen::draw(&text, x, y, style, |px, py| {
-                if px < w && py < h {
-                    let i = ((py * w + px) * 4) as usize;
-                    let old = frame.data[i..i + 3]
-                        .iter()
-                        .map(|&v| v as i32)
-                        .max()
-                        .unwrap_or(0);
+            for &(dx, dy, c) in &glyphs.ink {
+                let (px, py) = (x + dx, y + dy);
+                if px >= w || py >= h {
+                    continue;
+                }
+                let i = ((py * w + px) * 4) as usize;
+                let old = frame.data[i..i + 3]
+                    .iter()
+                    .map(|&v| v as i32)
+                    .max()
+                    .unwrap_or(0);
+                for v in &mut frame.data[i..i + 3] {
+                    *v = (*v as f32 + (ink_v as f32 - *v as f32) * c).round() as u8;
+                }
+                // A pixel at least half covered is ink; it is text to find where it shows.
+                if c >= 0.5 {
                     let shows = (old - ink_v as i32).abs() >= 32;
                     seen += shows as u32;
-                    frame.data[i..i + 3].fill(ink_v);
                     drawn += 1;
                     if shows {
                         ink.push((px, py));
                     }
                 }
-            });
+            }
             let visible = seen as f32 / drawn.max(1) as f32;
             out.push(Line {
                 rect,
@@ -473,7 +567,8 @@ fn place_lines(frame: &mut Rgba, light: bool, rng: &mut Rng) -> Vec<Line> {
                 height,
                 place,
                 vertical,
-                bold,
+                face: face_name.clone(),
+                mixed,
                 text: text.clone(),
                 visible,
             });

@@ -616,6 +616,59 @@ fn jpeg_xl_is_decoded_masked_and_re_encoded_as_jpeg_xl_lossless() {
     }
 }
 
+/// A 12-bit JPEG XL codestream from libjxl (`tests/codestreams`, the two frames of the 12-bit
+/// grey image these tests build): jxl-oxide scales its samples to 16 bits (dicom-pixeldata shows
+/// it: the input does not decode to its stored values there); the library reads the header's
+/// depth and masks the stored values, and the output (JPEG XL lossless, 16-bit header) decodes
+/// anywhere to the image with only the rectangle dark.
+#[test]
+fn a_12_bit_jpeg_xl_codestream_is_masked_on_its_stored_values() {
+    let k = kind("MONOCHROME2", 1, 16, 12);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/codestreams");
+    let frames: Vec<Vec<u8>> = (0..2)
+        .map(|f| std::fs::read(dir.join(format!("grey12-frame{f}.jxl"))).unwrap())
+        .collect();
+    let mut obj = open(&native_file(&k, uids::EXPLICIT_VR_LITTLE_ENDIAN));
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        dicom_core::value::Value::PixelSequence(dicom_core::value::PixelFragmentSequence::new(
+            Vec::<u32>::new(),
+            frames,
+        )),
+    ));
+    obj.update_meta(|m| {
+        m.set_transfer_syntax(&dicom_transfer_syntax_registry::entries::JPEG_XL_LOSSLESS.erased())
+    });
+    let mut input = Vec::new();
+    obj.write_all(&mut input).unwrap();
+    let original = pixels(&k);
+    assert!(
+        decoded(&input).0 != original,
+        "jxl-oxide scales 12-bit samples"
+    );
+    let out = deidentifier(Some(vec![MASK]), false)
+        .deidentify(&input)
+        .unwrap();
+    dump("grey12-libjxl", &input, &out.bytes);
+    let (after, _) = decoded(&out.bytes);
+    assert_eq!(after.len(), original.len());
+    for (i, (a, o)) in after
+        .chunks_exact(2)
+        .zip(original.chunks_exact(2))
+        .enumerate()
+    {
+        let p = i % (ROWS as usize * COLS as usize);
+        let (x, y) = ((p % COLS as usize) as u32, (p / COLS as usize) as u32);
+        let want = if MASK.meets(x, y, 1, 1) {
+            [0, 0]
+        } else {
+            [o[0], o[1]]
+        };
+        assert_eq!(a, want, "sample {i} at ({x},{y})");
+    }
+}
+
 /// A real JPEG XL file (dcm4che's `will-jxl.dcm`: a GE ultrasound cine, 27 frames of 1016×708, a
 /// baseline JPEG recompressed losslessly into JPEG XL, 4.111, labelled YBR_FULL_422): masked and
 /// written as JPEG XL lossless in RGB, the colours its decoder gives, every frame; outside the

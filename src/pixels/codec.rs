@@ -131,7 +131,44 @@ pub fn decode(ts: &str, info: &ImageInfo, frame: &[u8]) -> Result<Vec<u8>> {
         ));
     }
     out.truncate(expected);
+    if is_jpeg_xl(ts) {
+        jpeg_xl_stored_values(info, frame, &mut out)?;
+    }
     Ok(out)
+}
+
+/// jxl-oxide hands back the stored integers only when the codestream's samples are integers of
+/// exactly the output's width (8 or 16 bits); any other depth (12-bit integers, the floats of a
+/// lossy image) it scales to the output's full range. This scales them back to the depth the
+/// codestream gives (Bits Stored for floats), so that masking and display see stored values.
+fn jpeg_xl_stored_values(info: &ImageInfo, frame: &[u8], out: &mut [u8]) -> Result<()> {
+    use jxl_oxide::image::BitDepth;
+    let header = jxl_oxide::JxlImage::builder().read(frame).map_err(|_| {
+        Error::Unsupported("pixel masking: a JPEG XL header could not be read".into())
+    })?;
+    let width = info.bits_allocated as u32;
+    let bits = match header.image_header().metadata.bit_depth {
+        BitDepth::IntegerSample { bits_per_sample } => bits_per_sample,
+        BitDepth::FloatSample { .. } => info.bits_stored as u32,
+    };
+    if bits == width {
+        return Ok(());
+    }
+    if bits > width || bits == 0 {
+        return Err(Error::Unsupported(
+            "pixel masking: a JPEG XL frame is deeper than Bits Allocated".into(),
+        ));
+    }
+    let (from, to) = (((1u64 << width) - 1) as f64, ((1u64 << bits) - 1) as f64);
+    let rescale = |v: u64| ((v as f64) * to / from).round() as u64;
+    match width {
+        8 => out.iter_mut().for_each(|b| *b = rescale(*b as u64) as u8),
+        _ => out.chunks_exact_mut(2).for_each(|c| {
+            let v = rescale(u16::from_le_bytes([c[0], c[1]]) as u64) as u16;
+            c.copy_from_slice(&v.to_le_bytes());
+        }),
+    }
+    Ok(())
 }
 
 /// What a decoder's output holds, for an image of `info` in `ts`. Checked against the registry's
@@ -147,7 +184,7 @@ pub fn decode(ts: &str, info: &ImageInfo, frame: &[u8]) -> Result<Vec<u8>> {
 /// * JPEG 2000 / HTJ2K: OpenJPEG undoes the multiple-component transform, so YBR_ICT and
 ///   YBR_RCT come out RGB.
 /// * JPEG XL: jxl-oxide renders a recompressed JPEG (4.111, labelled YBR_FULL_422) and an XYB
-///   image (lossy 4.112) in RGB; JPEG XL lossless (4.110) gives back the samples encoded.
+///   image (lossy 4.112 labelled XYB) in RGB; otherwise it gives back the samples encoded.
 /// * RLE: the samples as encoded (RGB or YBR_FULL), interleaved.
 ///
 /// Chroma comes back at full resolution: YBR_FULL_422 becomes YBR_FULL and the partial-range
@@ -159,13 +196,11 @@ pub(crate) fn decoded_photometric<'a>(ts: &str, info: &'a ImageInfo) -> &'a str 
     }
     let to_rgb = matches!(
         ts,
-        uids::JPEG_BASELINE8_BIT
-            | uids::JPEG_EXTENDED12_BIT
-            | uids::JPEGXLJPEG_RECOMPRESSION
-            | uids::JPEGXL
+        uids::JPEG_BASELINE8_BIT | uids::JPEG_EXTENDED12_BIT | uids::JPEGXLJPEG_RECOMPRESSION
     );
     match pi {
         _ if to_rgb => "RGB",
+        "XYB" if ts == uids::JPEGXL => "RGB",
         "YBR_ICT" | "YBR_RCT" => "RGB",
         "YBR_FULL_422" => "YBR_FULL",
         "YBR_PARTIAL_422" | "YBR_PARTIAL_420" => "YBR_PARTIAL",

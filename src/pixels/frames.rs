@@ -95,12 +95,16 @@ fn by_codestream_starts(
     Ok(firsts.windows(2).map(|w| w[0]..w[1]).collect())
 }
 
-/// Whether a fragment begins a codestream: JPEG SOI, a JPEG 2000 SOC and SIZ, or a JP2
-/// signature box.
+/// Whether a fragment begins a codestream: JPEG SOI, a JPEG 2000 SOC and SIZ, a JP2 signature
+/// box, a JPEG XL codestream signature or its container's signature box.
 pub fn starts_frame(f: &[u8]) -> bool {
     f.starts_with(&[0xFF, 0xD8])
         || f.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
         || f.starts_with(&[0, 0, 0, 0x0C, b'j', b'P', b' ', b' '])
+        || f.starts_with(&[0xFF, 0x0A])
+        || f.starts_with(&[
+            0, 0, 0, 0x0C, b'J', b'X', b'L', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+        ])
 }
 
 fn unsplittable(why: &str) -> Error {
@@ -143,5 +147,16 @@ mod tests {
         );
         let bad: Vec<u8> = [0u32, 5, 34].iter().flat_map(|v| v.to_le_bytes()).collect();
         assert!(split(&bad, &frags, 3, None).is_err());
+    }
+
+    #[test]
+    fn jpeg_xl_codestreams_and_containers_start_frames() {
+        let bare: &[u8] = &[0xFF, 0x0A, 0xFA, 0x7F];
+        let boxed: &[u8] = &[
+            0, 0, 0, 0x0C, b'J', b'X', b'L', b' ', 0x0D, 0x0A, 0x87, 0x0A, 0,
+        ];
+        let frags = [bare, MORE, boxed, MORE];
+        assert_eq!(split(&[], &frags, 2, None).unwrap(), vec![0..2, 2..4]);
+        assert!(!starts_frame(&[0xFF, 0x0B]));
     }
 }

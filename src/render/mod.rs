@@ -12,7 +12,7 @@
 //! | MONOCHROME1/2 | Modality LUT (table, or rescale per frame) → VOI (table, window linear / exact / sigmoid, or min-max) → MONOCHROME1 inverted |
 //! | PALETTE COLOR | stored value → red, green, blue tables (plain or segmented), high byte of 16-bit entries |
 //! | RGB, YBR_FULL, YBR_FULL_422, YBR_PARTIAL_* | to 8 bits; YBR through the C.7.6.3.1.2 matrices; native 4:2:2 pairs; planes interleaved |
-//! | compressed | decoded by the registry ([`crate::pixels::codec`]); see `samples::decoded_photometric` for what colour each decoder returns; 12-bit grey JPEG by [`jpeg12`] |
+//! | compressed | decoded by the registry ([`crate::pixels::codec`]); see [`crate::pixels::codec::decoded_photometric`] for what colour each decoder returns; 12-bit grey JPEG by [`jpeg12`] |
 //!
 //! The last frame decoded is cached as modality values (grey) or RGB (colour), so dragging a
 //! window re-runs only the VOI step.
