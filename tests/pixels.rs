@@ -517,10 +517,7 @@ fn images_at_risk_without_masks_are_held_back_or_released_on_request() {
 /// every sample outside it is kept; the large-file path does the same.
 #[test]
 fn big_endian_ow_8_bit_samples_are_masked_where_they_are() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/gh-dicom-test-files/pydicom/OBXXXX1A_expb_2frame.dcm");
-    let Ok(input) = std::fs::read(&path) else {
-        eprintln!("no ../shared/corpus: skipped");
+    let Some(input) = corpus_file("gh-dicom-test-files/pydicom/OBXXXX1A_expb_2frame.dcm") else {
         return;
     };
     let obj = open(&input);
@@ -558,6 +555,18 @@ fn big_endian_ow_8_bit_samples_are_masked_where_they_are() {
             .iter()
             .any(|&v| v != fill)
     );
+}
+
+/// A file of the shared corpus, or None (and a note) when the corpus is not beside the project.
+fn corpus_file(rel: &str) -> Option<Vec<u8>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus")
+        .join(rel);
+    let bytes = std::fs::read(path).ok();
+    if bytes.is_none() {
+        eprintln!("no ../shared/corpus/{rel}: skipped");
+    }
+    bytes
 }
 
 /// A de-identifier under Clean Pixel Data that masks `rect` on the image `obj` (by its SOP
@@ -673,14 +682,11 @@ fn a_12_bit_jpeg_xl_codestream_is_masked_on_its_stored_values() {
 /// baseline JPEG recompressed losslessly into JPEG XL, 4.111, labelled YBR_FULL_422): masked and
 /// written as JPEG XL lossless in RGB, the colours its decoder gives, every frame; outside the
 /// band every sample is what the input decodes to. The decode is RGB indeed: on an ultrasound
-/// frame, mostly black and grey, the three samples of most pixels agree (89 % here) (in YCbCr black is
-/// 0, 128, 128).
+/// frame, mostly black and grey, the three samples of most pixels agree (89 % here; in YCbCr
+/// black is 0, 128, 128).
 #[test]
 fn a_real_jpeg_xl_recompressed_cine_is_masked_into_jpeg_xl_lossless() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/gh-dcm4che/will-jxl.dcm");
-    let Ok(input) = std::fs::read(&path) else {
-        eprintln!("no ../shared/corpus: skipped");
+    let Some(input) = corpus_file("gh-dcm4che/will-jxl.dcm") else {
         return;
     };
     let obj = open(&input);
