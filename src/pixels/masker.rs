@@ -50,6 +50,8 @@ pub(crate) struct FrameMasker {
     info: ImageInfo,
     /// One frame of it, as stored.
     one: ImageInfo,
+    /// One frame as its decoder hands it over ([`super::decoded_info`]).
+    decoded: ImageInfo,
     rects: Vec<Rect>,
 }
 
@@ -83,8 +85,8 @@ impl FrameMasker {
         };
         let mut one = info.clone();
         one.frames = 1;
-        let decoded = codec::decoded_photometric(ts, info);
-        if matches!(path, Path::Decoded | Path::JpegXl) && decoded == "YBR_PARTIAL" {
+        let decoded = super::decoded_info(ts, &one);
+        if matches!(path, Path::Decoded | Path::JpegXl) && decoded.photometric == "YBR_PARTIAL" {
             return Err(Error::Unsupported(
                 "pixel masking: partial-range YCbCr decoded at full resolution has no Photometric Interpretation to be written with".into(),
             ));
@@ -94,6 +96,7 @@ impl FrameMasker {
             ts: ts.into(),
             info: info.clone(),
             one,
+            decoded,
             rects: rects.to_vec(),
         })
     }
@@ -121,10 +124,7 @@ impl FrameMasker {
     pub fn label(&self, obj: &mut FileObject<'_>) {
         match self.path {
             Path::JpegLs => obj.transfer_syntax = uids::JPEGLS_LOSSLESS.into(),
-            Path::JpegXl => {
-                let decoded = super::decoded_info(&self.ts, &self.info);
-                super::relabel(obj, &self.info, &decoded, uids::JPEGXL_LOSSLESS);
-            }
+            Path::JpegXl => super::relabel(obj, &self.info, &self.decoded, uids::JPEGXL_LOSSLESS),
             _ => {}
         }
     }
@@ -161,19 +161,13 @@ impl FrameMasker {
             }
             Path::Decoded => {
                 let mut f = codec::decode(&self.ts, &self.one, frame)?;
-                native::mask(
-                    &mut f,
-                    &super::decoded_info(&self.ts, &self.one),
-                    rects,
-                    false,
-                )?;
+                native::mask(&mut f, &self.decoded, rects, false)?;
                 Ok(f)
             }
             Path::JpegXl => {
-                let decoded = super::decoded_info(&self.ts, &self.one);
                 let mut f = codec::decode(&self.ts, &self.one, frame)?;
-                native::mask(&mut f, &decoded, rects, false)?;
-                codec::encode_jpeg_xl_lossless(&decoded, &f)
+                native::mask(&mut f, &self.decoded, rects, false)?;
+                codec::encode_jpeg_xl_lossless(&self.decoded, &f)
             }
         }
     }
@@ -193,4 +187,55 @@ fn is_dct_huffman(stream: &[u8]) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pixels::codec::decoded_photometric;
+
+    fn info(pi: &str, spp: u16) -> ImageInfo {
+        ImageInfo {
+            rows: 4,
+            columns: 4,
+            samples_per_pixel: spp,
+            bits_allocated: 8,
+            bits_stored: 8,
+            high_bit: 7,
+            signed: false,
+            photometric: pi.into(),
+            planar: true,
+            frames: 2,
+            darkest_index: None,
+        }
+    }
+
+    #[test]
+    fn each_decoder_s_colours() {
+        for (ts, pi, spp, want) in [
+            (uids::JPEG_BASELINE8_BIT, "YBR_FULL_422", 3, "RGB"),
+            (uids::JPEGXLJPEG_RECOMPRESSION, "YBR_FULL_422", 3, "RGB"),
+            (uids::JPEGXL, "XYB", 3, "RGB"),
+            (uids::JPEGXL, "YBR_FULL", 3, "YBR_FULL"),
+            (uids::JPEGXL_LOSSLESS, "YBR_FULL", 3, "YBR_FULL"),
+            (uids::JPEG2000, "YBR_ICT", 3, "RGB"),
+            (uids::JPEG_LOSSLESS_SV1, "YBR_FULL_422", 3, "YBR_FULL"),
+            (uids::JPEG_LOSSLESS_SV1, "YBR_PARTIAL_420", 3, "YBR_PARTIAL"),
+            (uids::JPEG_BASELINE8_BIT, "MONOCHROME1", 1, "MONOCHROME1"),
+        ] {
+            assert_eq!(decoded_photometric(ts, &info(pi, spp)), want, "{ts} {pi}");
+        }
+    }
+
+    /// Partial-range YCbCr decoded at full resolution has no PS3.3 name to be written under.
+    #[test]
+    fn partial_range_decoded_frames_are_refused() {
+        let i = info("YBR_PARTIAL_420", 3);
+        let e = FrameMasker::new(uids::JPEG_LOSSLESS_SV1, &i, &[], &[]).unwrap_err();
+        assert!(e.to_string().contains("partial-range"), "{e}");
+        let labelled = info("YBR_FULL", 3);
+        let m = FrameMasker::new(uids::JPEG_LOSSLESS_SV1, &labelled, &[], &[]).unwrap();
+        assert_eq!(m.decoded.photometric, "YBR_FULL");
+        assert!(!m.decoded.planar, "decoders interleave");
+    }
 }
