@@ -2,14 +2,17 @@
 //! followed by the regions to blank. The built-in library is CTP's own script, parsed by the same
 //! code as a user's. Semantics follow CTP's Java (`PixelScript`, `DicomObject.matches`):
 //! `!` binds tighter than `*` (and), which binds tighter than `+` (or); a missing attribute reads
-//! as ""; the first signature that matches wins; an expression that does not parse never matches.
+//! as ""; the first signature that matches wins; an expression that does not parse, or holds a
+//! `matches` pattern that does not compile, never matches. CTP's quirks are kept, so that a
+//! script masks here what it masks in CTP: its parser reads `!!X` as `!X`, and it reads the
+//! private elements its own dictionary knows without trimming them.
 
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_dictionary_std::StandardDataDictionary;
 use serde::Serialize;
 
 use crate::dicom::charset::CharacterSet;
-use crate::dicom::model::{Encoding, Item, Tag, Value, Vr};
+use crate::dicom::model::{Encoding, Item, Tag, TagExt, Value, Vr};
 use crate::pixels::ExplicitMasks;
 use crate::pixels::regions::{Rect, Region};
 
@@ -258,11 +261,47 @@ impl Header<'_, '_> {
                     let v = self.render(e.vr, raw);
                     return v.split('\\').next().unwrap_or_default().to_string();
                 }
-                Value::Bytes(raw) if i + 1 == path.len() => return self.render(e.vr, raw),
+                Value::Bytes(raw) if i + 1 == path.len() => {
+                    return self
+                        .ctp_private(item, e.tag, raw)
+                        .unwrap_or_else(|| self.render(e.vr, raw));
+                }
                 _ => return String::new(),
             }
         }
         String::new()
+    }
+
+    /// How CTP reads a private data element (odd group, element 0x0100 and up) before it asks
+    /// dcm4che (ctp-semantics.md §3.2): by the VR its own dictionary gives the creator's
+    /// element, text decoded whole and untrimmed (any element of creator `CTP` too), SL and UL
+    /// as signed 32-bit and US and SS as unsigned 16-bit numbers. `None` where CTP falls back
+    /// to dcm4che: no creator, an element its dictionary does not know, floats, bytes.
+    fn ctp_private(&self, item: &Item<'_>, tag: Tag, raw: &[u8]) -> Option<String> {
+        if !tag.is_private() || tag.1 < 0x0100 {
+            return None;
+        }
+        let creator = self
+            .charset
+            .decode_lossy(item.get(Tag(tag.0, tag.1 >> 8))?.raw()?);
+        let creator = trim_like_dcm4che(Vr::LO, &creator);
+        let vr = ctp_private_vr(tag.0, creator, tag.1 as u8);
+        if creator == "CTP" || vr.is_some_and(|v| CTP_PRIVATE_TEXT.contains(&v)) {
+            return Some(self.charset.decode_lossy(raw));
+        }
+        let e = self.encoding;
+        let values: Vec<String> = match vr? {
+            "SL" | "UL" => raw
+                .chunks_exact(4)
+                .map(|c| (e.u32([c[0], c[1], c[2], c[3]]) as i32).to_string())
+                .collect(),
+            "SS" | "US" => raw
+                .chunks_exact(2)
+                .map(|c| e.u16([c[0], c[1]]).to_string())
+                .collect(),
+            _ => return None,
+        };
+        Some(values.join("\\"))
     }
 
     /// A value as dcm4che 1.4 gives it to CTP (ctp-semantics.md §3.2): text decoded whole and
@@ -382,6 +421,12 @@ fn private<'h, 'a>(
 }
 
 impl Expr {
+    /// A `matches` test whose pattern does not compile (Java's `String.matches` throws).
+    fn has_bad_pattern(&self) -> bool {
+        matches!(self, Expr::Test { method: Method::Matches, literal, .. }
+            if regex_lite::Regex::new(literal).is_err())
+    }
+
     /// Evaluates the expression against a header.
     pub fn eval(&self, h: &Header<'_, '_>) -> bool {
         match self {
@@ -466,16 +511,187 @@ impl Method {
     }
 }
 
-/// Parses an expression; anything malformed gives [`Expr::Invalid`].
+/// Parses an expression exactly as CTP's `DicomObject.matches` does: its shunting-yard into
+/// postfix, then its recursive `unstack` into a tree. Anything malformed gives
+/// [`Expr::Invalid`], and so does a `matches` pattern that does not compile: CTP builds every
+/// operand (and its regex) while it tokenizes, and the exception makes the whole script false.
 pub fn parse_expr(text: &str) -> Expr {
-    let tokens = match tokenize(text) {
-        Some(t) => t,
-        None => return Expr::Invalid,
+    let Some(tokens) = tokenize(text) else {
+        return Expr::Invalid;
     };
-    let mut p = Parser { tokens, at: 0 };
-    match p.or() {
-        Some(e) if p.at == p.tokens.len() => e,
-        _ => Expr::Invalid,
+    let bad_regex = |t: &Token| matches!(t, Token::Operand(e) if e.has_bad_pattern());
+    if tokens.iter().any(bad_regex) {
+        return Expr::Invalid;
+    }
+    let mut p = ShuntingYard {
+        tokens: &tokens,
+        at: 0,
+        ops: vec![Op::Sentinel],
+        out: Vec::new(),
+        depth: 0,
+    };
+    if p.expression().is_none() || p.at != tokens.len() {
+        return Expr::Invalid;
+    }
+    unstack(&mut p.out)
+}
+
+/// Deeper nesting (of parentheses and `!`) is refused rather than risk the stack; no real
+/// script comes near.
+const MAX_DEPTH: usize = 256;
+
+/// An operator on CTP's operator stack; the sentinel marks the bottom of a parenthesis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    Sentinel,
+    Or,
+    And,
+    Not,
+}
+
+impl Op {
+    fn precedence(self) -> u8 {
+        self as u8
+    }
+}
+
+/// One entry of the postfix output.
+enum Postfix {
+    Operand(Expr),
+    Op(Op),
+}
+
+/// CTP's parser, step for step (`expression`, `parse`, `pushOperator`). It pops an operator of
+/// *equal* precedence before pushing, which is left-associativity for `+` and `*` but, for two
+/// `!` in a row, pops the first before it has an operand: CTP reads `!!X` as `!X`.
+struct ShuntingYard<'t> {
+    tokens: &'t [Token],
+    at: usize,
+    ops: Vec<Op>,
+    out: Vec<Postfix>,
+    depth: usize,
+}
+
+impl ShuntingYard<'_> {
+    fn next(&mut self) -> Option<&Token> {
+        let t = self.tokens.get(self.at);
+        self.at += 1;
+        t
+    }
+
+    fn expression(&mut self) -> Option<()> {
+        self.parse()?;
+        loop {
+            let op = match self.tokens.get(self.at) {
+                Some(Token::And) => Op::And,
+                Some(Token::Or) => Op::Or,
+                _ => break,
+            };
+            self.push_op(op);
+            self.at += 1;
+            self.parse()?;
+        }
+        while self.ops.last().is_some_and(|&op| op != Op::Sentinel) {
+            self.pop_op();
+        }
+        Some(())
+    }
+
+    fn parse(&mut self) -> Option<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        match self.next()? {
+            Token::Operand(e) => {
+                let e = e.clone();
+                self.out.push(Postfix::Operand(e));
+            }
+            Token::Open => {
+                self.ops.push(Op::Sentinel);
+                self.expression()?;
+                (self.next()? == &Token::Close).then_some(())?;
+                self.ops.pop();
+            }
+            Token::Not => {
+                self.push_op(Op::Not);
+                self.parse()?;
+            }
+            _ => return None,
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    fn push_op(&mut self, op: Op) {
+        while self
+            .ops
+            .last()
+            .is_some_and(|top| top.precedence() >= op.precedence())
+        {
+            self.pop_op();
+        }
+        self.ops.push(op);
+    }
+
+    fn pop_op(&mut self) {
+        if let Some(op) = self.ops.pop() {
+            self.out.push(Postfix::Op(op));
+        }
+    }
+}
+
+/// CTP's `unstack`: the tree the postfix output evaluates as, read from its end. An empty
+/// stack reads as false; entries left over are ignored, as in CTP. CTP recurses; this keeps its
+/// own stack, so that a signature listing thousands of UIDs costs no call depth.
+fn unstack(out: &mut Vec<Postfix>) -> Expr {
+    enum Pending {
+        Not,
+        /// A binary operator, and its right operand once read (CTP pops that one first).
+        Binary(Op, Option<Expr>),
+    }
+    let mut pending = Vec::new();
+    loop {
+        let mut value = match out.pop() {
+            None => Expr::Const(false),
+            Some(Postfix::Operand(e)) => e,
+            Some(Postfix::Op(Op::Not)) => {
+                pending.push(Pending::Not);
+                continue;
+            }
+            Some(Postfix::Op(op)) => {
+                pending.push(Pending::Binary(op, None));
+                continue;
+            }
+        };
+        loop {
+            match pending.pop() {
+                None => return value,
+                Some(Pending::Not) => value = Expr::Not(Box::new(value)),
+                Some(Pending::Binary(op, None)) => {
+                    pending.push(Pending::Binary(op, Some(value)));
+                    break;
+                }
+                Some(Pending::Binary(op, Some(right))) => value = join(op, value, right),
+            }
+        }
+    }
+}
+
+/// `left op right`, a chain of one operator kept as one list.
+fn join(op: Op, left: Expr, right: Expr) -> Expr {
+    let mut terms = match (op, left) {
+        (Op::And, Expr::And(v)) | (Op::Or, Expr::Or(v)) => v,
+        (_, e) => vec![e],
+    };
+    match (op, right) {
+        (Op::And, Expr::And(v)) | (Op::Or, Expr::Or(v)) => terms.extend(v),
+        (_, e) => terms.push(e),
+    }
+    if op == Op::And {
+        Expr::And(terms)
+    } else {
+        Expr::Or(terms)
     }
 }
 
@@ -595,6 +811,35 @@ fn dcm4che_key(name: &str) -> Option<Tag> {
     KEYS.get(name).copied()
 }
 
+/// CTP's private tag dictionary, reduced to the VR of each element (see `profiles/README.md`).
+const CTP_PRIVATE_VRS: &str = include_str!("../../profiles/ctp/private_tag_vrs.csv");
+
+/// The VR CTP's dictionary gives a private element: its group, its creator (CTP compares them
+/// upper-cased) and its offset in the block.
+fn ctp_private_vr(group: u16, creator: &str, offset: u8) -> Option<&'static str> {
+    type Key = (u16, String, u8);
+    static VRS: std::sync::LazyLock<std::collections::HashMap<Key, &'static str>> =
+        std::sync::LazyLock::new(|| {
+            CTP_PRIVATE_VRS
+                .lines()
+                .skip(1)
+                .filter_map(|l| {
+                    let mut f = l.splitn(4, ',');
+                    let group = u16::from_str_radix(f.next()?, 16).ok()?;
+                    let offset = u8::from_str_radix(f.next()?, 16).ok()?;
+                    let vr = f.next()?;
+                    Some(((group, f.next()?.to_uppercase(), offset), vr))
+                })
+                .collect()
+        });
+    VRS.get(&(group, creator.to_uppercase(), offset)).copied()
+}
+
+/// The VRs whose private values CTP decodes as text, without trimming.
+const CTP_PRIVATE_TEXT: [&str; 15] = [
+    "LO", "LT", "SH", "CS", "ST", "DA", "DS", "DT", "TM", "IS", "PN", "UC", "UI", "UR", "UN",
+];
+
 /// One step, as CTP's `getElementTag` then `getPrivateElementTag` read it: outer brackets or
 /// parentheses stripped; a dcm4che key (or, beyond CTP, a DICOM keyword); hex `ggggeeee` or
 /// `gggg,eeee`; a private element `gggg[Creator]ee`.
@@ -650,59 +895,6 @@ fn private_selector(s: &str) -> Option<Selector> {
         creator: creator.trim().to_string(),
         offset: o,
     })
-}
-
-struct Parser {
-    tokens: Vec<Token>,
-    at: usize,
-}
-
-impl Parser {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.at)
-    }
-
-    fn or(&mut self) -> Option<Expr> {
-        self.chain(Token::Or, Parser::and, Expr::Or)
-    }
-
-    fn and(&mut self) -> Option<Expr> {
-        self.chain(Token::And, Parser::unary, Expr::And)
-    }
-
-    /// `term (op term)*`, one left-associative level of the grammar.
-    fn chain(
-        &mut self,
-        op: Token,
-        term: fn(&mut Parser) -> Option<Expr>,
-        join: fn(Vec<Expr>) -> Expr,
-    ) -> Option<Expr> {
-        let mut terms = vec![term(self)?];
-        while self.peek() == Some(&op) {
-            self.at += 1;
-            terms.push(term(self)?);
-        }
-        Some(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            join(terms)
-        })
-    }
-
-    fn unary(&mut self) -> Option<Expr> {
-        let t = self.peek()?.clone();
-        self.at += 1;
-        match t {
-            Token::Not => Some(Expr::Not(Box::new(self.unary()?))),
-            Token::Open => {
-                let e = self.or()?;
-                (self.peek() == Some(&Token::Close)).then(|| self.at += 1)?;
-                Some(e)
-            }
-            Token::Operand(e) => Some(e),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]

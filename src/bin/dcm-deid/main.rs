@@ -133,7 +133,7 @@ fn pixel_policy(args: &DeidArgs) -> anyhow::Result<PixelPolicy> {
         for s in PixelScript::parse(&name, &text).signatures {
             if s.expr == Expr::Invalid {
                 warn!(
-                    "warning: {name} line {}: the signature does not parse and never matches",
+                    "warning: {name} line {}: the signature does not parse (or has a `matches` pattern that does not compile) and never matches",
                     s.line
                 );
             }
