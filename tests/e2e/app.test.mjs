@@ -533,3 +533,52 @@ test('the page makes the same element inventory as the CLI, and an edited pre-re
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('a file that vanishes after it was picked fails as unreadable, on both read paths, and the batch goes on', { timeout: 180_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-e2e-gone-'));
+  const input = path.join(tmp, 'in');
+  fs.mkdirSync(input);
+  const data = path.join(root, 'tests', 'data');
+  const dcm = fs.readdirSync(data).filter((f) => f.endsWith('.dcm'));
+  for (const f of dcm) fs.copyFileSync(path.join(data, f), path.join(input, f));
+  // One file read whole, one past the split size (64 MB) read around its Pixel Data.
+  const small = path.join(input, 'gone-small.dcm');
+  fs.copyFileSync(path.join(data, 'lung.dcm'), small);
+  const large = path.join(input, 'gone-large.dcm');
+  execFileSync('python3', [path.join(root, 'scripts', 'gen_big.py'), large, '70'], { stdio: 'pipe' });
+  const server = await serve();
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${server.origin}/?direct=0&sw=0&workers=1`);
+    await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
+    await page.setInputFiles('#pick-folder', input);
+    await page.waitForFunction((n) => document.getElementById('file-count').textContent.startsWith(`${n} files`), dcm.length + 2);
+    // Gone after the pick, as when a drive is unplugged: the browser's reads now fail.
+    fs.rmSync(small);
+    fs.rmSync(large);
+    await page.click('#start');
+    await page.waitForSelector('body[data-state=done]', { timeout: 120_000 });
+    const summary = await page.textContent('#summary');
+    assert.match(summary, new RegExp(`${dcm.length + 2} files: ${dcm.length} de-identified, 0 skipped, 2 failed`));
+    assert.match(summary, /Failed: 2 × cannot read the file/);
+    assert.doesNotMatch(summary, /internal error/, 'a failed read is no engine failure');
+    const [zipDl] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    const zipPath = path.join(tmp, 'out.zip');
+    await zipDl.saveAs(zipPath);
+    const zip = readZip(fs.readFileSync(zipPath));
+    assert.equal([...zip.keys()].filter((n) => n.endsWith('.dcm')).length, dcm.length);
+    const lines = zip.get('audit.jsonl').toString().trim().split('\n').map((l) => JSON.parse(l));
+    const s = lines.find((l) => l.record === 'summary');
+    assert.equal(s.failed, 2, 'both counted in the audit (by reason: a name may hold PHI)');
+    assert.deepEqual(Object.values(s.failed_reasons), [2]);
+    assert.match(Object.keys(s.failed_reasons)[0], /^cannot read the file/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
