@@ -118,6 +118,7 @@ fn tuning() -> Tuning {
             "split" => t.split = v != 0,
             "strict_turned" => t.strict_turned = v != 0,
             "strict_upscaled" => t.strict_upscaled = v != 0,
+            "ink" => t.ink = v != 0,
             "read" => {
                 t.read = [
                     detect::reader::ReadRule::Off,

@@ -26,6 +26,7 @@
 //! detection. Without the `detect` feature, or without a file, detection reports
 //! [`UNAVAILABLE`] and the engine holds back the images it was asked to check.
 
+mod ink;
 mod input;
 mod post;
 pub mod reader;
@@ -69,6 +70,9 @@ pub struct Tuning {
     pub strict_turned: bool,
     /// So does the pass on an enlarged frame.
     pub strict_upscaled: bool,
+    /// Each box grows at its ends over ink the model left out (`ink`): a letter standing
+    /// alone, the first glyphs of a line that runs onto anatomy.
+    pub ink: bool,
     /// What the reader's opinion of a box does to it. Off in the library: measured on the
     /// evaluation, confirming boxes cut false alarms on MR to none but lost a quarter of the
     /// lines, and vetoing them bought nothing (BENCHMARKS.md); the evaluation keeps the choice.
@@ -84,6 +88,7 @@ impl Default for Tuning {
             split: true,
             strict_turned: true,
             strict_upscaled: false,
+            ink: true,
             read: reader::ReadRule::Off,
         }
     }
@@ -148,7 +153,7 @@ pub fn detect_frame_tuned(frame: &Rgba, tuning: &Tuning) -> Result<Vec<TextBox>>
         tuning.split,
         tuning.strict_upscaled && scale > 1.0,
     ) {
-        merge(&mut all, to_image(&b, scale, frame));
+        merge(&mut all, to_image(&b, scale, frame, tuning.ink));
     }
     if tuning.vertical {
         let turned = input::rotated(&picture);
@@ -167,7 +172,7 @@ pub fn detect_frame_tuned(frame: &Rgba, tuning: &Tuning) -> Result<Vec<TextBox>>
                 y1: b.x1,
                 score: b.score,
             };
-            merge(&mut all, to_image(&back, scale, frame));
+            merge(&mut all, to_image(&back, scale, frame, tuning.ink));
         }
     }
     all.retain(|b| !b.rect.is_empty());
@@ -206,16 +211,23 @@ fn reads_as_text(
     Ok(false)
 }
 
-/// A box in model-input pixels as image pixels, rounded outwards and clipped to the frame.
-fn to_image(b: &post::MapBox, scale: f32, frame: &Rgba) -> TextBox {
+/// A line's box in model-input pixels as image pixels, rounded outwards and clipped to the
+/// frame; with `ink`, grown at its ends over glyphs the model left out (before boxes merge,
+/// while it is one line).
+fn to_image(b: &post::MapBox, scale: f32, frame: &Rgba, ink: bool) -> TextBox {
     let lo = |v: f32, limit: u32| (v / scale).floor().clamp(0.0, limit as f32) as u32;
     let hi = |v: f32, limit: u32| (v / scale).ceil().clamp(0.0, limit as f32) as u32;
+    let rect = Rect {
+        x0: lo(b.x0, frame.width),
+        y0: lo(b.y0, frame.height),
+        x1: hi(b.x1, frame.width),
+        y1: hi(b.y1, frame.height),
+    };
     TextBox {
-        rect: Rect {
-            x0: lo(b.x0, frame.width),
-            y0: lo(b.y0, frame.height),
-            x1: hi(b.x1, frame.width),
-            y1: hi(b.y1, frame.height),
+        rect: if ink && !rect.is_empty() {
+            ink::extend(frame, rect)
+        } else {
+            rect
         },
         score: b.score,
     }

@@ -1,0 +1,477 @@
+//! Glyphs the model left out at the ends of a line, taken back from the image itself.
+//!
+//! DBNet often gives nothing for a letter standing alone ("L" of "L KIDNEY") or for the first
+//! glyphs of a line that runs onto anatomy, and then the line's box, used as a mask, leaves them
+//! visible (the misses looked at in the evaluation, BENCHMARKS.md). Here each box learns its
+//! text's ink and background from its own pixels (the two sides of an Otsu split, when they
+//! differ clearly), then walks outward along the line, slice by slice, over slices of ink on
+//! that background. The walk is kept only when it ends cleanly: on a run of background slices
+//! wider than a word gap, at the frame's edge, or past at least one background slice where
+//! something else begins (the edge of a plate behind the text). A walk that runs on into
+//! texture is anatomy, not text, and the box keeps its ends. Nothing here makes a box: an image
+//! without one gets none.
+
+use crate::pixels::Rect;
+use crate::render::Rgba;
+
+/// The least difference between the mean of the ink and of the background inside a box, in
+/// grey levels, for its ink to be told apart (the evaluation counts ink the same way).
+const MIN_CONTRAST: f32 = 32.0;
+/// How far a box may grow at each end, in box thicknesses (an isolated glyph one space away
+/// is within about one).
+const MAX_GROWTH: f32 = 2.5;
+/// The run of slices without ink that ends a walk, in box thicknesses: wider than a word gap
+/// (a third of a thickness), so that words the model dropped at the ends are taken back.
+const END_GAP: f32 = 0.6;
+/// A slice whose ink fills more than this part of it is full (a stroke along it)...
+const MAX_SLICE_INK: f32 = 0.85;
+/// ...and more full slices in a row than this part of a box's thickness are a solid region,
+/// wider than any stroke.
+const SOLID: f32 = 0.4;
+/// A slice with this much more of its pixels neither ink nor background than the box has is
+/// something else (anatomy past the edge of the plate the text is written on).
+const MAX_OTHER: f32 = 0.1;
+/// The part of a box's thickness, about its middle, that is read: a line's glyphs fill about
+/// 0.6 of its box (the core is 0.7 of the cap height, grown by unclip and margin).
+const BAND: f32 = 0.6;
+/// The margin kept past the last ink taken back, in box thicknesses.
+const MARGIN: f32 = 0.15;
+
+/// The box grown over the glyphs at its ends that the model missed.
+pub fn extend(frame: &Rgba, r: Rect) -> Rect {
+    match Ink::of(frame, &r) {
+        Some(ink) => ink.grow(frame, &r),
+        None => r,
+    }
+}
+
+/// Which grey levels are ink, and which are the background, in one box.
+struct Ink {
+    threshold: f32,
+    /// Ink is above the threshold (light text) or below it (dark text).
+    light: bool,
+    /// The background's mean level and how far from it a pixel still is background.
+    background: f32,
+    tolerance: f32,
+    /// The part of the box's pixels that are neither.
+    other: f32,
+}
+
+/// What one slice across the line holds.
+enum Slice {
+    /// Background only.
+    Clear,
+    /// Strokes of ink on the background.
+    Glyphs,
+    /// Ink across the whole slice: a stroke along it, or a solid region if many follow.
+    Full,
+    /// Pixels that are neither ink nor the background.
+    Other,
+}
+
+impl Ink {
+    /// The ink of the box, if the pixels of its middle band split clearly into ink and
+    /// background.
+    fn of(frame: &Rgba, r: &Rect) -> Option<Ink> {
+        let r = &band(r);
+        let mut histogram = [0u32; 256];
+        for y in r.y0..r.y1 {
+            for x in r.x0..r.x1 {
+                histogram[grey(frame, x, y) as usize] += 1;
+            }
+        }
+        let (threshold, below, above) = otsu(&histogram)?;
+        if (above.mean - below.mean) < MIN_CONTRAST {
+            return None;
+        }
+        let light = above.count <= below.count;
+        let background = if light { below } else { above };
+        let mut ink = Ink {
+            threshold,
+            light,
+            background: background.mean,
+            tolerance: (3.0 * background.deviation).max(MIN_CONTRAST / 2.0),
+            other: 0.0,
+        };
+        // The box's own share of other pixels (its margin may reach past a plate's edge): a
+        // slice is something else only with clearly more.
+        let pixels = (r.y0..r.y1).flat_map(|y| (r.x0..r.x1).map(move |x| (x, y)));
+        let (other, n) = pixels.fold((0u32, 0u32), |(o, n), (x, y)| {
+            let v = grey(frame, x, y);
+            (o + (!ink.is_ink(v) && !ink.is_background(v)) as u32, n + 1)
+        });
+        ink.other = other as f32 / n.max(1) as f32;
+        Some(ink)
+    }
+
+    fn is_ink(&self, level: u8) -> bool {
+        (level as f32 > self.threshold) == self.light
+    }
+
+    fn is_background(&self, level: u8) -> bool {
+        (level as f32 - self.background).abs() <= self.tolerance
+    }
+
+    /// What the pixels of one slice hold.
+    fn classify(&self, levels: impl Iterator<Item = u8>) -> Slice {
+        let (mut ink, mut other, mut n) = (0, 0, 0);
+        for v in levels {
+            n += 1;
+            if self.is_ink(v) {
+                ink += 1;
+            } else if !self.is_background(v) {
+                other += 1;
+            }
+        }
+        let n = n as f32;
+        if other as f32 > (self.other + MAX_OTHER) * n {
+            Slice::Other
+        } else if ink as f32 > MAX_SLICE_INK * n {
+            Slice::Full
+        } else if ink == 0 {
+            Slice::Clear
+        } else {
+            Slice::Glyphs
+        }
+    }
+
+    /// The box with each end moved to the last ink of a walk that ends on background.
+    fn grow(&self, frame: &Rgba, r: &Rect) -> Rect {
+        let horizontal = r.x1 - r.x0 >= r.y1 - r.y0;
+        let thick = if horizontal { r.y1 - r.y0 } else { r.x1 - r.x0 } as f32;
+        let steps = (MAX_GROWTH * thick).ceil() as u32;
+        let gap = (END_GAP * thick).ceil().max(2.0) as u32;
+        let margin = (MARGIN * thick).round() as u32;
+        // The slice at position `p` along the line, across the box's middle band.
+        let middle = band(r);
+        let slice = |p: u32| {
+            let across = if horizontal {
+                middle.y0..middle.y1
+            } else {
+                middle.x0..middle.x1
+            };
+            self.classify(across.map(|q| {
+                let (x, y) = if horizontal { (p, q) } else { (q, p) };
+                grey(frame, x, y)
+            }))
+        };
+        let (start, end, limit) = if horizontal {
+            (r.x0, r.x1, frame.width)
+        } else {
+            (r.y0, r.y1, frame.height)
+        };
+        let limits = Walk {
+            steps,
+            gap,
+            solid: (SOLID * thick).ceil() as u32,
+        };
+        let before = limits.walk((0..start).rev(), &slice);
+        let after = limits.walk(end..limit, &slice);
+        let new_start = before.map_or(start, |p| p.saturating_sub(margin));
+        let new_end = after.map_or(end, |p| (p + 1 + margin).min(limit));
+        if horizontal {
+            Rect {
+                x0: new_start,
+                x1: new_end,
+                ..*r
+            }
+        } else {
+            Rect {
+                y0: new_start,
+                y1: new_end,
+                ..*r
+            }
+        }
+    }
+}
+
+/// The middle of a box across its line ([`BAND`] of its thickness), where the glyphs are: the
+/// margins may reach past the plate the text is written on.
+fn band(r: &Rect) -> Rect {
+    let cut = |lo: u32, hi: u32| {
+        let trim = ((hi - lo) as f32 * (1.0 - BAND) / 2.0).floor() as u32;
+        (lo + trim, hi - trim)
+    };
+    if r.x1 - r.x0 >= r.y1 - r.y0 {
+        let (y0, y1) = cut(r.y0, r.y1);
+        Rect { y0, y1, ..*r }
+    } else {
+        let (x0, x1) = cut(r.x0, r.x1);
+        Rect { x0, x1, ..*r }
+    }
+}
+
+/// How far a walk may go, in slices.
+struct Walk {
+    steps: u32,
+    /// Clear slices in a row that end it.
+    gap: u32,
+    /// Full slices in a row that make a solid region.
+    solid: u32,
+}
+
+impl Walk {
+    /// Walks the slices at `positions` (outward from a box's end, to the frame's edge): the
+    /// last slice of glyphs when the walk ends cleanly (a gap, the frame's edge, or something
+    /// else past a clear slice); `None` when there were no glyphs, or the walk ran on into
+    /// texture or a solid region.
+    fn walk(
+        &self,
+        positions: impl Iterator<Item = u32>,
+        slice: &impl Fn(u32) -> Slice,
+    ) -> Option<u32> {
+        let (mut last, mut clear, mut full) = (None, 0, 0);
+        // The clear slices just before a run of full ones under way, and its last slice.
+        let (mut clear_before, mut full_at) = (0, None);
+        for (taken, p) in positions.enumerate() {
+            if taken as u32 == self.steps {
+                return None;
+            }
+            match slice(p) {
+                Slice::Full => {
+                    if full == 0 {
+                        clear_before = clear;
+                    }
+                    full += 1;
+                    full_at = Some(p);
+                    clear = 0;
+                    if full > self.solid {
+                        // A solid region: it ends the walk as something else does.
+                        return if clear_before > 0 { last } else { None };
+                    }
+                    continue;
+                }
+                s => {
+                    if full > 0 {
+                        // A stroke, not a region: its slices were glyphs.
+                        last = full_at;
+                        full = 0;
+                    }
+                    match s {
+                        Slice::Clear => {
+                            clear += 1;
+                            if clear >= self.gap {
+                                return last;
+                            }
+                        }
+                        Slice::Other => return if clear > 0 { last } else { None },
+                        _ => {
+                            clear = 0;
+                            last = Some(p);
+                        }
+                    }
+                }
+            }
+        }
+        // The frame's edge.
+        if full > 0 { full_at } else { last }
+    }
+}
+
+/// Count, mean and standard deviation of one side of a threshold.
+struct Side {
+    count: u64,
+    mean: f32,
+    deviation: f32,
+}
+
+/// Otsu's threshold of a histogram (the level that best separates two classes) and the two
+/// classes, below and above it; `None` when all pixels share one level.
+fn otsu(histogram: &[u32; 256]) -> Option<(f32, Side, Side)> {
+    let total: u64 = histogram.iter().map(|&c| c as u64).sum();
+    let sum: f64 = histogram
+        .iter()
+        .enumerate()
+        .map(|(v, &c)| v as f64 * c as f64)
+        .sum();
+    let (mut count, mut below) = (0u64, 0f64);
+    let mut best: Option<(f64, usize)> = None;
+    for (level, &c) in histogram.iter().enumerate().take(255) {
+        count += c as u64;
+        below += level as f64 * c as f64;
+        if count == 0 || count == total {
+            continue;
+        }
+        let above = (total - count) as f64;
+        let gap = below / count as f64 - (sum - below) / above;
+        let between = count as f64 * above * gap * gap;
+        if best.is_none_or(|(b, _)| between > b) {
+            best = Some((between, level));
+        }
+    }
+    let (_, level) = best?;
+    Some((
+        level as f32 + 0.5,
+        side(&histogram[..=level], 0),
+        side(&histogram[level + 1..], level + 1),
+    ))
+}
+
+/// Count, mean and deviation of the levels `first..` counted in `bins`.
+fn side(bins: &[u32], first: usize) -> Side {
+    let levels = || {
+        bins.iter()
+            .enumerate()
+            .map(|(i, &c)| ((first + i) as f64, c as f64))
+    };
+    let count: f64 = levels().map(|(_, c)| c).sum();
+    let mean = levels().map(|(v, c)| v * c).sum::<f64>() / count;
+    let variance = levels().map(|(v, c)| c * (v - mean).powi(2)).sum::<f64>() / count;
+    Side {
+        count: count as u64,
+        mean: mean as f32,
+        deviation: variance.sqrt() as f32,
+    }
+}
+
+/// The grey level of a pixel (ITU-R BT.601 luma).
+fn grey(frame: &Rgba, x: u32, y: u32) -> u8 {
+    let i = (y as usize * frame.width as usize + x as usize) * 4;
+    let [r, g, b] = [0, 1, 2].map(|c| frame.data[i + c] as u32);
+    ((299 * r + 587 * g + 114 * b + 500) / 1000) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A grey frame of `w` × `h` at `background`, with `blocks` (x0, y0, x1, y1) at `level`.
+    fn frame(w: u32, h: u32, background: u8, blocks: &[(u32, u32, u32, u32)], level: u8) -> Rgba {
+        let mut data = vec![0u8; (w * h * 4) as usize];
+        for y in 0..h {
+            for x in 0..w {
+                let inside = blocks
+                    .iter()
+                    .any(|&(x0, y0, x1, y1)| (x0..x1).contains(&x) && (y0..y1).contains(&y));
+                let v = if inside { level } else { background };
+                let i = ((y * w + x) * 4) as usize;
+                data[i..i + 4].copy_from_slice(&[v, v, v, 255]);
+            }
+        }
+        Rgba {
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
+    /// Glyph-like strokes: 3 px wide, 12 px tall, every 7 px from `x0` to `x1`, rows 20..32.
+    fn strokes(x0: u32, x1: u32) -> Vec<(u32, u32, u32, u32)> {
+        (x0..x1).step_by(7).map(|x| (x, 20, x + 3, 32)).collect()
+    }
+
+    fn rect(x0: u32, y0: u32, x1: u32, y1: u32) -> Rect {
+        Rect { x0, y0, x1, y1 }
+    }
+
+    #[test]
+    fn a_letter_standing_alone_before_the_line_is_taken_back() {
+        // "L" at 30..33, a word gap, then the word the model found at 44..100.
+        let mut blocks = vec![(30, 20, 33, 32)];
+        blocks.extend(strokes(44, 100));
+        let f = frame(200, 60, 10, &blocks, 230);
+        let b = extend(&f, rect(42, 16, 100, 36));
+        assert!(b.x0 <= 30, "{:?}", b);
+        assert!(b.x0 >= 25, "no further than the letter and its margin");
+        assert_eq!(b.x1, 100, "nothing after the line: the end stays");
+        assert_eq!((b.y0, b.y1), (16, 36), "the height stays");
+    }
+
+    #[test]
+    fn dark_text_on_light_and_vertical_lines_too() {
+        // Dark strokes on light, written top to bottom: the transposed picture of the above.
+        let mut data = vec![0u8; 60 * 200 * 4];
+        let inked = |x: u32, y: u32| {
+            (20..32).contains(&x)
+                && ((30..33).contains(&y) || ((44..100).contains(&y) && (y - 44) % 7 < 3))
+        };
+        for y in 0..200u32 {
+            for x in 0..60u32 {
+                let v = if inked(x, y) { 20 } else { 220 };
+                let i = ((y * 60 + x) * 4) as usize;
+                data[i..i + 4].copy_from_slice(&[v, v, v, 255]);
+            }
+        }
+        let f = Rgba {
+            width: 60,
+            height: 200,
+            data,
+        };
+        let b = extend(&f, rect(16, 42, 36, 100));
+        assert!(b.y0 <= 30 && b.y0 >= 25, "{:?}", b);
+        assert_eq!(b.y1, 100);
+    }
+
+    #[test]
+    fn a_letter_on_the_plate_the_line_is_written_on_is_taken_back() {
+        // Dark text on a light plate (x 24..106) over a mid-grey texture.
+        let mut data = vec![0u8; 200 * 60 * 4];
+        for y in 0..60u32 {
+            for x in 0..200u32 {
+                let glyph = (20..32).contains(&y)
+                    && ((30..33).contains(&x) || ((44..100).contains(&x) && (x - 44) % 7 < 3));
+                let plate = (24..106).contains(&x) && (14..38).contains(&y);
+                let v = match (glyph, plate) {
+                    (true, _) => 15,
+                    (false, true) => 210,
+                    _ => [90, 140, 60, 120][((x + 2 * y) % 4) as usize],
+                };
+                let i = ((y * 200 + x) * 4) as usize;
+                data[i..i + 4].copy_from_slice(&[v, v, v, 255]);
+            }
+        }
+        let f = Rgba {
+            width: 200,
+            height: 60,
+            data,
+        };
+        let b = extend(&f, rect(42, 16, 100, 36));
+        assert!(b.x0 <= 30 && b.x0 >= 25, "{b:?}");
+        assert_eq!(b.x1, 100);
+        // A box whose margin reaches past the plate, into the texture above and below.
+        let b = extend(&f, rect(42, 10, 100, 42));
+        assert!(b.x0 <= 30 && b.x0 >= 25, "{b:?}");
+    }
+
+    #[test]
+    fn the_frame_s_edge_ends_a_walk() {
+        let mut blocks = vec![(2, 20, 5, 32)];
+        blocks.extend(strokes(16, 80));
+        let f = frame(120, 60, 10, &blocks, 230);
+        let b = extend(&f, rect(14, 16, 80, 36));
+        assert_eq!(b.x0, 0, "{b:?}");
+    }
+
+    #[test]
+    fn texture_all_the_way_is_not_text() {
+        // Strokes run on past the longest walk (anatomy-like texture): the box keeps its ends.
+        let f = frame(400, 60, 10, &strokes(0, 400), 230);
+        let b = extend(&f, rect(150, 16, 250, 36));
+        assert_eq!(b, rect(150, 16, 250, 36));
+    }
+
+    #[test]
+    fn a_solid_region_beside_the_line_is_not_text() {
+        let mut blocks = strokes(44, 100);
+        blocks.push((10, 0, 40, 60));
+        let f = frame(200, 60, 10, &blocks, 230);
+        let b = extend(&f, rect(42, 16, 100, 36));
+        assert_eq!(b.x0, 42);
+    }
+
+    #[test]
+    fn a_letter_before_a_solid_border_is_taken_back() {
+        let mut blocks = vec![(0, 0, 20, 60), (30, 20, 33, 32)];
+        blocks.extend(strokes(44, 100));
+        let f = frame(200, 60, 10, &blocks, 230);
+        let b = extend(&f, rect(42, 16, 100, 36));
+        assert!(b.x0 <= 30 && b.x0 >= 25, "{b:?}");
+    }
+
+    #[test]
+    fn a_box_without_contrast_is_left_alone() {
+        let f = frame(200, 60, 100, &strokes(30, 100), 120);
+        let b = extend(&f, rect(42, 16, 100, 36));
+        assert_eq!(b, rect(42, 16, 100, 36));
+    }
+}
