@@ -1655,6 +1655,11 @@ fn ctp_shunting_yard_on_mixed_negations() {
     // Nesting beyond any real script is refused, not a stack overflow.
     let deep = format!("{}true{}", "(".repeat(100_000), ")".repeat(100_000));
     assert_eq!(parse_expr(&deep), Expr::Invalid);
+    // CTP's `!!` reading nests each term of `!!A + !!B + …` deeper: refused past the limit
+    // (evaluating it would overflow the stack), fine below.
+    let nots = |n| vec![r#"!!Modality.equals("CT")"#; n].join(" + ");
+    assert_eq!(parse_expr(&nots(5_000)), Expr::Invalid);
+    assert_ne!(parse_expr(&nots(20)), Expr::Invalid);
     // A long chain is no nesting: a signature may list thousands of images.
     let long = vec![r#"Modality.equals("CT")"#; 100_000].join(" * ");
     assert!(f.eval(&long));
@@ -1734,7 +1739,13 @@ fn ctp_privates(encoding: Encoding) -> Fixture {
     let text = |g, e, v: Vr, s: &str| Element::text(Tag(g, e), vr(v), s);
     let mut f = Fixture::new();
     f.encoding = encoding;
-    f.text("Modality", "CT")
+    let syntax = match encoding {
+        Encoding::IMPLICIT_LE => "1.2.840.10008.1.2",
+        Encoding::EXPLICIT_BE => "1.2.840.10008.1.2.2",
+        _ => "1.2.840.10008.1.2.1",
+    };
+    f.text("TransferSyntaxUID", syntax)
+        .text("Modality", "CT")
         .with(Element::text(Tag(0x0013, 0x0010), Vr::LO, "CTP"))
         .with(text(0x0013, 0x1010, Vr::LO, " proj "))
         .with(text(0x0013, 0x1011, Vr::LO, "unk "))
@@ -1826,4 +1837,42 @@ fn private_values_read_as_ctp_reads_them() {
             assert!(f.eval(&expr), "{encoding:?}: {expr}");
         }
     }
+}
+
+#[test]
+fn private_numbers_read_empty_in_items_and_without_file_meta() {
+    // CTP takes their byte order from the file meta, which an item (or a file without meta)
+    // lacks: verified with CTP's jar, `RefImageSeq::[0019,1002]` (GEMS_ACQU_01, SL) gave "",
+    // while text in the same item reads as ever.
+    let gems = || {
+        let mut item = Item::default();
+        item.put(Element::text(Tag(0x0019, 0x0010), Vr::LO, "GEMS_ACQU_01"));
+        item.put(Element::bytes(
+            Tag(0x0019, 0x1002),
+            Vr::SL,
+            (-5i32).to_le_bytes().to_vec(),
+        ));
+        item.put(Element::text(Tag(0x0019, 0x101E), Vr::DS, "500 "));
+        item
+    };
+    let with_meta = Fixture::new()
+        .text("TransferSyntaxUID", "1.2.840.10008.1.2.1")
+        .with(Element::sequence(
+            dict("ReferencedImageSequence").0,
+            vec![gems()],
+        ));
+    let mut top = with_meta;
+    for e in gems().elements {
+        top.put(e);
+    }
+    assert!(top.eval(r#"[0019,1002].equals("-5")"#));
+    assert!(top.eval(r#"RefImageSeq::[0019,1002].equals("")"#));
+    assert!(top.eval(r#"RefImageSeq::[0019[GEMS_ACQU_01]02].equals("")"#));
+    assert!(top.eval(r#"RefImageSeq::[0019,101E].equals("500 ")"#));
+    let mut no_meta = Fixture::new();
+    for e in gems().elements {
+        no_meta.put(e);
+    }
+    assert!(no_meta.eval(r#"[0019,1002].equals("")"#));
+    assert!(no_meta.eval(r#"[0019,101E].equals("500 ")"#));
 }

@@ -37,10 +37,12 @@ const BAND: f32 = 0.6;
 /// The margin kept past the last ink taken back, in box thicknesses.
 const MARGIN: f32 = 0.15;
 
-/// The box grown over the glyphs at its ends that the model missed.
-pub fn extend(frame: &Rgba, r: Rect) -> Rect {
-    match Ink::of(frame, &r) {
-        Some(ink) => ink.grow(frame, &r),
+/// The box grown over the glyphs at its ends that the model missed; `horizontal`: the line
+/// runs across the frame (the upright pass), not down it (the turned pass), whatever the box's
+/// shape (a box of one or two glyphs is taller than wide).
+pub fn extend(frame: &Rgba, r: Rect, horizontal: bool) -> Rect {
+    match Ink::of(frame, &r, horizontal) {
+        Some(ink) => ink.grow(frame, &r, horizontal),
         None => r,
     }
 }
@@ -72,8 +74,8 @@ enum Slice {
 impl Ink {
     /// The ink of the box, if the pixels of its middle band split clearly into ink and
     /// background.
-    fn of(frame: &Rgba, r: &Rect) -> Option<Ink> {
-        let r = &band(r);
+    fn of(frame: &Rgba, r: &Rect, horizontal: bool) -> Option<Ink> {
+        let r = &band(r, horizontal);
         let mut histogram = [0u32; 256];
         for y in r.y0..r.y1 {
             for x in r.x0..r.x1 {
@@ -136,14 +138,13 @@ impl Ink {
     }
 
     /// The box with each end moved to the last ink of a walk that ends on background.
-    fn grow(&self, frame: &Rgba, r: &Rect) -> Rect {
-        let horizontal = r.x1 - r.x0 >= r.y1 - r.y0;
+    fn grow(&self, frame: &Rgba, r: &Rect, horizontal: bool) -> Rect {
         let thick = if horizontal { r.y1 - r.y0 } else { r.x1 - r.x0 } as f32;
         let steps = (MAX_GROWTH * thick).ceil() as u32;
         let gap = (END_GAP * thick).ceil().max(2.0) as u32;
         let margin = (MARGIN * thick).round() as u32;
         // The slice at position `p` along the line, across the box's middle band.
-        let middle = band(r);
+        let middle = band(r, horizontal);
         let slice = |p: u32| {
             let across = if horizontal {
                 middle.y0..middle.y1
@@ -187,12 +188,12 @@ impl Ink {
 
 /// The middle of a box across its line ([`BAND`] of its thickness), where the glyphs are: the
 /// margins may reach past the plate the text is written on.
-fn band(r: &Rect) -> Rect {
+fn band(r: &Rect, horizontal: bool) -> Rect {
     let cut = |lo: u32, hi: u32| {
         let trim = ((hi - lo) as f32 * (1.0 - BAND) / 2.0).floor() as u32;
         (lo + trim, hi - trim)
     };
-    if r.x1 - r.x0 >= r.y1 - r.y0 {
+    if horizontal {
         let (y0, y1) = cut(r.y0, r.y1);
         Rect { y0, y1, ..*r }
     } else {
@@ -211,8 +212,8 @@ struct Walk {
 }
 
 impl Walk {
-    /// Walks the slices at `positions` (outward from a box's end, to the frame's edge): the
-    /// last slice of glyphs when the walk ends cleanly (a gap, the frame's edge, or something
+    /// Walks the slices at `positions` (outward from a box's end, to the frame's edge; glyphs
+    /// up to `steps` of them): the last slice of glyphs when the walk ends cleanly (a gap, the frame's edge, or something
     /// else past a clear slice); `None` when there were no glyphs, or the walk ran on into
     /// texture or a solid region.
     fn walk(
@@ -224,10 +225,12 @@ impl Walk {
         // The clear slices just before a run of full ones under way, and its last slice.
         let (mut clear_before, mut full_at) = (0, None);
         for (taken, p) in positions.enumerate() {
-            if taken as u32 == self.steps {
+            let s = slice(p);
+            // Past the last step only a gap may follow (it ends the walk cleanly).
+            if taken as u32 >= self.steps && !matches!(s, Slice::Clear) {
                 return None;
             }
-            match slice(p) {
+            match s {
                 Slice::Full => {
                     if full == 0 {
                         clear_before = clear;
@@ -370,11 +373,23 @@ mod tests {
         let mut blocks = vec![(30, 20, 33, 32)];
         blocks.extend(strokes(44, 100));
         let f = frame(200, 60, 10, &blocks, 230);
-        let b = extend(&f, rect(42, 16, 100, 36));
+        let b = extend(&f, rect(42, 16, 100, 36), true);
         assert!(b.x0 <= 30, "{:?}", b);
         assert!(b.x0 >= 25, "no further than the letter and its margin");
         assert_eq!(b.x1, 100, "nothing after the line: the end stays");
         assert_eq!((b.y0, b.y1), (16, 36), "the height stays");
+    }
+
+    #[test]
+    fn a_box_of_two_glyphs_grows_along_its_line_not_across() {
+        // The box of "K" alone (taller than wide) on an upright line: the "L" before it is
+        // taken back; the lines above and below are not.
+        let mut blocks = vec![(30, 20, 33, 32), (44, 20, 47, 32), (51, 20, 54, 32)];
+        blocks.extend([(30, 0, 60, 3), (30, 52, 60, 60)]);
+        let f = frame(200, 60, 10, &blocks, 230);
+        let b = extend(&f, rect(42, 16, 56, 36), true);
+        assert!(b.x0 <= 30 && b.x0 >= 25, "{b:?}");
+        assert_eq!((b.y0, b.y1), (16, 36));
     }
 
     #[test]
@@ -397,7 +412,7 @@ mod tests {
             height: 200,
             data,
         };
-        let b = extend(&f, rect(16, 42, 36, 100));
+        let b = extend(&f, rect(16, 42, 36, 100), false);
         assert!(b.y0 <= 30 && b.y0 >= 25, "{:?}", b);
         assert_eq!(b.y1, 100);
     }
@@ -425,11 +440,11 @@ mod tests {
             height: 60,
             data,
         };
-        let b = extend(&f, rect(42, 16, 100, 36));
+        let b = extend(&f, rect(42, 16, 100, 36), true);
         assert!(b.x0 <= 30 && b.x0 >= 25, "{b:?}");
         assert_eq!(b.x1, 100);
         // A box whose margin reaches past the plate, into the texture above and below.
-        let b = extend(&f, rect(42, 10, 100, 42));
+        let b = extend(&f, rect(42, 10, 100, 42), true);
         assert!(b.x0 <= 30 && b.x0 >= 25, "{b:?}");
     }
 
@@ -438,7 +453,7 @@ mod tests {
         let mut blocks = vec![(2, 20, 5, 32)];
         blocks.extend(strokes(16, 80));
         let f = frame(120, 60, 10, &blocks, 230);
-        let b = extend(&f, rect(14, 16, 80, 36));
+        let b = extend(&f, rect(14, 16, 80, 36), true);
         assert_eq!(b.x0, 0, "{b:?}");
     }
 
@@ -446,7 +461,7 @@ mod tests {
     fn texture_all_the_way_is_not_text() {
         // Strokes run on past the longest walk (anatomy-like texture): the box keeps its ends.
         let f = frame(400, 60, 10, &strokes(0, 400), 230);
-        let b = extend(&f, rect(150, 16, 250, 36));
+        let b = extend(&f, rect(150, 16, 250, 36), true);
         assert_eq!(b, rect(150, 16, 250, 36));
     }
 
@@ -455,7 +470,7 @@ mod tests {
         let mut blocks = strokes(44, 100);
         blocks.push((10, 0, 40, 60));
         let f = frame(200, 60, 10, &blocks, 230);
-        let b = extend(&f, rect(42, 16, 100, 36));
+        let b = extend(&f, rect(42, 16, 100, 36), true);
         assert_eq!(b.x0, 42);
     }
 
@@ -464,14 +479,14 @@ mod tests {
         let mut blocks = vec![(0, 0, 20, 60), (30, 20, 33, 32)];
         blocks.extend(strokes(44, 100));
         let f = frame(200, 60, 10, &blocks, 230);
-        let b = extend(&f, rect(42, 16, 100, 36));
+        let b = extend(&f, rect(42, 16, 100, 36), true);
         assert!(b.x0 <= 30 && b.x0 >= 25, "{b:?}");
     }
 
     #[test]
     fn a_box_without_contrast_is_left_alone() {
         let f = frame(200, 60, 100, &strokes(30, 100), 120);
-        let b = extend(&f, rect(42, 16, 100, 36));
+        let b = extend(&f, rect(42, 16, 100, 36), true);
         assert_eq!(b, rect(42, 16, 100, 36));
     }
 }

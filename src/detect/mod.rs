@@ -153,7 +153,10 @@ pub fn detect_frame_tuned(frame: &Rgba, tuning: &Tuning) -> Result<Vec<TextBox>>
         tuning.split,
         tuning.strict_upscaled && scale > 1.0,
     ) {
-        merge(&mut all, to_image(&b, scale, frame, tuning.ink));
+        merge(
+            &mut all,
+            to_image(&b, scale, frame, tuning.ink.then_some(true)),
+        );
     }
     if tuning.vertical {
         let turned = input::rotated(&picture);
@@ -172,7 +175,10 @@ pub fn detect_frame_tuned(frame: &Rgba, tuning: &Tuning) -> Result<Vec<TextBox>>
                 y1: b.x1,
                 score: b.score,
             };
-            merge(&mut all, to_image(&back, scale, frame, tuning.ink));
+            merge(
+                &mut all,
+                to_image(&back, scale, frame, tuning.ink.then_some(false)),
+            );
         }
     }
     all.retain(|b| !b.rect.is_empty());
@@ -212,9 +218,9 @@ fn reads_as_text(
 }
 
 /// A line's box in model-input pixels as image pixels, rounded outwards and clipped to the
-/// frame; with `ink`, grown at its ends over glyphs the model left out (before boxes merge,
-/// while it is one line).
-fn to_image(b: &post::MapBox, scale: f32, frame: &Rgba, ink: bool) -> TextBox {
+/// frame; with `grow`, grown at its ends over glyphs the model left out (before boxes merge,
+/// while it is one line), along the frame (`Some(true)`: the upright pass) or down it.
+fn to_image(b: &post::MapBox, scale: f32, frame: &Rgba, grow: Option<bool>) -> TextBox {
     let lo = |v: f32, limit: u32| (v / scale).floor().clamp(0.0, limit as f32) as u32;
     let hi = |v: f32, limit: u32| (v / scale).ceil().clamp(0.0, limit as f32) as u32;
     let rect = Rect {
@@ -224,10 +230,9 @@ fn to_image(b: &post::MapBox, scale: f32, frame: &Rgba, ink: bool) -> TextBox {
         y1: hi(b.y1, frame.height),
     };
     TextBox {
-        rect: if ink && !rect.is_empty() {
-            ink::extend(frame, rect)
-        } else {
-            rect
+        rect: match grow {
+            Some(horizontal) if !rect.is_empty() => ink::extend(frame, rect, horizontal),
+            _ => rect,
         },
         score: b.score,
     }

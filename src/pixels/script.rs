@@ -263,7 +263,7 @@ impl Header<'_, '_> {
                 }
                 Value::Bytes(raw) if i + 1 == path.len() => {
                     return self
-                        .ctp_private(item, e.tag, raw)
+                        .ctp_private(item, i > 0, e.tag, raw)
                         .unwrap_or_else(|| self.render(e.vr, raw));
                 }
                 _ => return String::new(),
@@ -276,8 +276,10 @@ impl Header<'_, '_> {
     /// dcm4che (ctp-semantics.md §3.2): by the VR its own dictionary gives the creator's
     /// element, text decoded whole and untrimmed (any element of creator `CTP` too), SL and UL
     /// as signed 32-bit and US and SS as unsigned 16-bit numbers. `None` where CTP falls back
-    /// to dcm4che: no creator, an element its dictionary does not know, floats, bytes.
-    fn ctp_private(&self, item: &Item<'_>, tag: Tag, raw: &[u8]) -> Option<String> {
+    /// to dcm4che: no creator, an element its dictionary does not know, floats, bytes. CTP
+    /// takes the numbers' byte order from the file meta's transfer syntax, which a sequence
+    /// item does not have (nor a file without meta): there they read as "" (verified).
+    fn ctp_private(&self, item: &Item<'_>, nested: bool, tag: Tag, raw: &[u8]) -> Option<String> {
         if !tag.is_private() || tag.1 < 0x0100 {
             return None;
         }
@@ -288,6 +290,10 @@ impl Header<'_, '_> {
         let vr = ctp_private_vr(tag.0, creator, tag.1 as u8);
         if creator == "CTP" || vr.is_some_and(|v| CTP_PRIVATE_TEXT.contains(&v)) {
             return Some(self.charset.decode_lossy(raw));
+        }
+        let numeric = matches!(vr, Some("SL" | "UL" | "SS" | "US"));
+        if numeric && (nested || self.meta.get(Tag(0x0002, 0x0010)).is_none()) {
+            return Some(String::new());
         }
         let e = self.encoding;
         let values: Vec<String> = match vr? {
@@ -536,8 +542,8 @@ pub fn parse_expr(text: &str) -> Expr {
     unstack(&mut p.out)
 }
 
-/// Deeper nesting (of parentheses and `!`) is refused rather than risk the stack; no real
-/// script comes near.
+/// Deeper nesting (of parentheses and `!`, or of the tree CTP's reading makes) is refused
+/// rather than risk the stack; no real script comes near.
 const MAX_DEPTH: usize = 256;
 
 /// An operator on CTP's operator stack; the sentinel marks the bottom of a parenthesis.
@@ -643,18 +649,20 @@ impl ShuntingYard<'_> {
 
 /// CTP's `unstack`: the tree the postfix output evaluates as, read from its end. An empty
 /// stack reads as false; entries left over are ignored, as in CTP. CTP recurses; this keeps its
-/// own stack, so that a signature listing thousands of UIDs costs no call depth.
+/// own stack, so that a signature listing thousands of UIDs costs no call depth. A tree deeper
+/// than [`MAX_DEPTH`] (CTP's `!!` reading nests `!A + !!B + !!C …` ever deeper) is refused:
+/// evaluating it would overflow the stack, as it does CTP's.
 fn unstack(out: &mut Vec<Postfix>) -> Expr {
     enum Pending {
         Not,
         /// A binary operator, and its right operand once read (CTP pops that one first).
-        Binary(Op, Option<Expr>),
+        Binary(Op, Option<Deep>),
     }
     let mut pending = Vec::new();
     loop {
         let mut value = match out.pop() {
-            None => Expr::Const(false),
-            Some(Postfix::Operand(e)) => e,
+            None => (Expr::Const(false), 0),
+            Some(Postfix::Operand(e)) => (e, 0),
             Some(Postfix::Op(Op::Not)) => {
                 pending.push(Pending::Not);
                 continue;
@@ -665,9 +673,12 @@ fn unstack(out: &mut Vec<Postfix>) -> Expr {
             }
         };
         loop {
+            if value.1 > MAX_DEPTH {
+                return Expr::Invalid;
+            }
             match pending.pop() {
-                None => return value,
-                Some(Pending::Not) => value = Expr::Not(Box::new(value)),
+                None => return value.0,
+                Some(Pending::Not) => value = (Expr::Not(Box::new(value.0)), value.1 + 1),
                 Some(Pending::Binary(op, None)) => {
                     pending.push(Pending::Binary(op, Some(value)));
                     break;
@@ -678,8 +689,15 @@ fn unstack(out: &mut Vec<Postfix>) -> Expr {
     }
 }
 
+/// A tree and its depth (a leaf is 0).
+type Deep = (Expr, usize);
+
 /// `left op right`, a chain of one operator kept as one list.
-fn join(op: Op, left: Expr, right: Expr) -> Expr {
+fn join(op: Op, (left, left_depth): Deep, (right, right_depth): Deep) -> Deep {
+    let same = |e: &Expr| matches!((op, e), (Op::And, Expr::And(_)) | (Op::Or, Expr::Or(_)));
+    // A child of the same operator is flattened into this node: its depth is this node's.
+    let depth = |e: &Expr, d: usize| if same(e) { d } else { d + 1 };
+    let depth = depth(&left, left_depth).max(depth(&right, right_depth));
     let mut terms = match (op, left) {
         (Op::And, Expr::And(v)) | (Op::Or, Expr::Or(v)) => v,
         (_, e) => vec![e],
@@ -688,11 +706,12 @@ fn join(op: Op, left: Expr, right: Expr) -> Expr {
         (Op::And, Expr::And(v)) | (Op::Or, Expr::Or(v)) => terms.extend(v),
         (_, e) => terms.push(e),
     }
-    if op == Op::And {
+    let tree = if op == Op::And {
         Expr::And(terms)
     } else {
         Expr::Or(terms)
-    }
+    };
+    (tree, depth)
 }
 
 #[derive(Debug, Clone, PartialEq)]
