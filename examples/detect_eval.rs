@@ -119,6 +119,7 @@ fn tuning() -> Tuning {
             "strict_turned" => t.strict_turned = v != 0,
             "strict_upscaled" => t.strict_upscaled = v != 0,
             "ink" => t.ink = v != 0,
+            "glyphs" => t.glyphs = v != 0,
             "read" => {
                 t.read = [
                     detect::reader::ReadRule::Off,

@@ -59,6 +59,88 @@ struct Ink {
     other: f32,
 }
 
+/// A box is small, a glyph or two, when it is no longer than this many times its thickness...
+const SMALL_ASPECT: u32 = 3;
+/// ...and no thicker than this, in pixels (the box of a line about 12 px high).
+const SMALL_THICKNESS: u32 = 24;
+/// Ink components smaller than this, in pixels, are specks, not strokes.
+const SPECK: usize = 3;
+
+/// Whether a small box holds something a glyph could be: its ink (the minority side of an
+/// Otsu split) has at least one component that fits inside the box one way across (clear of
+/// its left and right edges, or of its top and bottom), and at most one speck.
+/// The model's small boxes on noise (specks everywhere) and on the rim of a bright region (ink
+/// running out of the box) fail; a glyph lies inside its box, which is the core grown by a
+/// margin. Larger boxes are always kept: over anatomy they are what covers the text.
+pub fn holds_glyphs(frame: &Rgba, r: &Rect) -> bool {
+    let (w, h) = (r.x1 - r.x0, r.y1 - r.y0);
+    let (long, thick) = (w.max(h), w.min(h));
+    if thick == 0 || long >= SMALL_ASPECT * thick || thick > SMALL_THICKNESS {
+        return true;
+    }
+    let mut histogram = [0u32; 256];
+    for y in r.y0..r.y1 {
+        for x in r.x0..r.x1 {
+            histogram[grey(frame, x, y) as usize] += 1;
+        }
+    }
+    let Some((threshold, below, above)) = otsu(&histogram) else {
+        return false;
+    };
+    let light = above.count <= below.count;
+    let ink = |x: u32, y: u32| (grey(frame, x, y) as f32 > threshold) == light;
+    // An edge of the box on the frame's edge does not count: the glyph may touch it.
+    let (left, top) = (r.x0 > 0, r.y0 > 0);
+    let (right, bottom) = (r.x1 < frame.width, r.y1 < frame.height);
+    // A glyph fits inside its box at least one way across: a rim or a band of a region runs
+    // out of it both ways (a glyph may meet a box's end, or a line crossing the text).
+    let fits = |c: &[(u32, u32)]| {
+        let meets = |f: &dyn Fn(&(u32, u32)) -> bool| c.iter().any(f);
+        let across = !(left && meets(&|p| p.0 == r.x0) || right && meets(&|p| p.0 + 1 == r.x1));
+        let down = !(top && meets(&|p| p.1 == r.y0) || bottom && meets(&|p| p.1 + 1 == r.y1));
+        across || down
+    };
+    let (mut specks, mut inside) = (0, false);
+    for component in components(r, ink) {
+        if component.len() < SPECK {
+            specks += 1;
+        } else if fits(&component) {
+            inside = true;
+        }
+    }
+    inside && specks <= 1
+}
+
+/// The 8-connected components of the pixels of `r` for which `inside` holds.
+fn components(r: &Rect, inside: impl Fn(u32, u32) -> bool) -> Vec<Vec<(u32, u32)>> {
+    let w = (r.x1 - r.x0) as usize;
+    let mut seen = vec![false; w * (r.y1 - r.y0) as usize];
+    let index = |x: u32, y: u32| (y - r.y0) as usize * w + (x - r.x0) as usize;
+    let mut out = Vec::new();
+    for y in r.y0..r.y1 {
+        for x in r.x0..r.x1 {
+            if seen[index(x, y)] || !inside(x, y) {
+                continue;
+            }
+            seen[index(x, y)] = true;
+            let (mut stack, mut component) = (vec![(x, y)], Vec::new());
+            while let Some((px, py)) = stack.pop() {
+                component.push((px, py));
+                for ny in py.saturating_sub(1).max(r.y0)..(py + 2).min(r.y1) {
+                    for nx in px.saturating_sub(1).max(r.x0)..(px + 2).min(r.x1) {
+                        if !seen[index(nx, ny)] && inside(nx, ny) {
+                            seen[index(nx, ny)] = true;
+                            stack.push((nx, ny));
+                        }
+                    }
+                }
+            }
+            out.push(component);
+        }
+    }
+    out
+}
+
 /// What one slice across the line holds.
 enum Slice {
     /// Background only.
@@ -338,17 +420,13 @@ fn grey(frame: &Rgba, x: u32, y: u32) -> u8 {
 mod tests {
     use super::*;
 
-    /// A grey frame of `w` × `h` at `background`, with `blocks` (x0, y0, x1, y1) at `level`.
-    fn frame(w: u32, h: u32, background: u8, blocks: &[(u32, u32, u32, u32)], level: u8) -> Rgba {
-        let mut data = vec![0u8; (w * h * 4) as usize];
+    /// A grey frame of `w` × `h` whose pixel at (x, y) has the level `level(x, y)`.
+    fn painted(w: u32, h: u32, level: impl Fn(u32, u32) -> u8) -> Rgba {
+        let mut data = Vec::with_capacity((w * h * 4) as usize);
         for y in 0..h {
             for x in 0..w {
-                let inside = blocks
-                    .iter()
-                    .any(|&(x0, y0, x1, y1)| (x0..x1).contains(&x) && (y0..y1).contains(&y));
-                let v = if inside { level } else { background };
-                let i = ((y * w + x) * 4) as usize;
-                data[i..i + 4].copy_from_slice(&[v, v, v, 255]);
+                let v = level(x, y);
+                data.extend_from_slice(&[v, v, v, 255]);
             }
         }
         Rgba {
@@ -356,6 +434,16 @@ mod tests {
             height: h,
             data,
         }
+    }
+
+    /// A grey frame of `w` × `h` at `background`, with `blocks` (x0, y0, x1, y1) at `level`.
+    fn frame(w: u32, h: u32, background: u8, blocks: &[(u32, u32, u32, u32)], level: u8) -> Rgba {
+        painted(w, h, |x, y| {
+            let inside = blocks
+                .iter()
+                .any(|&(x0, y0, x1, y1)| (x0..x1).contains(&x) && (y0..y1).contains(&y));
+            if inside { level } else { background }
+        })
     }
 
     /// Glyph-like strokes: 3 px wide, 12 px tall, every 7 px from `x0` to `x1`, rows 20..32.
@@ -395,23 +483,11 @@ mod tests {
     #[test]
     fn dark_text_on_light_and_vertical_lines_too() {
         // Dark strokes on light, written top to bottom: the transposed picture of the above.
-        let mut data = vec![0u8; 60 * 200 * 4];
         let inked = |x: u32, y: u32| {
             (20..32).contains(&x)
                 && ((30..33).contains(&y) || ((44..100).contains(&y) && (y - 44) % 7 < 3))
         };
-        for y in 0..200u32 {
-            for x in 0..60u32 {
-                let v = if inked(x, y) { 20 } else { 220 };
-                let i = ((y * 60 + x) * 4) as usize;
-                data[i..i + 4].copy_from_slice(&[v, v, v, 255]);
-            }
-        }
-        let f = Rgba {
-            width: 60,
-            height: 200,
-            data,
-        };
+        let f = painted(60, 200, |x, y| if inked(x, y) { 20 } else { 220 });
         let b = extend(&f, rect(16, 42, 36, 100), false);
         assert!(b.y0 <= 30 && b.y0 >= 25, "{:?}", b);
         assert_eq!(b.y1, 100);
@@ -420,26 +496,16 @@ mod tests {
     #[test]
     fn a_letter_on_the_plate_the_line_is_written_on_is_taken_back() {
         // Dark text on a light plate (x 24..106) over a mid-grey texture.
-        let mut data = vec![0u8; 200 * 60 * 4];
-        for y in 0..60u32 {
-            for x in 0..200u32 {
-                let glyph = (20..32).contains(&y)
-                    && ((30..33).contains(&x) || ((44..100).contains(&x) && (x - 44) % 7 < 3));
-                let plate = (24..106).contains(&x) && (14..38).contains(&y);
-                let v = match (glyph, plate) {
-                    (true, _) => 15,
-                    (false, true) => 210,
-                    _ => [90, 140, 60, 120][((x + 2 * y) % 4) as usize],
-                };
-                let i = ((y * 200 + x) * 4) as usize;
-                data[i..i + 4].copy_from_slice(&[v, v, v, 255]);
+        let f = painted(200, 60, |x, y| {
+            let glyph = (20..32).contains(&y)
+                && ((30..33).contains(&x) || ((44..100).contains(&x) && (x - 44) % 7 < 3));
+            let plate = (24..106).contains(&x) && (14..38).contains(&y);
+            match (glyph, plate) {
+                (true, _) => 15,
+                (false, true) => 210,
+                _ => [90, 140, 60, 120][((x + 2 * y) % 4) as usize],
             }
-        }
-        let f = Rgba {
-            width: 200,
-            height: 60,
-            data,
-        };
+        });
         let b = extend(&f, rect(42, 16, 100, 36), true);
         assert!(b.x0 <= 30 && b.x0 >= 25, "{b:?}");
         assert_eq!(b.x1, 100);
@@ -488,5 +554,60 @@ mod tests {
         let f = frame(200, 60, 100, &strokes(30, 100), 120);
         let b = extend(&f, rect(42, 16, 100, 36), true);
         assert_eq!(b, rect(42, 16, 100, 36));
+    }
+
+    #[test]
+    fn a_small_box_around_a_glyph_holds_glyphs() {
+        // "L" and "R": two strokes clear of the box's edges.
+        let f = frame(
+            100,
+            60,
+            10,
+            &[(40, 20, 43, 32), (43, 29, 48, 32), (52, 20, 55, 32)],
+            230,
+        );
+        assert!(holds_glyphs(&f, &rect(34, 15, 62, 37)));
+        // The same glyph against the frame's edge: the edge does not count.
+        let f = frame(100, 60, 10, &[(0, 20, 3, 32)], 230);
+        assert!(holds_glyphs(&f, &rect(0, 15, 10, 37)));
+        // A glyph on a thin line that crosses the whole box still fits inside it top to bottom.
+        let f = frame(100, 60, 10, &[(40, 20, 43, 32), (0, 26, 100, 27)], 230);
+        assert!(holds_glyphs(&f, &rect(34, 15, 50, 37)));
+    }
+
+    #[test]
+    fn a_small_box_on_noise_or_on_a_rim_holds_none() {
+        // Salt and pepper: specks everywhere.
+        let noise = painted(100, 60, |x, y| {
+            if (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) % 7 < 2 {
+                240
+            } else {
+                20
+            }
+        });
+        assert!(!holds_glyphs(&noise, &rect(40, 20, 58, 32)));
+        // The edge of a bright disc: the ink runs out of the box.
+        let disc = painted(100, 100, |x, y| {
+            let (dx, dy) = (x as i32 - 50, y as i32 - 50);
+            if dx * dx + dy * dy < 30 * 30 { 200 } else { 20 }
+        });
+        assert!(!holds_glyphs(&disc, &rect(45, 74, 55, 86)));
+    }
+
+    #[test]
+    fn boxes_longer_or_thicker_than_a_glyph_or_two_are_always_kept() {
+        let noise = painted(
+            200,
+            100,
+            |x, y| if (x * 7 + y * 13) % 5 < 2 { 240 } else { 20 },
+        );
+        assert!(
+            holds_glyphs(&noise, &rect(10, 20, 100, 35)),
+            "a line's length"
+        );
+        assert!(
+            holds_glyphs(&noise, &rect(10, 10, 60, 60)),
+            "thicker than small text"
+        );
     }
 }

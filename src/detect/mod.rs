@@ -73,6 +73,9 @@ pub struct Tuning {
     /// Each box grows at its ends over ink the model left out (`ink`): a letter standing
     /// alone, the first glyphs of a line that runs onto anatomy.
     pub ink: bool,
+    /// Small boxes whose ink is specks or runs out of the box are dropped
+    /// ([`ink::holds_glyphs`]): the model's boxes on noise and on the rims of bright regions.
+    pub glyphs: bool,
     /// What the reader's opinion of a box does to it. Off in the library: measured on the
     /// evaluation, confirming boxes cut false alarms on MR to none but lost a quarter of the
     /// lines, and vetoing them bought nothing (BENCHMARKS.md); the evaluation keeps the choice.
@@ -89,6 +92,7 @@ impl Default for Tuning {
             strict_turned: true,
             strict_upscaled: false,
             ink: true,
+            glyphs: true,
             read: reader::ReadRule::Off,
         }
     }
@@ -181,7 +185,7 @@ pub fn detect_frame_tuned(frame: &Rgba, tuning: &Tuning) -> Result<Vec<TextBox>>
             );
         }
     }
-    all.retain(|b| !b.rect.is_empty());
+    all.retain(|b| !b.rect.is_empty() && (!tuning.glyphs || ink::holds_glyphs(frame, &b.rect)));
     if tuning.read != reader::ReadRule::Off {
         let reader = engine::reader()?;
         let mut kept = Vec::with_capacity(all.len());
