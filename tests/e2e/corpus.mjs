@@ -27,7 +27,16 @@ try {
   await page.waitForFunction(() => /fingerprint/.test(document.getElementById('key-status').textContent));
   const t0 = Date.now();
   await page.click('#start');
-  await page.waitForSelector('body[data-state=done]', { timeout: 1_800_000 });
+  // A critical residual-PHI finding opens a dialog that waits for the user: fail with its
+  // findings (they name the element and the kind of identifier, never the text) instead of
+  // waiting out the timeout.
+  await page.waitForSelector('body[data-state=done], #residual-dialog[open]', { timeout: 1_800_000 });
+  if (await page.isVisible('#residual-dialog[open]')) {
+    failures++;
+    console.log(`residual-PHI check, critical findings:\n${await page.textContent('#residual-lines')}`);
+    await page.click('#residual-discard');
+    throw new Error('the page held the output back (critical residual-PHI findings, above)');
+  }
   console.log(`browser: ${await page.textContent('#summary')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
   const zipPath = path.join(os.tmpdir(), `corpus-${process.pid}.zip`);
