@@ -78,13 +78,7 @@ pub fn holds_glyphs(frame: &Rgba, r: &Rect) -> bool {
     if thick == 0 || long >= SMALL_ASPECT * thick || thick > SMALL_THICKNESS {
         return true;
     }
-    let mut histogram = [0u32; 256];
-    for y in r.y0..r.y1 {
-        for x in r.x0..r.x1 {
-            histogram[grey(frame, x, y) as usize] += 1;
-        }
-    }
-    let Some((threshold, below, above)) = otsu(&histogram) else {
+    let Some((threshold, below, above)) = otsu(&histogram(frame, r)) else {
         return false;
     };
     let light = above.count <= below.count;
@@ -158,13 +152,7 @@ impl Ink {
     /// background.
     fn of(frame: &Rgba, r: &Rect, horizontal: bool) -> Option<Ink> {
         let r = &band(r, horizontal);
-        let mut histogram = [0u32; 256];
-        for y in r.y0..r.y1 {
-            for x in r.x0..r.x1 {
-                histogram[grey(frame, x, y) as usize] += 1;
-            }
-        }
-        let (threshold, below, above) = otsu(&histogram)?;
+        let (threshold, below, above) = otsu(&histogram(frame, r))?;
         if (above.mean - below.mean) < MIN_CONTRAST {
             return None;
         }
@@ -351,6 +339,17 @@ impl Walk {
         // The frame's edge.
         if full > 0 { full_at } else { last }
     }
+}
+
+/// The grey levels of the pixels of `r`, counted.
+fn histogram(frame: &Rgba, r: &Rect) -> [u32; 256] {
+    let mut counts = [0u32; 256];
+    for y in r.y0..r.y1 {
+        for x in r.x0..r.x1 {
+            counts[grey(frame, x, y) as usize] += 1;
+        }
+    }
+    counts
 }
 
 /// Count, mean and standard deviation of one side of a threshold.
