@@ -16,6 +16,9 @@ try {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   page.on('pageerror', (e) => { failures++; console.log('page error:', e.message); });
+  // Worker errors and a worker that goes away are what a stalled run would otherwise hide.
+  page.on('console', (m) => { if (m.type() === 'error') console.log('console error:', m.text()); });
+  page.on('worker', (w) => w.on('close', () => console.log(`a worker closed (${w.url().split('/').pop()})`)));
   await page.goto(`${server.origin}/?direct=0&sw=0`);
   await page.waitForSelector('body[data-ready=yes]', { timeout: 60_000 });
   await page.setInputFiles('#pick-folder', dir);
@@ -27,16 +30,7 @@ try {
   await page.waitForFunction(() => /fingerprint/.test(document.getElementById('key-status').textContent));
   const t0 = Date.now();
   await page.click('#start');
-  // A critical residual-PHI finding opens a dialog that waits for the user: fail with its
-  // findings (they name the element and the kind of identifier, never the text) instead of
-  // waiting out the timeout.
-  await page.waitForSelector('body[data-state=done], #residual-dialog[open]', { timeout: 1_800_000 });
-  if (await page.isVisible('#residual-dialog[open]')) {
-    failures++;
-    console.log(`residual-PHI check, critical findings:\n${await page.textContent('#residual-lines')}`);
-    await page.click('#residual-discard');
-    throw new Error('the page held the output back (critical residual-PHI findings, above)');
-  }
+  await waitForEnd(page);
   console.log(`browser: ${await page.textContent('#summary')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
   const zipPath = path.join(os.tmpdir(), `corpus-${process.pid}.zip`);
@@ -59,8 +53,39 @@ try {
   }
   if (missing !== noJ2k) { failures++; console.log(`${missing} CLI outputs missing from the zip, ${noJ2k} explained`); }
   console.log(`${native.length} files compared with the CLI, ${failures} failures`);
+} catch (err) {
+  failures++;
+  console.log(err.message);
 } finally {
   await browser.close();
   server.stop();
 }
 process.exit(failures ? 1 : 0);
+
+/**
+ * Waits until the run ends. A critical residual-PHI finding opens a dialog that waits for the
+ * user, a failed run says why in the progress line, and a run whose progress stops moving for
+ * STALL_MS is stalled: each fails at once with what the page shows (counts and the kinds of
+ * findings, never a value) instead of waiting out a timeout.
+ */
+async function waitForEnd(page) {
+  const STALL_MS = 300_000;
+  let last = '', since = Date.now();
+  for (;;) {
+    const ended = await page.waitForSelector('body[data-state]:not([data-state=running]), #residual-dialog[open]', { timeout: 15_000 })
+      .then(() => true, () => false);
+    const progress = await page.textContent('#progress-text');
+    if (ended) {
+      if (await page.isVisible('#residual-dialog[open]')) {
+        console.log(`residual-PHI check, critical findings:\n${await page.textContent('#residual-lines')}`);
+        await page.click('#residual-discard');
+        throw new Error('the page held the output back (critical residual-PHI findings, above)');
+      }
+      const state = await page.getAttribute('body', 'data-state');
+      if (state !== 'done') throw new Error(`the run ended ${state}: ${progress}`);
+      return;
+    }
+    if (progress !== last) [last, since] = [progress, Date.now()];
+    else if (Date.now() - since > STALL_MS) throw new Error(`the run stalled for ${STALL_MS / 1000} s at: ${progress}`);
+  }
+}
