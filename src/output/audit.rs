@@ -80,6 +80,9 @@ pub struct Summary {
     /// Written images at risk of burned-in text that no mask covered (Clean Pixel Data off, or
     /// the risk accepted).
     pub at_risk_unmasked: usize,
+    /// Inputs the reviewer excluded before the run (the page's studio): not processed.
+    #[serde(default)]
+    pub excluded: usize,
     /// Studies whose files were written under more than one patient pseudonym (their files
     /// disagree on the Patient ID or its issuer): a curator should look before sharing.
     #[serde(default)]
@@ -97,6 +100,11 @@ impl Summary {
         self.found += 1;
         self.skipped += 1;
         *self.skipped_reasons.entry(reason.to_string()).or_default() += 1;
+    }
+    /// Counts one input the reviewer excluded.
+    pub fn exclude(&mut self) {
+        self.found += 1;
+        self.excluded += 1;
     }
     /// Counts one quarantined input.
     pub fn quarantine(&mut self, reason: &str) {
@@ -185,17 +193,19 @@ pub fn summary_jsonl(profile: &str, options: &Options, summary: &Summary) -> Str
 }
 
 #[derive(Serialize)]
-struct QuarantineLine<'a> {
+struct HeldLine<'a> {
+    /// `quarantined` (held back for its pixels) or `excluded` (by the reviewer).
     record: &'static str,
     /// The input's position in the batch's input order (1-based): input paths may name patients.
     input_number: usize,
     reason: &'a str,
 }
 
-/// The audit.jsonl line of a quarantined input (no name: nothing was written).
-pub fn quarantine_jsonl(input_number: usize, reason: &str) -> String {
-    let mut s = serde_json::to_string(&QuarantineLine {
-        record: "quarantined",
+/// The audit.jsonl line of an input held back (`quarantined`) or excluded by the reviewer
+/// (`excluded`): no name, since nothing was written.
+pub fn held_jsonl(record: &'static str, input_number: usize, reason: &str) -> String {
+    let mut s = serde_json::to_string(&HeldLine {
+        record,
         input_number,
         reason,
     })

@@ -95,7 +95,12 @@ pub enum Outcome {
     Failed(String),
     /// Held back for review (pixels at risk), for this reason.
     Quarantined(String),
+    /// Not run: the reviewer excluded it before the run (the page's studio).
+    Excluded(String),
 }
+
+/// Why an excluded input was not run (the results table and the linkage say it).
+pub const EXCLUDED: &str = "excluded by the reviewer in the studio";
 
 /// The audit lines of one written output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -174,6 +179,19 @@ impl Ledger {
             },
         };
         self.count(input, &outcome, processed.as_deref());
+        self.committed(outcome, processed)
+    }
+
+    /// Records an input the reviewer excluded before the run, at its place in input order, so
+    /// that every input is accounted for in the totals, the audit and the linkage.
+    pub fn exclude(&mut self, input: &str) -> Committed {
+        let outcome = Outcome::Excluded(EXCLUDED.into());
+        self.count(input, &outcome, None);
+        self.committed(outcome, None)
+    }
+
+    /// The audit lines and the results-table flag of a counted outcome.
+    fn committed(&mut self, outcome: Outcome, processed: Option<Box<Processed>>) -> Committed {
         let audit = match (&outcome, &processed) {
             (Outcome::Written(name), Some(p)) => Some(AuditLines {
                 jsonl: audit::file_jsonl(name, &p.record),
@@ -181,7 +199,12 @@ impl Ledger {
                 remarks: audit::remarks(&p.record),
             }),
             (Outcome::Quarantined(reason), _) => Some(AuditLines {
-                jsonl: audit::quarantine_jsonl(self.summary.found, reason),
+                jsonl: audit::held_jsonl("quarantined", self.summary.found, reason),
+                csv: String::new(),
+                remarks: String::new(),
+            }),
+            (Outcome::Excluded(reason), _) => Some(AuditLines {
+                jsonl: audit::held_jsonl("excluded", self.summary.found, reason),
                 csv: String::new(),
                 remarks: String::new(),
             }),
@@ -226,6 +249,10 @@ impl Ledger {
             Outcome::Failed(r) => {
                 self.summary.fail(r);
                 ("failed", r)
+            }
+            Outcome::Excluded(r) => {
+                self.summary.exclude();
+                ("excluded", r)
             }
         };
         if let Some(tables) = &mut self.linkage {
@@ -381,6 +408,32 @@ mod tests {
         assert!(linkage.contains("in/c,deidentified,p/s/r/1_bb22bb22.dcm,ORIG,,ANON"));
         let uids = &files.iter().find(|f| f.0 == "uid_mapping.csv").unwrap().1;
         assert_eq!(uids, "id_old,id_new\n1.2.3,2.25.9\n");
+    }
+
+    #[test]
+    fn an_excluded_input_is_counted_audited_and_linked_in_its_place() {
+        let mut l = Ledger::new("E.1-1", Options::basic(), true);
+        l.commit("in/a", processed("p/s/r/1.dcm", "aa"), |_| Ok(()));
+        let x = l.exclude("in/b");
+        assert_eq!(x.outcome, Outcome::Excluded(EXCLUDED.into()));
+        assert!(x.listed, "the results table lists it");
+        let line = x.audit.unwrap();
+        assert!(line.csv.is_empty(), "audit.csv lists written files only");
+        assert!(
+            line.jsonl
+                .contains("\"record\":\"excluded\",\"input_number\":2")
+        );
+        assert!(!line.jsonl.contains("in/b"), "no input path in the audit");
+        l.commit("in/c", processed("p/s/r/2.dcm", "bb"), |_| Ok(()));
+        let s = l.summary();
+        assert_eq!((s.found, s.deidentified, s.excluded), (3, 2, 1));
+        assert!(l.summary_jsonl().contains("\"excluded\":1"));
+        let files = l.linkage().unwrap().files();
+        let linkage = &files.iter().find(|f| f.0 == "linkage.csv").unwrap().1;
+        assert_eq!(
+            linkage.lines().nth(2).unwrap(),
+            format!("in/b,excluded,{EXCLUDED},,,")
+        );
     }
 
     #[test]

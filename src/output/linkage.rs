@@ -33,7 +33,8 @@ pub struct LinkageTables {
 }
 
 impl LinkageTables {
-    /// Records one input: `status` is `deidentified`, `skipped` or `failed`; `linkage` is present
+    /// Records one input: `status` is `deidentified`, `skipped`, `failed`, `quarantined`
+    /// or `excluded`; `linkage` is present
     /// for written outputs.
     pub(crate) fn add(
         &mut self,

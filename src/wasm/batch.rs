@@ -11,7 +11,7 @@ use crate::Error;
 use crate::output::audit::{CSV_HEADER, Checksummed};
 use crate::output::quarantine;
 use crate::output::zip::ZipWriter;
-use crate::output::{FileResult, Ledger, Outcome, Summary};
+use crate::output::{Committed, FileResult, Ledger, Outcome, Summary};
 use crate::review::log::RunLog;
 use crate::review::verify::NO_PHI_CSV;
 use crate::review::{FileCheck, Report, Verifier, VerifyConfig};
@@ -161,10 +161,7 @@ impl Batch {
             zip.add_stored_header(name, size, crc)
                 .map_err(|e| Error::Write(e.to_string()))
         });
-        if let Some(lines) = &committed.audit {
-            self.jsonl.update(lines.jsonl.as_bytes());
-            self.csv.update(lines.csv.as_bytes());
-        }
+        count_audit(&mut self.jsonl, &mut self.csv, &committed);
         if let (Some(v), Some(check)) = (self.verifier.as_mut(), check) {
             let name = match &committed.outcome {
                 Outcome::Written(n) => Some(n.as_str()),
@@ -178,6 +175,16 @@ impl Batch {
             return with_bytes(value, &[("header", &header)]);
         }
         Ok(value)
+    }
+
+    /// Records an input the reviewer excluded in the studio, at its place in input order (the
+    /// page commits it between the results around it). Returns what [`Batch::commit`] does,
+    /// without a header: nothing is written.
+    pub fn exclude(&mut self, input: &str) -> Result<JsValue, JsValue> {
+        self.zip.as_ref().ok_or_else(finished)?;
+        let committed = self.ledger.exclude(input);
+        count_audit(&mut self.jsonl, &mut self.csv, &committed);
+        to_js(&committed)
     }
 
     /// Ends the zip: `{summary, warnings, summaryLine, log, jsonlHeader, csvHeader, reports,
@@ -313,6 +320,15 @@ impl Batch {
             zip.add(name, text.as_bytes(), true).map_err(write)?;
         }
         zip.finish().map_err(write)
+    }
+}
+
+/// Counts a committed input's audit lines, which the page writes, into the sizes and checksums
+/// of their zip entries.
+fn count_audit(jsonl: &mut Checksummed, csv: &mut Checksummed, committed: &Committed) {
+    if let Some(lines) = &committed.audit {
+        jsonl.update(lines.jsonl.as_bytes());
+        csv.update(lines.csv.as_bytes());
     }
 }
 

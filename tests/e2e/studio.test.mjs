@@ -144,6 +144,12 @@ test('the studio flags an image at risk, a mask drawn with the mouse is painted 
     await page.keyboard.press('u');
     assert.match(await page.textContent('#studio-count'), new RegExp(`Reviewed ${n - 1} of ${n}`));
     await page.keyboard.press('1');
+    // One input excluded: not run, but counted, audited and listed at its place in input order.
+    const order = await page.locator('.tile').evaluateAll((ts) => ts.map((t) => t.dataset.input));
+    const excludedAt = order.findIndex((p) => !p.endsWith('us.dcm'));
+    await page.locator('.tile').nth(excludedAt).focus();
+    await page.keyboard.press('x');
+    assert.equal(await page.locator('.tile').nth(excludedAt).getAttribute('data-mark'), 'exclude');
 
     // Open the ultrasound from the keyboard, draw a mask with the mouse, apply it to the image.
     await us.focus();
@@ -197,6 +203,12 @@ test('the studio flags an image at risk, a mask drawn with the mouse is painted 
     await dl.saveAs(zipPath);
     const zip = readZip(fs.readFileSync(zipPath));
     const audit = zip.get('audit.jsonl').toString().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.deepEqual(audit.filter((r) => r.record === 'excluded').map((r) => r.input_number), [excludedAt + 1]);
+    const totals = audit.find((r) => r.record === 'summary');
+    assert.deepEqual([totals.found, totals.excluded], [n, 1]);
+    assert.match(await page.textContent('#summary'), /, 1 excluded by the reviewer \(not processed\)/);
+    const listed = await page.$$eval('#table tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.ok(listed.some(([p, status]) => p === order[excludedAt] && status === 'excluded'), JSON.stringify(listed));
     const usOut = audit.find((r) => r.pixels?.masked)?.output_name;
     assert.ok(usOut, 'the ultrasound was masked');
     const out = pixelData(zip.get(usOut));

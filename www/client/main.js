@@ -201,21 +201,18 @@ async function start() {
   document.body.dataset.state = 'running';
   hideResults();
   refresh();
-  // Images the reviewer excluded in the studio are not run; the results list them.
+  // Images the reviewer excluded in the studio are not run (the batch records them).
   const excluded = settings.excluded ?? new Set();
-  const inputs = state.inputs.filter((i) => !excluded.has(i.path));
-  const totalBytes = inputs.reduce((s, f) => s + f.file.size, 0);
-  const progress = progressReporter(inputs.length, totalBytes);
+  const running = state.inputs.filter((i) => !excluded.has(i.path));
+  const totalBytes = running.reduce((s, f) => s + f.file.size, 0);
+  const progress = progressReporter(running.length, totalBytes);
   progress(0, 0, true);
   try {
     const result = await runBatch({
-      batch, pool: state.pool, inputs, settings, sink,
+      batch, pool: state.pool, inputs: state.inputs, excluded, settings, sink,
       onProgress: progress, isCancelled: () => run.cancelled, confirmRelease,
     });
-    progress(inputs.length, totalBytes, true);
-    for (const path of excluded) {
-      result.rows.push({ path, status: 'excluded', detail: 'excluded by the reviewer in the studio', warnings: '' });
-    }
+    progress(running.length, totalBytes, true);
     state.last = result;
     showResults(result, sink, state.inputs);
     state.studio.afterRun(result.rows);

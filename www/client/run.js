@@ -108,10 +108,11 @@ export async function runSurvey({ pool, inputs, settings, onCard, isCancelled })
 }
 
 /**
- * Runs `inputs` ({file, path}, in commit order) into `batch` (from newBatch) and `sink`.
- * `settings`: {options, key, lookup, pixels}, for the workers. Reports
- * progress with `onProgress(committed, bytes)`; `isCancelled()` is checked after each commit.
- * `settings.sampleSeed` (optional) seeds the random sample of outputs to inspect.
+ * Runs `inputs` ({file, path}, in commit order) into `batch` (from newBatch) and `sink`; those
+ * whose path is in `excluded` (the reviewer's, in the studio) are not run but committed as
+ * excluded in their place. `settings`: {options, key, lookup, pixels}, for the workers. Reports
+ * progress over the inputs run with `onProgress(done, bytes)`; `isCancelled()` is checked after
+ * each commit. `settings.sampleSeed` (optional) seeds the random sample of outputs to inspect.
  * `confirmRelease(verification)` resolves to true to save an output with critical residual-PHI
  * findings anyway (otherwise the run fails with an Error named `ResidualPhi`).
  * Resolves to {summary, warnings, log, rows, blob, batch, scratch} — `log` is the run's row of
@@ -119,7 +120,7 @@ export async function runSurvey({ pool, inputs, settings, onCard, isCancelled })
  * written with warnings; `batch` keeps the linkage tables for their separate download; remove
  * `scratch` once `blob` is no longer needed.
  */
-export async function runBatch({ batch, pool, inputs, settings, sink, onProgress, isCancelled, confirmRelease }) {
+export async function runBatch({ batch, pool, inputs, excluded = new Set(), settings, sink, onProgress, isCancelled, confirmRelease }) {
   const started = utcNow();
   const scratch = await openRun();
   try {
@@ -127,25 +128,38 @@ export async function runBatch({ batch, pool, inputs, settings, sink, onProgress
     const jsonl = [];
     const csv = [Batch.auditCsvHeader()];
     const rows = [];
-    let bytes = 0;
-    const files = inputs.map((i) => i.file);
-    const parts = new ZipParts(sink, scratch);
-    const ahead = 4 * pool.size;
-    const names = inputs.map((i) => i.path);
-    for await (const { index, result, location, closed } of pool.runInOrder(files, { scratch: scratch.name, ahead, names })) {
-      const { path, file } = inputs[index];
-      const c = batch.commit(path, result);
-      if (c.outcome.status === 'written') parts.add(c.header, location, file);
-      if (c.audit) { // written files, and held-back ones (a line in audit.jsonl only)
+    /** What the ledger said of one input committed (run or excluded). */
+    const record = (path, c) => {
+      if (c.audit) { // written files, and held-back or excluded ones (a line in audit.jsonl only)
         jsonl.push(c.audit.jsonl);
         csv.push(c.audit.csv);
       }
       if (c.listed) rows.push({ path, status: c.outcome.status, detail: c.outcome.detail, warnings: c.audit?.remarks ?? '' });
+    };
+    let next = 0; // the next input of `inputs` to commit
+    /** Commits the excluded inputs before `upTo` (an input run, or the end). */
+    const excludeUpTo = (upTo) => {
+      for (; next < inputs.length && inputs[next] !== upTo; next++) record(inputs[next].path, batch.exclude(inputs[next].path));
+      next++;
+    };
+    const run = inputs.filter((i) => !excluded.has(i.path));
+    let bytes = 0;
+    const files = run.map((i) => i.file);
+    const parts = new ZipParts(sink, scratch);
+    const ahead = 4 * pool.size;
+    const names = run.map((i) => i.path);
+    for await (const { index, result, location, closed } of pool.runInOrder(files, { scratch: scratch.name, ahead, names })) {
+      const { path, file } = run[index];
+      excludeUpTo(run[index]);
+      const c = batch.commit(path, result);
+      if (c.outcome.status === 'written') parts.add(c.header, location, file);
+      record(path, c);
       await parts.flush(closed ? [closed] : []);
       bytes += file.size;
       onProgress(index + 1, bytes);
       if (isCancelled()) throw new DOMException('cancelled', 'AbortError');
     }
+    excludeUpTo(null);
     await parts.flush(await pool.closeOutputs());
     parts.finish();
     const end = batch.finish({

@@ -216,6 +216,7 @@ fn deidentify(args: DeidArgs) -> anyhow::Result<bool> {
             Outcome::Failed(r) => warn!("failed:  {}: {r}", input.display()),
             Outcome::Skipped(r) => warn!("skipped: {}: {r}", input.display()),
             Outcome::Quarantined(r) => warn!("held back: {}: {r}", input.display()),
+            Outcome::Excluded(r) => warn!("excluded: {}: {r}", input.display()),
             Outcome::Written(_) => {}
         }
     }

@@ -5,24 +5,18 @@ import { download } from './download.js';
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 2000;
 
-/** The inputs the reviewer excluded in the studio (not run, so not in the batch's counts). */
-function excludedNote(rows) {
-  const n = rows.filter((r) => r.status === 'excluded').length;
-  return n ? ` ${n} more excluded by the reviewer (not processed).` : '';
-}
-
 export function showResults({ summary, warnings, log, verification, detail, rows, blob, batch }, sink, inputs) {
   $('results').hidden = false;
   const reasons = (m) => Object.entries(m).map(([r, n]) => `${n} × ${r}`).join('; ');
   const files = summary.found === 1 ? 'file' : 'files';
   $('summary').textContent = `${summary.found} ${files}: ${summary.deidentified} de-identified, ` +
-    `${summary.skipped} skipped, ${summary.failed} failed, ${summary.quarantined} held back.` +
+    `${summary.skipped} skipped, ${summary.failed} failed, ${summary.quarantined} held back` +
+    (summary.excluded ? `, ${summary.excluded} excluded by the reviewer (not processed).` : '.') +
     (summary.masked ? ` ${summary.masked} images masked.` : '') +
     (summary.skipped ? ` Skipped: ${reasons(summary.skipped_reasons)}.` : '') +
     (summary.failed ? ` Failed: ${reasons(summary.failed_reasons)}.` : '') +
     (summary.quarantined ? ` Held back: ${reasons(summary.quarantined_reasons)}.` : '') +
-    (sink.kind === 'file' ? ` The zip was saved as ${sink.name}.` : '') +
-    excludedNote(rows);
+    (sink.kind === 'file' ? ` The zip was saved as ${sink.name}.` : '');
   $('review-note').textContent = `The zip holds the review files: final_review-noPHI.csv (every ` +
     `value left, to read through), deid_log-noPHI.csv, and review_sample-noPHI.csv: inspect its ` +
     `${log.sample_size} randomly chosen ${log.sample_size === 1 ? 'file' : 'files'} by eye (seed ${log.sample_seed}).`;
