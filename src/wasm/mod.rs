@@ -78,11 +78,12 @@ pub fn option_list() -> Result<JsValue, JsValue> {
     to_js(&crate::deid::option_list())
 }
 
-/// Hands this instance the text-detection model (`pkg/text-detection.onnx`, fetched by the page
-/// from its own origin only when detection is on); it is checked against the npm release's digest.
-#[wasm_bindgen(js_name = installTextModel)]
-pub fn install_text_model(bytes: Vec<u8>) -> Result<(), JsValue> {
-    crate::detect::install_model(bytes).map_err(|e| js_error(&e))
+/// Hands this instance the text-detection models (`pkg/text-detection.onnx` and
+/// `pkg/text-reader.onnx`, fetched by the page from its own origin only when detection is on);
+/// each is checked against the npm release's digest.
+#[wasm_bindgen(js_name = installTextModels)]
+pub fn install_text_models(detector: Vec<u8>, reader: Vec<u8>) -> Result<(), JsValue> {
+    crate::detect::install_models(detector, reader).map_err(|e| js_error(&e))
 }
 
 /// A fresh 32-byte project key from the browser's random source.

@@ -7,7 +7,7 @@
 // page's output must equal the CLI's byte for byte.
 //
 // Usage: node tests/e2e/bench-detect.mjs [--pkg DIR] [--workers N] [--native FILE] FILE... | @LIST
-// (--pkg: a wasm-bindgen output with text-detection.onnx beside it, www/pkg by default).
+// (--pkg: a wasm-bindgen output with text-detection.onnx and text-reader.onnx beside it, www/pkg by default).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,18 +35,19 @@ if (files.length === 0) {
 // sends the page's Content-Security-Policy with every response).
 const site = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-detect-'));
 fs.mkdirSync(path.join(site, 'pkg'));
-for (const f of ['dicom_deid.js', 'dicom_deid_bg.wasm', 'text-detection.onnx']) {
+for (const f of ['dicom_deid.js', 'dicom_deid_bg.wasm', 'text-detection.onnx', 'text-reader.onnx']) {
   fs.copyFileSync(path.join(pkg, f), path.join(site, 'pkg', f));
 }
 fs.mkdirSync(path.join(site, 'files'));
 files.forEach((f, i) => fs.copyFileSync(f, path.join(site, 'files', `${i}.dcm`)));
 fs.writeFileSync(path.join(site, 'index.html'), '<!doctype html><title>bench</title>');
 fs.writeFileSync(path.join(site, 'worker.js'), `
-import init, { installTextModel, detectText } from './pkg/dicom_deid.js';
+import init, { installTextModels, detectText } from './pkg/dicom_deid.js';
 const ready = (async () => {
   await init();
   const t = performance.now();
-  installTextModel(new Uint8Array(await (await fetch('pkg/text-detection.onnx')).arrayBuffer()));
+  const model = async (name) => new Uint8Array(await (await fetch('pkg/' + name)).arrayBuffer());
+  installTextModels(await model('text-detection.onnx'), await model('text-reader.onnx'));
   return performance.now() - t;
 })();
 onmessage = async (e) => {

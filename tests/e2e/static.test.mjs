@@ -12,7 +12,7 @@ const www = path.join(root, 'www');
 test('the service worker caches every file of the app', () => {
   const sw = fs.readFileSync(path.join(www, 'sw.js'), 'utf8');
   const listed = new Set([...sw.match(/const ASSETS = \[([^\]]*)\]/s)[1].matchAll(/'([^']+)'/g)].map((m) => m[1]));
-  const files = walkFiles(www).filter((f) => !f.startsWith('pkg/') || /^pkg\/(dicom_deid(_bg\.wasm|\.js)|text-detection\.onnx|(charls|openjpeg)\.(mjs|wasm))$/.test(f));
+  const files = walkFiles(www).filter((f) => !f.startsWith('pkg/') || /^pkg\/(dicom_deid(_bg\.wasm|\.js)|text-(detection|reader)\.onnx|(charls|openjpeg)\.(mjs|wasm))$/.test(f));
   for (const f of files) assert.ok(listed.has(f), `${f} is not in sw.js ASSETS`);
   for (const f of listed) if (f !== './') assert.ok(files.includes(f), `sw.js lists ${f}, which does not exist`);
 });

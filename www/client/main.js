@@ -97,18 +97,23 @@ async function engineSettings() {
     pixels.scripts = [...masks.scripts, ...pixels.scripts];
   }
   const options = state.options();
-  // The model is fetched only when the library will use it (Clean Pixel Data and detection on).
+  // The models are fetched only when the library will use them (Clean Pixel Data and detection on).
   const detecting = options.clean_pixel_data && (pixels.detect_text || pixels.mask_detected_text);
   const textModel = detecting ? await fetchTextModel() : undefined;
   return { options, pixels, overrides: await state.overrides?.text(), textModel, ...state.key.settings() };
 }
 
-/** The text-detection model, fetched from the page's own origin the first time it is needed. */
+/** The text-detection models (the detector, and the reader that confirms doubtful lines),
+ * fetched from the page's own origin the first time they are needed. */
 async function fetchTextModel() {
   if (!state.textModel) {
-    const r = await fetch('pkg/text-detection.onnx');
-    if (!r.ok) throw new Error('the text-detection model is not installed with this page');
-    state.textModel = await r.arrayBuffer();
+    const fetchOne = async (name) => {
+      const r = await fetch(`pkg/${name}`);
+      if (!r.ok) throw new Error('the text-detection model is not installed with this page');
+      return r.arrayBuffer();
+    };
+    const [detector, reader] = await Promise.all(['text-detection.onnx', 'text-reader.onnx'].map(fetchOne));
+    state.textModel = { detector, reader };
   }
   return state.textModel;
 }

@@ -2,7 +2,7 @@
 // Deidentifier for each CONFIGURE, the text-detection model installed once per wasm instance
 // when the page sends it (only when detection is on), and the JPEG-LS and JPEG 2000 codecs loaded
 // once when Clean Pixel Data is on (masking and detection decode those syntaxes through them).
-import { Deidentifier, installTextModel } from '../pkg/dicom_deid.js';
+import { Deidentifier, installTextModels } from '../pkg/dicom_deid.js';
 import { installJpeg2000 } from './jpeg2000.js';
 import { installJpegLs } from './jpegls.js';
 
@@ -12,7 +12,7 @@ let modelInstalled = false;
 export async function configure(old, { options, key, lookup, pixels, overrides, textModel }) {
   if (options?.clean_pixel_data) await Promise.all([installJpegLs(), installJpeg2000()]);
   if (textModel && !modelInstalled) {
-    installTextModel(new Uint8Array(textModel));
+    installTextModels(new Uint8Array(textModel.detector), new Uint8Array(textModel.reader));
     modelInstalled = true;
   }
   old?.free();
